@@ -1,0 +1,31 @@
+# Two entry points for a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup demo test test-slow bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) --upgrade pip
+	$(PIP) torch==2.13.0   # the CPU build, before anything that depends on torch
+	$(PIP) -e '.[test]'
+	@if $(PY) -m pip list 2>/dev/null | grep -qi '^nvidia-'; then \
+	  echo "error: CUDA wheels were installed; torch must stay the CPU build" >&2; exit 1; fi
+	touch $(STAMP)
+
+demo: setup
+	$(VENV)/bin/raynas search
+
+test: setup
+	$(PY) -m pytest -q
+
+test-slow: setup
+	$(PY) -m pytest -q -m slow
+
+clean:
+	rm -rf $(VENV) raynas_results

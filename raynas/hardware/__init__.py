@@ -1,0 +1,8 @@
+"""Devices and latency: measured here (:class:`LocalDevice`) or published (:class:`TableDevice`)."""
+
+from raynas.hardware.base import Device
+from raynas.hardware.local import LatencyMeasurement, LocalDevice, measure_latency
+from raynas.hardware.table import TableDevice, latency_table, table_devices
+
+__all__ = ["Device", "LocalDevice", "TableDevice", "LatencyMeasurement", "measure_latency",
+           "latency_table", "table_devices"]

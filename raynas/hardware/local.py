@@ -1,0 +1,109 @@
+"""Latency measured on this machine's CPU."""
+
+from __future__ import annotations
+
+import platform
+import statistics
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+
+import torch
+from torch import nn
+
+from raynas.errors import InvalidConfigError
+from raynas.hardware.base import Device
+
+
+@dataclass(frozen=True)
+class LatencyMeasurement:
+    """The result of timing a model: median and spread of ``repeats`` timed forward passes."""
+
+    median_ms: float
+    iqr_ms: float
+    min_ms: float
+    max_ms: float
+    repeats: int
+    warmup: int
+    batch_size: int
+    threads: int
+
+    @property
+    def relative_spread(self) -> float:
+        return self.iqr_ms / self.median_ms if self.median_ms > 0 else float("nan")
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@contextmanager
+def _torch_threads(n: int):
+    old = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def measure_latency(model: nn.Module, input_shape: tuple[int, ...], batch_size: int = 1, warmup: int = 5,
+                    repeats: int = 20, threads: int = 1, timeout_s: float | None = None) -> LatencyMeasurement:
+    """Time ``model`` on random inputs of ``(batch_size, *input_shape)`` under ``torch.inference_mode``.
+
+    The model is timed in eval mode with a fixed thread count; ``warmup`` untimed passes come first.
+    ``timeout_s`` stops repeating early (at least 3 timed passes) so a slow network cannot hang a trial.
+    """
+    for label, value, low in (("batch_size", batch_size, 1), ("repeats", repeats, 1),
+                              ("warmup", warmup, 0), ("threads", threads, 1)):
+        if not isinstance(value, int) or value < low:
+            raise InvalidConfigError(f"{label} must be an integer >= {low}, got {value!r}")
+    was_training = model.training
+    model.eval()
+    x = torch.randn(batch_size, *input_shape, generator=torch.Generator().manual_seed(0))
+    times: list[float] = []
+    try:
+        with _torch_threads(threads), torch.inference_mode():
+            for _ in range(warmup):
+                model(x)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                t0 = time.perf_counter()
+                model(x)
+                times.append((time.perf_counter() - t0) * 1000.0)
+                if timeout_s is not None and len(times) >= 3 and time.perf_counter() - start > timeout_s:
+                    break
+    finally:
+        model.train(was_training)
+    q = statistics.quantiles(times, n=4) if len(times) >= 2 else [times[0]] * 3
+    return LatencyMeasurement(
+        median_ms=statistics.median(times), iqr_ms=q[2] - q[0], min_ms=min(times), max_ms=max(times),
+        repeats=len(times), warmup=warmup, batch_size=batch_size, threads=threads,
+    )
+
+
+class LocalDevice(Device):
+    """This machine's CPU, timed for real. ``latency_ms(arch, space)`` builds and times the network."""
+
+    kind = "measured"
+
+    def __init__(self, name: str | None = None, input_shape: tuple[int, ...] = (3, 32, 32), num_classes: int = 10,
+                 batch_size: int = 1, warmup: int = 5, repeats: int = 20, threads: int = 1):
+        super().__init__(name or f"local_cpu_{platform.machine()}")
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+        self.batch_size = batch_size
+        self.warmup = warmup
+        self.repeats = repeats
+        self.threads = threads
+
+    def measure(self, model: nn.Module, input_shape: tuple[int, ...] | None = None) -> LatencyMeasurement:
+        return measure_latency(model, input_shape or self.input_shape, self.batch_size, self.warmup,
+                               self.repeats, self.threads)
+
+    def latency_ms(self, arch, space=None) -> float:
+        if isinstance(arch, nn.Module):
+            return self.measure(arch).median_ms
+        if space is None:
+            raise InvalidConfigError("LocalDevice.latency_ms needs the search space to build an architecture")
+        model = space.build(arch, num_classes=self.num_classes, in_channels=self.input_shape[0])
+        return self.measure(model).median_ms

@@ -1,0 +1,33 @@
+"""Shared fixtures: the published data directory (skips with a reason when absent) and a local Ray."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+
+import pytest  # noqa: E402
+
+from raynas.data import default_data_dir  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """``$RAYNAS_DATA`` or ``../shared/data``; tests needing it skip when neither exists."""
+    d = default_data_dir()
+    if not (d / "nb201").is_dir():
+        pytest.skip(f"published data not found at {d} (set RAYNAS_DATA or place shared/data beside the repo)")
+    return d
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """A local Ray instance for the session, shut down afterwards (never joins another cluster)."""
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+             runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}})
+    yield ray
+    ray.shutdown()
