@@ -159,3 +159,25 @@ def train_val_loaders(dataset: ImageDataset, batch_size: int = 64, val_fraction:
     loader_gen = torch.Generator().manual_seed(seed + 1)
     return (DataLoader(train, batch_size=batch_size, shuffle=True, generator=loader_gen),
             DataLoader(val, batch_size=256, shuffle=False))
+
+
+BATCH_SOURCES = ("fashion-mnist", "digits", "random")
+
+
+def stand_in_batch(source: str = "fashion-mnist", batch_size: int = 64, seed: int = 0, image_size: int = 32,
+                   channels: int = 3, num_classes: int = 10,
+                   data_dir: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """A CIFAR-shaped ``[batch_size, channels, image_size, image_size]`` batch for proxies when the
+    task's own images are not at hand.
+
+    ``fashion-mnist`` / ``digits``: real images, bilinearly resized, grey channels repeated,
+    standardised (:func:`one_batch`); ``random``: standard-normal inputs with uniformly random labels.
+    ``data_dir`` is the Fashion-MNIST directory (default ``$RAYNAS_DATA/fashion-mnist``)."""
+    if source == "random":
+        g = torch.Generator().manual_seed(seed)
+        x = torch.randn(batch_size, channels, image_size, image_size, generator=g)
+        return x, torch.randint(0, num_classes, (batch_size,), generator=g)
+    if source not in BATCH_SOURCES:
+        raise InvalidConfigError(f"unknown batch source {source!r}; choose one of {list(BATCH_SOURCES)}")
+    dataset = load_dataset(source, data_dir, limit=10_000) if source != "digits" else load_digits()
+    return one_batch(dataset, batch_size, seed=seed, image_size=image_size, channels=channels)

@@ -13,6 +13,20 @@ import pytest  # noqa: E402
 from raynas.data import default_data_dir  # noqa: E402
 
 
+def pytest_addoption(parser):
+    parser.addoption("--runslow", action="store_true", default=False, help="also run tests marked slow")
+
+
+def pytest_collection_modifyitems(config, items):
+    """Slow tests run in CI (CI=true) or with --runslow; the default local run stays quick."""
+    if config.getoption("--runslow") or os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        return
+    skip = pytest.mark.skip(reason="slow: runs in CI (CI=true) or with --runslow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def data_dir():
     """``$RAYNAS_DATA`` or ``../shared/data``; tests needing it skip when neither exists."""

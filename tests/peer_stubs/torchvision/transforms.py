@@ -1,0 +1,2 @@
+"""Names alethiometer imports; never used."""
+Compose = ToTensor = Normalize = None
