@@ -3,6 +3,9 @@
 from raynas.hardware.base import Device
 from raynas.hardware.local import LatencyMeasurement, LocalDevice, measure_latency
 from raynas.hardware.table import TableDevice, latency_table, table_devices
+from raynas.hardware.registry import (DeviceRegistry, PredictedDevice, hardware_embedding, reference_archs,
+                                      table_spaces)
 
 __all__ = ["Device", "LocalDevice", "TableDevice", "LatencyMeasurement", "measure_latency",
-           "latency_table", "table_devices"]
+           "latency_table", "table_devices", "DeviceRegistry", "PredictedDevice", "hardware_embedding",
+           "reference_archs", "table_spaces"]

@@ -10,6 +10,7 @@ from raynas.spaces.nb201 import NB201_OPS, NB201Network, NB201Space
 
 SPACES: Registry[type] = Registry("search space")
 SPACES.register("nb201", NB201Space)
+SPACES.register("fbnet", __import__("raynas.spaces.fbnet", fromlist=["FBNetSpace"]).FBNetSpace)
 
 
 def get_space(name: str, **kwargs: Any) -> SearchSpace:
