@@ -1,0 +1,364 @@
+"""Multi-objective mechanics used everywhere in raynas: one implementation of each.
+
+Conventions (documented once, here)
+-----------------------------------
+* Every routine here **minimises**. Metric/mode lists (as in Tune's ``OptunaSearch``) become a
+  minimisation matrix with :func:`minimisation_signs` / :func:`to_minimisation`: ``max`` metrics
+  are negated.
+* **Normalised hypervolume** (the number every benchmark reports): each objective is min-max
+  normalised over *all* architectures of the device (:class:`Normaliser`, fitted on the whole
+  table), the reference point is ``(1, ..., 1)``, and
+  ``normalised HV = HV(evaluated set) / HV(all architectures)``. A value of 1 means the evaluated
+  set contains the true front; points with a normalised objective of exactly 1 (the worst
+  architecture of the table in that objective) contribute nothing.
+* :func:`hypervolume` is exact: an O(n log n) sweep in 2-D, and slicing along the last objective
+  (exact, O(n^2 log n) in 3-D) above that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from raynas.errors import InvalidConfigError
+
+MODES = ("min", "max")
+
+
+# --- metric/mode lists -------------------------------------------------------------------------
+def validate_metric_mode(metric: Sequence[str], mode: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Check multi-objective ``metric``/``mode`` lists; return them as lists.
+
+    Each mode must be ``'min'`` or ``'max'`` and both lists must have the same length; the error
+    names the offending value."""
+    if isinstance(metric, str) or isinstance(mode, str):
+        raise InvalidConfigError(
+            f"metric and mode must be lists for multi-objective search, got metric={metric!r}, mode={mode!r}")
+    try:
+        metric, mode = list(metric), list(mode)
+    except TypeError:
+        raise InvalidConfigError(f"metric and mode must be lists, got metric={metric!r}, mode={mode!r}") from None
+    if not metric:
+        raise InvalidConfigError("metric list is empty")
+    if len(metric) != len(mode):
+        raise InvalidConfigError(
+            f"metric {metric} and mode {mode} must have the same length ({len(metric)} != {len(mode)})")
+    for m in mode:
+        if m not in MODES:
+            raise InvalidConfigError(f"mode {m!r} must be 'min' or 'max' (in mode list {mode})")
+    for m in metric:
+        if not isinstance(m, str) or not m:
+            raise InvalidConfigError(f"metric names must be non-empty strings, got {m!r} in {metric}")
+    if len(set(metric)) != len(metric):
+        raise InvalidConfigError(f"metric list {metric} names a metric twice")
+    return metric, mode
+
+
+def minimisation_signs(metric: Sequence[str], mode: Sequence[str]) -> np.ndarray:
+    """``+1`` for ``min`` and ``-1`` for ``max`` per metric, after validating both lists."""
+    _, mode = validate_metric_mode(metric, mode)
+    return np.array([1.0 if m == "min" else -1.0 for m in mode])
+
+
+def to_minimisation(results, metric: Sequence[str], mode: Sequence[str]) -> np.ndarray:
+    """A ``[n, k]`` matrix of minimised objectives from results.
+
+    ``results`` is a sequence of dicts (Tune results), a pandas DataFrame, or an ``[n, k]`` array
+    already in ``metric`` order. Missing or non-numeric values become NaN."""
+    signs = minimisation_signs(metric, mode)
+    metric = list(metric)
+    if hasattr(results, "columns"):  # DataFrame
+        missing = [m for m in metric if m not in results.columns]
+        if missing:
+            raise InvalidConfigError(f"results lack metric column(s) {missing}; have {list(results.columns)}")
+        values = results[metric].to_numpy(dtype=float)
+    elif isinstance(results, np.ndarray):
+        values = np.asarray(results, dtype=float).reshape(-1, len(metric))
+    else:
+        rows = []
+        for r in results:
+            if isinstance(r, Mapping):
+                row = []
+                for m in metric:
+                    try:
+                        row.append(float(r.get(m)))
+                    except (TypeError, ValueError):
+                        row.append(np.nan)
+                rows.append(row)
+            else:
+                rows.append([float(v) for v in r])
+        values = np.asarray(rows, dtype=float).reshape(-1, len(metric))
+    return values * signs
+
+
+# --- dominance ---------------------------------------------------------------------------------
+def _as_points(points) -> np.ndarray:
+    y = np.asarray(points, dtype=float)
+    if y.ndim == 1:
+        y = y.reshape(-1, 1) if y.size else y.reshape(0, 1)
+    return y
+
+
+def dominates(a, b) -> bool:
+    """``a`` dominates ``b`` (minimisation): no worse in every objective, better in one."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    return bool(np.all(a <= b) and np.any(a < b))
+
+
+def _pareto_mask_2d(y: np.ndarray) -> np.ndarray:
+    n = len(y)
+    order = np.lexsort((y[:, 1], y[:, 0]))  # by y0, ties by y1
+    ys = y[order]
+    prev_min = np.minimum.accumulate(np.concatenate([[np.inf], ys[:-1, 1]]))
+    # index (in sorted order) of the earliest point attaining the running minimum of y1 before i:
+    # it has the smallest y0 among the points attaining that minimum
+    new_min = ys[:, 1] < prev_min
+    first = np.maximum.accumulate(np.where(new_min, np.arange(n), 0))
+    first_prev = np.concatenate([[0], first[:-1]])
+    dominated = (ys[:, 1] > prev_min) | ((ys[:, 1] == prev_min) & (ys[first_prev, 0] < ys[:, 0]))
+    mask = np.empty(n, dtype=bool)
+    mask[order] = ~dominated
+    return mask
+
+
+def pareto_mask(points) -> np.ndarray:
+    """Boolean mask of the non-dominated rows of ``points`` (minimisation; duplicates all kept)."""
+    y = _as_points(points)
+    n = len(y)
+    if n == 0:
+        return np.ones(0, dtype=bool)
+    if y.shape[1] == 1:
+        return y[:, 0] == y[:, 0].min()
+    if y.shape[1] == 2:
+        return _pareto_mask_2d(y)
+    if n <= 3000:
+        le = np.all(y[:, None, :] <= y[None, :, :], axis=2)
+        lt = np.any(y[:, None, :] < y[None, :, :], axis=2)
+        return ~np.any(le & lt, axis=0)  # column j dominated by some row i
+    mask = np.ones(n, dtype=bool)
+    best = np.empty((0, y.shape[1]))
+    for i in np.lexsort(y.T[::-1]):
+        p = y[i]
+        if len(best) and np.any(np.all(best <= p, axis=1) & np.any(best < p, axis=1)):
+            mask[i] = False
+        else:
+            best = np.vstack([best, p])
+    return mask
+
+
+def nondominated_ranks(points) -> np.ndarray:
+    """Front number of every row (0 = non-dominated), by repeated peeling of the front."""
+    y = _as_points(points)
+    ranks = np.full(len(y), -1, dtype=int)
+    remaining = np.arange(len(y))
+    r = 0
+    while remaining.size:
+        m = pareto_mask(y[remaining])
+        ranks[remaining[m]] = r
+        remaining = remaining[~m]
+        r += 1
+    return ranks
+
+
+def nondominated_sort(points) -> list[np.ndarray]:
+    """Fronts as lists of row indices, best first (NSGA-II's fast non-dominated sorting)."""
+    ranks = nondominated_ranks(points)
+    return [np.flatnonzero(ranks == r) for r in range(ranks.max() + 1)] if ranks.size else []
+
+
+def crowding_distance(points) -> np.ndarray:
+    """NSGA-II crowding distance of each row within the given set (boundary points: inf)."""
+    y = _as_points(points)
+    n, k = y.shape
+    dist = np.zeros(n)
+    if n <= 2:
+        return np.full(n, np.inf)
+    for j in range(k):
+        order = np.argsort(y[:, j], kind="stable")
+        span = y[order[-1], j] - y[order[0], j]
+        dist[order[0]] = dist[order[-1]] = np.inf
+        if span > 0 and np.isfinite(span):
+            dist[order[1:-1]] += (y[order[2:], j] - y[order[:-2], j]) / span
+    return dist
+
+
+def rank_and_crowding(points) -> tuple[np.ndarray, np.ndarray]:
+    """Non-dominated rank and within-front crowding distance of every row."""
+    y = _as_points(points)
+    ranks = nondominated_ranks(y)
+    crowd = np.zeros(len(y))
+    for r in np.unique(ranks):
+        idx = np.flatnonzero(ranks == r)
+        crowd[idx] = crowding_distance(y[idx])
+    return ranks, crowd
+
+
+def nsga2_order(points) -> np.ndarray:
+    """Indices sorted best first: by non-dominated rank, then by larger crowding distance."""
+    ranks, crowd = rank_and_crowding(points)
+    return np.lexsort((-crowd, ranks))
+
+
+# --- hypervolume -------------------------------------------------------------------------------
+def hypervolume(points, reference) -> float:
+    """Exact hypervolume dominated by ``points`` (minimisation) and bounded by ``reference``.
+
+    Points not strictly better than the reference in every objective contribute nothing;
+    non-finite rows are ignored."""
+    y = _as_points(points)
+    ref = np.asarray(reference, dtype=float).reshape(-1)
+    if y.size == 0:
+        return 0.0
+    if y.shape[1] != ref.size:
+        raise InvalidConfigError(f"reference point has {ref.size} values, points have {y.shape[1]} objectives")
+    y = y[np.all(np.isfinite(y), axis=1) & np.all(y < ref, axis=1)]
+    if len(y) == 0:
+        return 0.0
+    y = np.unique(y[pareto_mask(y)], axis=0)
+    return _hv(y, ref)
+
+
+def _hv2(y: np.ndarray, ref: np.ndarray) -> float:
+    """2-D sweep over a non-dominated set: sorted by y0 ascending, y1 is descending."""
+    y = y[np.argsort(y[:, 0], kind="stable")]
+    right = np.append(y[1:, 0], ref[0])
+    return float(np.sum((right - y[:, 0]) * (ref[1] - y[:, 1])))
+
+
+def _hv(y: np.ndarray, ref: np.ndarray) -> float:
+    if y.shape[1] == 1:
+        return float(ref[0] - y[:, 0].min())
+    if y.shape[1] == 2:
+        return _hv2(y, ref)
+    # slice along the last objective: between consecutive levels the dominated region is the
+    # (k-1)-D hypervolume of the points at or below the level
+    y = y[np.argsort(y[:, -1], kind="stable")]
+    levels = np.append(y[:, -1], ref[-1])
+    hv = 0.0
+    for i in range(len(y)):
+        height = levels[i + 1] - levels[i]
+        if height > 0:
+            slab = y[: i + 1, :-1]
+            slab = np.unique(slab[pareto_mask(slab)], axis=0)
+            hv += height * _hv(slab, ref[:-1])
+    return float(hv)
+
+
+def hypervolume_contributions(points, reference) -> np.ndarray:
+    """Exclusive hypervolume contribution of each row (0 for dominated or duplicate rows)."""
+    y = _as_points(points)
+    total = hypervolume(y, reference)
+    out = np.zeros(len(y))
+    mask = pareto_mask(y)
+    for i in np.flatnonzero(mask):
+        out[i] = total - hypervolume(np.delete(y, i, axis=0), reference)
+    return out
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    """Min-max normalisation of each objective over a reference population (all archs of a device)."""
+
+    low: np.ndarray
+    high: np.ndarray
+
+    @classmethod
+    def fit(cls, points) -> Normaliser:
+        y = _as_points(points)
+        return cls(np.nanmin(y, axis=0), np.nanmax(y, axis=0))
+
+    def __call__(self, points) -> np.ndarray:
+        span = np.where(self.high > self.low, self.high - self.low, 1.0)
+        return (_as_points(points) - self.low) / span
+
+
+def normalised_hypervolume(points, all_points=None, *, normaliser: Normaliser | None = None,
+                           true_hv: float | None = None) -> float:
+    """HV of ``points`` over HV of all architectures, both min-max normalised, reference (1, ..., 1).
+
+    Give ``all_points`` (every architecture's objectives, or just the true front together with a
+    ``normaliser`` fitted on all architectures), or a precomputed ``normaliser`` and ``true_hv``
+    to avoid recomputing them in a loop."""
+    if normaliser is None or true_hv is None:
+        if all_points is None:
+            raise InvalidConfigError("normalised_hypervolume needs all_points, or normaliser and true_hv")
+        normaliser = normaliser or Normaliser.fit(all_points)
+        allp = normaliser(all_points)
+        true_hv = hypervolume(allp[pareto_mask(allp)], np.ones(allp.shape[1]))
+    y = normaliser(points)
+    return hypervolume(y, np.ones(y.shape[1])) / true_hv if true_hv > 0 else 0.0
+
+
+def hv_trajectory(points, *, normaliser: Normaliser, true_hv: float) -> np.ndarray:
+    """Normalised HV after each prefix of ``points`` (rows in evaluation order), in one pass."""
+    y = normaliser(points)
+    ref = np.ones(y.shape[1])
+    out = np.zeros(len(y))
+    front = np.empty((0, y.shape[1]))
+    hv = 0.0
+    for i, p in enumerate(y):
+        if np.all(np.isfinite(p)) and np.all(p < ref) and not (
+                len(front) and np.any(np.all(front <= p, axis=1))):
+            front = np.vstack([front[~np.all(p <= front, axis=1)], p])
+            hv = hypervolume(front, ref)
+        out[i] = hv / true_hv if true_hv > 0 else 0.0
+    return out
+
+
+# --- preferences and scalarisations --------------------------------------------------------------
+def simplex_grid(n_objectives: int, divisions: int) -> np.ndarray:
+    """Das-Dennis grid: all preference vectors with coordinates in multiples of 1/divisions
+    (``C(divisions + k - 1, k - 1)`` vectors)."""
+    if n_objectives < 1 or divisions < 1:
+        raise InvalidConfigError(f"need n_objectives >= 1 and divisions >= 1, got {n_objectives}, {divisions}")
+
+    def rec(k, left):
+        if k == 1:
+            return [[left]]
+        return [[i] + rest for i in range(left + 1) for rest in rec(k - 1, left - i)]
+
+    return np.array(rec(n_objectives, divisions), dtype=float) / divisions
+
+
+das_dennis = simplex_grid
+
+
+def quarter_circle_preferences(n: int = 24) -> np.ndarray:
+    """``n`` two-objective preference vectors evenly spaced in angle on the quarter circle
+    (MODNAS's evaluation grid), rescaled to sum to one."""
+    if n < 1:
+        raise InvalidConfigError(f"need n >= 1 preference vectors, got {n}")
+    angles = np.linspace(0.0, np.pi / 2, n)
+    v = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return v / v.sum(axis=1, keepdims=True)
+
+
+def sample_preferences(rng: np.random.Generator, n: int, n_objectives: int = 2, alpha: float = 1.0) -> np.ndarray:
+    """``n`` preference vectors from Dirichlet(alpha, ..., alpha) (uniform on the simplex for alpha=1)."""
+    return rng.dirichlet(np.full(n_objectives, alpha), size=n)
+
+
+dirichlet_preferences = sample_preferences
+
+
+def weighted_sum(points, weights) -> np.ndarray:
+    """``sum_j w_j y_j`` per row."""
+    return _as_points(points) @ np.asarray(weights, dtype=float)
+
+
+def chebyshev(points, weights, ideal=None) -> np.ndarray:
+    """Weighted Chebyshev scalarisation ``max_j w_j |y_j - z_j|`` (``z`` the ideal point, default 0)."""
+    y = _as_points(points)
+    z = np.zeros(y.shape[1]) if ideal is None else np.asarray(ideal, dtype=float)
+    return np.max(np.asarray(weights, dtype=float) * np.abs(y - z), axis=1)
+
+
+__all__ = [
+    "MODES", "validate_metric_mode", "minimisation_signs", "to_minimisation", "dominates", "pareto_mask",
+    "nondominated_ranks", "nondominated_sort", "crowding_distance", "rank_and_crowding", "nsga2_order",
+    "hypervolume", "hypervolume_contributions", "Normaliser", "normalised_hypervolume", "hv_trajectory",
+    "simplex_grid", "das_dennis", "quarter_circle_preferences", "sample_preferences", "dirichlet_preferences",
+    "weighted_sum", "chebyshev",
+]

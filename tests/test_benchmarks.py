@@ -1,0 +1,76 @@
+"""raynas.benchmarks: NB201 tabular objectives from the published tables (skips without the data)."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from raynas import moo
+from raynas.benchmarks import NB201Benchmark
+from raynas.errors import DataNotFoundError, UnknownNameError
+
+
+@pytest.fixture(scope="module")
+def bench(data_dir):
+    return NB201Benchmark(data_dir)
+
+
+def test_loads_all_distinct_archs_and_mapping_matches_strings(bench, data_dir):
+    assert len(bench) == 15625
+    assert len(set(bench.archs)) == 15625
+    table = pd.read_csv(data_dir / "nb201" / "accuracy_cifar10-valid_200ep.csv")
+    for i in np.random.default_rng(0).choice(15625, 200, replace=False):
+        row = table[table["arch_index"] == i].iloc[0]
+        arch = bench.arch(int(i))
+        assert bench.space.arch_str(arch) == row["arch_str"]
+        assert bench.index(arch) == i == bench.index(row["arch_str"])
+        assert bench.accuracy(arch) == pytest.approx(row["valid-accuracy"])
+        assert bench.accuracy(arch, "test") == pytest.approx(row["test-accuracy"])
+    # the official order is not the space's mixed-radix order
+    assert [bench.space.index(a) for a in bench.archs[:20]] != list(range(20))
+
+
+def test_devices_are_the_file_columns(bench, data_dir):
+    lat = pd.read_csv(data_dir / "nb201" / "latency_ms.csv")
+    assert bench.devices == [c for c in lat.columns if c not in ("arch_index", "arch_str")]
+    d = bench.devices[0]
+    assert bench.latency(5, d) == pytest.approx(lat.loc[lat["arch_index"] == 5, d].iloc[0])
+    err, ms = bench.objectives(5, d)
+    assert err == pytest.approx(100 - bench.accuracy(5)) and ms == bench.latency(5, d)
+
+
+def test_unknown_device_names_it_and_the_known_ones(bench):
+    with pytest.raises(UnknownNameError) as e:
+        bench.latency(0, "tpu_v9")
+    assert "tpu_v9" in str(e.value) and bench.devices[0] in str(e.value)
+
+
+def test_true_front_and_normalised_hv(bench):
+    d = bench.devices[0]
+    front = bench.true_front(d)
+    pts = bench.all_objectives(d)
+    assert moo.pareto_mask(pts).sum() == len(front)
+    assert bench.normalised_hv(front, d) == pytest.approx(1.0)
+    assert 0.9 < bench.true_hv(d) < 1.0
+    traj = bench.hv_trajectory([bench.arch(i) for i in range(50)] + front, d)
+    assert traj[-1] == pytest.approx(1.0) and traj[49] < 1.0
+
+
+def test_any_device_columns(tmp_path, data_dir):
+    """A file with other device columns works: the benchmark never assumes the names."""
+    (tmp_path / "nb201").mkdir()
+    shutil.copy(data_dir / "nb201" / "accuracy_cifar10-valid_200ep.csv", tmp_path / "nb201")
+    lat = pd.read_csv(data_dir / "nb201" / "latency_ms.csv")
+    lat = lat[["arch_index", "arch_str", lat.columns[2]]].rename(columns={lat.columns[2]: "my_npu"})
+    lat.sample(frac=1.0, random_state=0).to_csv(tmp_path / "nb201" / "latency_ms.csv", index=False)
+    b = NB201Benchmark(tmp_path)
+    assert b.devices == ["my_npu"]
+    assert b.latency(7, "my_npu") == pytest.approx(lat.loc[lat["arch_index"] == 7, "my_npu"].iloc[0])
+
+
+def test_missing_files_name_the_directory(tmp_path):
+    with pytest.raises(DataNotFoundError, match=str(tmp_path)):
+        NB201Benchmark(tmp_path)

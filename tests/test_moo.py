@@ -1,0 +1,159 @@
+"""raynas.moo: dominance, hypervolume (by hand, vs Monte Carlo / inclusion-exclusion), preferences."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from raynas import moo
+from raynas.errors import InvalidConfigError
+
+
+def brute_mask(y):
+    n = len(y)
+    return np.array([not any(np.all(y[j] <= y[i]) and np.any(y[j] < y[i]) for j in range(n)) for i in range(n)])
+
+
+def brute_ranks(y):
+    ranks = np.full(len(y), -1)
+    left = list(range(len(y)))
+    r = 0
+    while left:
+        m = brute_mask(y[left])
+        for i, keep in zip(list(left), m):
+            if keep:
+                ranks[i] = r
+        left = [i for i, keep in zip(left, m) if not keep]
+        r += 1
+    return ranks
+
+
+@pytest.mark.parametrize("k", [2, 3, 4])
+def test_pareto_mask_and_ranks_match_brute_force(k):
+    rng = np.random.default_rng(k)
+    for trial in range(20):
+        # integer grid: many ties and duplicates
+        y = rng.integers(0, 6, size=(int(rng.integers(1, 60)), k)).astype(float)
+        assert np.array_equal(moo.pareto_mask(y), brute_mask(y)), y
+        assert np.array_equal(moo.nondominated_ranks(y), brute_ranks(y))
+    fronts = moo.nondominated_sort(y)
+    assert sorted(np.concatenate(fronts).tolist()) == list(range(len(y)))
+
+
+def test_pareto_mask_large_2d_with_ties():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 40, size=(3000, 2)).astype(float)
+    m = moo.pareto_mask(y)
+    sub = rng.choice(len(y), 300, replace=False)
+    full = brute_mask(y[m])  # the front is mutually non-dominated
+    assert full.all()
+    for i in sub:  # every excluded point is dominated by a front point
+        if not m[i]:
+            assert np.any(np.all(y[m] <= y[i], 1) & np.any(y[m] < y[i], 1))
+
+
+def test_hypervolume_2d_by_hand():
+    pts = [(0.2, 0.8), (0.5, 0.5), (0.8, 0.2)]
+    # staircase: 0.8*0.2 + 0.5*0.3 + 0.2*0.3 = 0.16 + 0.15 + 0.06
+    assert moo.hypervolume(pts, (1, 1)) == pytest.approx(0.37)
+    assert moo.hypervolume(pts + [(0.6, 0.6), (0.2, 0.8)], (1, 1)) == pytest.approx(0.37)  # dominated, duplicate
+    assert moo.hypervolume([(1.0, 0.0)], (1, 1)) == 0.0  # on the reference boundary
+    assert moo.hypervolume([(0.0, 0.0)], (1, 1)) == 1.0
+    assert moo.hypervolume(np.empty((0, 2)), (1, 1)) == 0.0
+    assert moo.hypervolume([(0.5, np.inf)], (1, 1)) == 0.0
+
+
+def test_hypervolume_3d_by_hand_and_inclusion_exclusion():
+    pts = np.array([(0.0, 0.5, 0.5), (0.5, 0.0, 0.5), (0.5, 0.5, 0.0)])
+    # each box 1 x .5 x .5 = .25; pairwise overlaps .5 x .5 x .5 = .125; triple .125
+    assert moo.hypervolume(pts, (1, 1, 1)) == pytest.approx(3 * 0.25 - 3 * 0.125 + 0.125)
+    rng = np.random.default_rng(1)
+    for _ in range(5):
+        y = rng.random((7, 3))
+        ref = np.ones(3)
+        ie = 0.0  # inclusion-exclusion over boxes [y_i, ref]
+        for r in range(1, len(y) + 1):
+            for sub in itertools.combinations(range(len(y)), r):
+                ie += (-1) ** (r + 1) * np.prod(ref - y[list(sub)].max(axis=0))
+        assert moo.hypervolume(y, ref) == pytest.approx(ie)
+
+
+def test_hypervolume_3d_vs_monte_carlo():
+    rng = np.random.default_rng(2)
+    y = rng.random((40, 3)) * 0.9
+    samples = rng.random((200_000, 3))
+    dominated = np.zeros(len(samples), bool)
+    for p in y:
+        dominated |= np.all(samples >= p, axis=1)
+    assert moo.hypervolume(y, (1, 1, 1)) == pytest.approx(dominated.mean(), abs=0.005)
+
+
+def test_normalised_hypervolume_and_trajectory():
+    rng = np.random.default_rng(3)
+    allp = rng.random((500, 2)) * [10, 100]
+    assert moo.normalised_hypervolume(allp, allp) == pytest.approx(1.0)
+    norm = moo.Normaliser.fit(allp)
+    true = moo.hypervolume(norm(allp), (1, 1))
+    sub = allp[:50]
+    v = moo.normalised_hypervolume(sub, normaliser=norm, true_hv=true)
+    assert 0 < v < 1
+    front = allp[moo.pareto_mask(allp)]
+    assert moo.normalised_hypervolume(front, normaliser=norm, true_hv=true) == pytest.approx(1.0)
+    traj = moo.hv_trajectory(sub, normaliser=norm, true_hv=true)
+    assert np.all(np.diff(traj) >= -1e-12)
+    assert traj[-1] == pytest.approx(v)
+    assert traj[9] == pytest.approx(moo.normalised_hypervolume(sub[:10], normaliser=norm, true_hv=true))
+
+
+def test_hypervolume_contributions():
+    pts = [(0.2, 0.8), (0.5, 0.5), (0.8, 0.2), (0.9, 0.9)]
+    c = moo.hypervolume_contributions(pts, (1, 1))
+    assert c[1] == pytest.approx(0.3 * 0.3)
+    assert c[3] == 0.0
+
+
+def test_crowding_distance():
+    y = np.array([[0, 3], [1, 2], [2, 1], [3, 0]], float)
+    d = moo.crowding_distance(y)
+    assert np.isinf(d[0]) and np.isinf(d[3])
+    assert d[1] == pytest.approx(2 / 3 + 2 / 3)
+    order = moo.nsga2_order(np.vstack([y, [[3, 3]]]))
+    assert order[-1] == 4
+
+
+def test_preferences():
+    g = moo.das_dennis(3, 4)
+    assert len(g) == 15 and np.allclose(g.sum(1), 1) and (g >= 0).all()
+    q = moo.quarter_circle_preferences(24)
+    assert q.shape == (24, 2) and np.allclose(q.sum(1), 1)
+    assert np.allclose(q[0], [1, 0]) and np.allclose(q[-1], [0, 1])
+    angles = np.arctan2(q[:, 1], q[:, 0])
+    assert np.allclose(np.diff(np.arctan(np.tan(angles))), np.pi / 2 / 23)
+    d = moo.dirichlet_preferences(np.random.default_rng(0), 100, 3)
+    assert d.shape == (100, 3) and np.allclose(d.sum(1), 1)
+
+
+def test_scalarisations():
+    y = np.array([[0.2, 0.6], [0.5, 0.5]])
+    w = np.array([0.5, 0.5])
+    assert np.allclose(moo.weighted_sum(y, w), [0.4, 0.5])
+    assert np.allclose(moo.chebyshev(y, w), [0.3, 0.25])
+    assert np.allclose(moo.chebyshev(y, w, ideal=[0.2, 0.5]), [0.05, 0.15])
+
+
+def test_metric_mode_validation_and_minimisation():
+    assert moo.minimisation_signs(["acc", "lat"], ["max", "min"]).tolist() == [-1, 1]
+    with pytest.raises(InvalidConfigError, match="'maximise'"):
+        moo.minimisation_signs(["acc", "lat"], ["maximise", "min"])
+    with pytest.raises(InvalidConfigError, match="same length"):
+        moo.minimisation_signs(["acc", "lat"], ["max"])
+    with pytest.raises(InvalidConfigError, match="lists"):
+        moo.minimisation_signs("acc", "max")
+    m = moo.to_minimisation([{"acc": 90, "lat": 3}, {"acc": 80, "lat": None}], ["acc", "lat"], ["max", "min"])
+    assert m[0].tolist() == [-90, 3] and np.isnan(m[1, 1])
+    import pandas as pd
+
+    df = pd.DataFrame({"acc": [90.0], "lat": [3.0]})
+    assert moo.to_minimisation(df, ["acc", "lat"], ["max", "min"]).tolist() == [[-90, 3]]
