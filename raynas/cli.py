@@ -1,0 +1,204 @@
+"""The ``raynas`` command.
+
+    raynas search            multi-objective NAS (accuracy vs CPU latency measured here) as Tune trials
+    raynas proxies ARCH...   zero-cost proxy scores of architectures, as a table
+    raynas pareto DIR        the Pareto front of a finished search's results.csv
+
+This is the only core module allowed to import ``searchers`` (the Ray Tune layer), and it does so
+lazily, inside the commands that need Ray.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from raynas.errors import RaynasError
+
+# Before torch is imported anywhere: OpenMP busy-waiting makes a shared 2-core machine ~10x slower.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    return value
+
+
+def _add_search(sub) -> None:
+    p = sub.add_parser("search", help="multi-objective NAS through Ray Tune (accuracy max, latency min)",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist"])
+    p.add_argument("--data-dir", default=None, help="directory with the dataset's files (fashion-mnist)")
+    p.add_argument("--samples", type=_positive_int, default=40, help="number of trials (the budget)")
+    p.add_argument("--epochs", type=_positive_int, default=4, help="training epochs of a complete trial")
+    p.add_argument("--limit", type=_positive_int, default=None, help="use at most this many images")
+    p.add_argument("--searcher", default="nsga2", choices=["nsga2", "tpe", "gp", "random"],
+                   help="Optuna sampler behind Tune's OptunaSearch")
+    p.add_argument("--population", type=_positive_int, default=10, help="NSGA-II population size")
+    p.add_argument("--scheduler", default="asha", choices=["asha", "none"])
+    p.add_argument("--concurrency", type=_positive_int, default=2, help="trials running at once")
+    p.add_argument("--channels", type=_positive_int, default=16, help="NB201 C")
+    p.add_argument("--cells", type=_positive_int, default=5, help="NB201 N (cells per stage)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--output", default="raynas_results", help="directory for results.csv, pareto.csv/png")
+    p.add_argument("--address", default=None, help="join this Ray cluster instead of starting a local one")
+    p.set_defaults(func=_cmd_search)
+
+
+def _cmd_search(args) -> int:
+    from raynas.spaces import NB201Space
+    from searchers.experiment import run_search
+    from searchers.optuna_moo import optuna_moo_search
+    from searchers.spaces import tune_param_space
+    from searchers.trainables import live_trainable
+
+    if args.dataset == "fashion-mnist" and args.data_dir and not Path(args.data_dir).is_dir():
+        raise RaynasError(f"data directory {args.data_dir!r} does not exist")
+    metric, mode = ["accuracy", "latency_ms"], ["max", "min"]
+    space = NB201Space(channels=args.channels, cells_per_stage=args.cells)
+    trainable = live_trainable(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
+                               limit=args.limit, seed=args.seed,
+                               space_kwargs={"channels": args.channels, "cells_per_stage": args.cells})
+    scheduler = None
+    if args.scheduler == "asha":
+        from ray.tune.schedulers import ASHAScheduler
+
+        scheduler = ASHAScheduler(metric="accuracy", mode="max", time_attr="epoch",
+                                  max_t=args.epochs, grace_period=1, reduction_factor=2)
+    searcher = optuna_moo_search(metric, mode, sampler=args.searcher, seed=args.seed,
+                                 population_size=args.population if args.searcher == "nsga2" else None)
+    print(f"raynas search: NB201(C={args.channels}, N={args.cells}) on {args.dataset}, {args.samples} trials, "
+          f"{args.searcher} + {args.scheduler}, objectives accuracy (max) and latency_ms on this CPU (min)",
+          flush=True)
+    outcome = run_search(trainable, tune_param_space(space), searcher, scheduler, metric=metric, mode=mode,
+                         num_samples=args.samples, output_dir=args.output, max_concurrent=args.concurrency,
+                         address=args.address)
+    _print_front(outcome.front, metric)
+    n_complete = int(outcome.results.get("epoch", 0).ge(args.epochs).sum()) if "epoch" in outcome.results else 0
+    print(f"\n{len(outcome.results)} trials ({n_complete} trained for all {args.epochs} epochs) "
+          f"in {outcome.wall_time_s:.0f} s; wrote {outcome.output_dir / 'results.csv'}, pareto.csv, pareto.png")
+    return 0
+
+
+def _print_front(front, metric: Sequence[str]) -> None:
+    cols = [c for c in [*metric, "latency_iqr_ms", "params", "flops", "epoch", "arch"] if c in front.columns]
+    print(f"\nPareto front ({len(front)} architectures, complete trials only):")
+    with __import__("pandas").option_context("display.width", 200, "display.max_colwidth", 100):
+        print(front[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+
+
+def _add_pareto(sub) -> None:
+    p = sub.add_parser("pareto", help="Pareto front of a search's results.csv")
+    p.add_argument("directory", help="output directory of `raynas search` (or a results.csv)")
+    p.add_argument("--metric", nargs="+", default=["accuracy", "latency_ms"])
+    p.add_argument("--mode", nargs="+", default=["max", "min"])
+    p.set_defaults(func=_cmd_pareto)
+
+
+def _cmd_pareto(args) -> int:
+    import pandas as pd
+
+    from raynas.errors import DataNotFoundError
+    from searchers.results import pareto_front
+
+    path = Path(args.directory)
+    path = path / "results.csv" if path.is_dir() else path
+    if not path.is_file():
+        raise DataNotFoundError(f"no results.csv at {str(path)!r}")
+    _print_front(pareto_front(pd.read_csv(path), args.metric, args.mode), args.metric)
+    return 0
+
+
+def _add_proxies(sub) -> None:
+    p = sub.add_parser("proxies", help="zero-cost proxy scores of architectures, as a table",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("archs", nargs="+", help="architecture strings, or official indices (NB201 arch_index, "
+                   "FBNet arch_id; read from the data directory)")
+    p.add_argument("--space", default="nb201", help="search space")
+    p.add_argument("--names", nargs="+", default=None,
+                   help="proxies (default: the paper's six, naswot, params and flops)")
+    p.add_argument("--batch", default="fashion-mnist", help="stand-in batch: fashion-mnist, digits or random")
+    p.add_argument("--batch-size", type=_positive_int, default=64)
+    p.add_argument("--image-size", type=_positive_int, default=32)
+    p.add_argument("--num-classes", type=_positive_int, default=10)
+    p.add_argument("--seed", type=int, default=0, help="seeds the batch and each network's initialisation")
+    p.add_argument("--data-dir", default=None, help="data directory (default: $RAYNAS_DATA or ../shared/data)")
+    p.add_argument("--threads", type=_positive_int, default=1, help="torch threads")
+    p.set_defaults(func=_cmd_proxies)
+
+
+def _resolve_arch(space, text: str, data_dir):
+    """An architecture string of ``space``, or an official index of its published table."""
+    from raynas.errors import InvalidArchitectureError
+
+    if not text.strip().lstrip("-").isdigit():
+        return space.parse(text)
+    from raynas.predictors.tables import load_space_table
+
+    archs = load_space_table(space.name, data_dir).archs  # row order = the publisher's index
+    index = int(text)
+    if not 0 <= index < len(archs):
+        raise InvalidArchitectureError(f"{space.name}: index {index} outside the published table (0..{len(archs) - 1})")
+    return archs[index]
+
+
+def _cmd_proxies(args) -> int:
+    import time
+
+    import pandas as pd
+    import torch
+
+    from raynas.data import stand_in_batch
+    from raynas.proxies import PAPER_PROXIES, resolve_names, score_architectures
+    from raynas.spaces import get_space
+
+    space = get_space(args.space)
+    names = resolve_names(args.names or [*PAPER_PROXIES, "naswot", "params", "flops"])
+    archs = [_resolve_arch(space, a, args.data_dir) for a in args.archs]
+    fm_dir = None if args.data_dir is None else Path(args.data_dir) / "fashion-mnist"
+    batch = stand_in_batch(args.batch, args.batch_size, args.seed, args.image_size, 3, args.num_classes, fm_dir)
+    torch.set_num_threads(args.threads)
+    t0 = time.perf_counter()
+    table = score_architectures(space, archs, names, batch, num_classes=args.num_classes, seed=args.seed,
+                                progress=lambda i, n: print(f"  scored {i}/{n}", file=sys.stderr, flush=True)
+                                if n > 1 else None)
+    seconds = time.perf_counter() - t0
+    with pd.option_context("display.width", 250, "display.max_colwidth", 120):
+        print(table.to_string(float_format=lambda v: f"{v:.5g}"))
+    print(f"\n{len(archs)} architecture(s), {len(names)} proxies on a {args.batch} batch of {args.batch_size} "
+          f"({args.image_size}x{args.image_size}x3), seed {args.seed}: {seconds / len(archs):.2f} s per architecture")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="raynas", description="Hardware-aware NAS on Ray Tune")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_search(sub)
+    _add_pareto(sub)
+    _add_proxies(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except RaynasError as exc:
+        print(f"raynas: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("raynas: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,55 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from raynas.errors import InvalidConfigError
+from searchers.results import front_hypervolume, mark_complete, pareto_front
+
+
+@pytest.fixture
+def df():
+    # a, b, c complete and mutually non-dominated; d complete but dominated by a;
+    # e stopped early at epoch 1 and would dominate everything if it counted as complete.
+    return pd.DataFrame({
+        "trial_id": list("abcde"),
+        "accuracy": [90.0, 80.0, 70.0, 85.0, 99.0],
+        "latency_ms": [5.0, 2.0, 1.0, 6.0, 0.5],
+        "epoch": [3, 3, 3, 3, 1],
+        "max_epochs": [3, 3, 3, 3, 3],
+        "training_iteration": [4, 4, 4, 4, 2],
+    })
+
+
+def test_front_keeps_only_complete_nondominated_trials(df):
+    front = pareto_front(df, ["accuracy", "latency_ms"], ["max", "min"])
+    assert list(front["trial_id"]) == ["a", "b", "c"]  # sorted by accuracy, best first
+    assert front["complete"].all()
+    everything = pareto_front(df, ["accuracy", "latency_ms"], ["max", "min"], include_incomplete=True)
+    assert list(everything["trial_id"]) == ["e"]
+
+
+def test_mark_complete_uses_max_epochs_or_fidelity(df):
+    assert mark_complete(df).tolist() == [True, True, True, True, False]
+    no_epochs = df.drop(columns=["epoch", "max_epochs"])
+    assert mark_complete(no_epochs).tolist() == [True, True, True, True, False]
+
+
+def test_non_finite_trials_never_enter_the_front(df):
+    df.loc[0, "latency_ms"] = np.nan
+    front = pareto_front(df, ["accuracy", "latency_ms"], ["max", "min"])
+    assert "a" not in set(front["trial_id"]) and "d" in set(front["trial_id"])
+
+
+def test_hypervolume_of_front(df):
+    front = pareto_front(df, ["accuracy", "latency_ms"], ["max", "min"])
+    # minimising (-acc, lat) with reference (-0, 10): boxes computed by hand
+    hv = front_hypervolume(front, ["accuracy", "latency_ms"], ["max", "min"], reference=[0.0, 10.0])
+    expected = 90 * (10 - 5) + 80 * (5 - 2) + 70 * (2 - 1)
+    assert hv == pytest.approx(expected)
+
+
+def test_bad_metric_mode_and_missing_columns(df):
+    with pytest.raises(InvalidConfigError, match="sideways"):
+        pareto_front(df, ["accuracy", "latency_ms"], ["max", "sideways"])
+    with pytest.raises(InvalidConfigError, match="energy"):
+        pareto_front(df, ["accuracy", "energy"], ["max", "min"])
