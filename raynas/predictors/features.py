@@ -1,0 +1,190 @@
+"""Analytic cost features of a built network, for any search space.
+
+One forward pass of a single input through the model, with forward hooks on the leaf modules and a
+``TorchFunctionMode`` that sees the element-wise tensor arithmetic modules do not own (residual sums,
+cell-node sums), gives:
+
+* ``macs`` (multiply-accumulates of convolutions and linear layers), ``params``, activation memory
+  (elements written by every leaf op and every element-wise op);
+* counts of dense (incl. grouped) and depthwise convolutions, pooling layers, element-wise ops,
+  split by kernel size and resolution where it matters for latency.
+
+:data:`BASIC_FEATURES` are the seven used by the issue's ridge baseline (log MACs, log params, log
+activation memory, dense convs, depthwise convs, pools, element-wise ops); :data:`FEATURE_NAMES` adds
+finer ones (MACs of dense / depthwise / 1x1 convs, kernel-size counts, BN/ReLU counts, ops run,
+memory of element-wise and of pooling ops).
+
+:func:`space_features` computes the table for a whole published space once and caches it to
+``benchmarks/cache/`` (building 15,625 NB201 networks takes minutes).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+BASIC_FEATURES = ("log_macs", "log_params", "log_act_mem", "n_dense_conv", "n_dw_conv", "n_pool", "n_eltwise")
+FEATURE_NAMES = BASIC_FEATURES + (
+    "log_macs_dense", "log_macs_dw", "log_macs_1x1", "n_conv_1x1", "n_conv_3x3", "n_conv_5x5", "n_group_conv",
+    "n_bn", "n_relu", "n_ops", "log_eltwise_mem", "log_pool_mem", "log_conv_in_mem", "n_linear",
+)
+
+_ELTWISE = {
+    torch.Tensor.add, torch.Tensor.__add__, torch.Tensor.__radd__, torch.Tensor.__iadd__, torch.Tensor.add_,
+    torch.Tensor.mul, torch.Tensor.__mul__, torch.Tensor.__rmul__, torch.Tensor.__imul__, torch.Tensor.mul_,
+    torch.Tensor.sub, torch.Tensor.__sub__, torch.add, torch.mul, torch.sub, torch.cat,
+}
+_POOLS = (nn.AvgPool2d, nn.MaxPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d, nn.AvgPool1d, nn.MaxPool1d)
+
+
+class _EltwiseCounter(TorchFunctionMode):
+    def __init__(self, stats: dict):
+        super().__init__()
+        self.stats = stats
+        self.inside_leaf = 0
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        out = func(*args, **(kwargs or {}))
+        if func in _ELTWISE and isinstance(out, torch.Tensor) and out.dim() >= 3 and not self.inside_leaf:
+            self.stats["n_eltwise"] += 1
+            self.stats["n_ops"] += 1
+            self.stats["eltwise_mem"] += out.numel()
+            self.stats["act_mem"] += out.numel()
+        return out
+
+
+def _leaf_modules(model: nn.Module) -> Iterable[nn.Module]:
+    for m in model.modules():
+        if next(iter(m.children()), None) is None:
+            yield m
+
+
+def analytic_features(model: nn.Module, input_shape: Sequence[int] = (3, 32, 32), as_array: bool = False):
+    """Cost features of ``model`` for one input of ``input_shape`` (``C, H, W``); a dict of
+    :data:`FEATURE_NAMES` (or an array in that order with ``as_array=True``)."""
+    stats: dict[str, float] = defaultdict(float)
+    counter = _EltwiseCounter(stats)
+
+    def pre(module, inputs):
+        counter.inside_leaf += 1
+
+    def post(module, inputs, output):
+        counter.inside_leaf -= 1
+        out = output if isinstance(output, torch.Tensor) else None
+        n_out = out.numel() if out is not None else 0
+        x = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
+        if isinstance(module, nn.Identity):
+            return
+        stats["n_ops"] += 1
+        stats["act_mem"] += n_out
+        if isinstance(module, nn.Conv2d):
+            k = module.kernel_size[0] * module.kernel_size[1]
+            macs = n_out * (module.in_channels // module.groups) * k
+            stats["macs"] += macs
+            stats["conv_in_mem"] += x.numel() if x is not None else 0
+            depthwise = module.groups > 1 and module.groups == module.in_channels
+            if depthwise:
+                stats["n_dw_conv"] += 1
+                stats["macs_dw"] += macs
+            else:
+                stats["n_dense_conv"] += 1
+                stats["macs_dense"] += macs
+                if module.groups > 1:
+                    stats["n_group_conv"] += 1
+            if k == 1:
+                stats["n_conv_1x1"] += 1
+                stats["macs_1x1"] += macs
+            elif k == 9:
+                stats["n_conv_3x3"] += 1
+            elif k == 25:
+                stats["n_conv_5x5"] += 1
+        elif isinstance(module, nn.Linear):
+            stats["macs"] += n_out * module.in_features
+            stats["n_linear"] += 1
+        elif isinstance(module, _POOLS):
+            stats["n_pool"] += 1
+            stats["pool_mem"] += n_out
+        elif isinstance(module, (nn.BatchNorm2d, nn.BatchNorm1d)):
+            stats["n_bn"] += 1
+        elif isinstance(module, (nn.ReLU, nn.ReLU6, nn.Hardswish, nn.SiLU, nn.GELU, nn.Sigmoid)):
+            stats["n_relu"] += 1
+
+    handles = []
+    for m in _leaf_modules(model):
+        handles.append(m.register_forward_pre_hook(pre))
+        handles.append(m.register_forward_hook(post))
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), counter:
+            model(torch.zeros(1, *input_shape))
+    finally:
+        for h in handles:
+            h.remove()
+        model.train(was_training)
+    stats["params"] = float(sum(p.numel() for p in model.parameters()))
+
+    def lg(v: float) -> float:
+        return math.log1p(v)
+
+    feats = {
+        "log_macs": lg(stats["macs"]), "log_params": lg(stats["params"]), "log_act_mem": lg(stats["act_mem"]),
+        "n_dense_conv": stats["n_dense_conv"], "n_dw_conv": stats["n_dw_conv"], "n_pool": stats["n_pool"],
+        "n_eltwise": stats["n_eltwise"],
+        "log_macs_dense": lg(stats["macs_dense"]), "log_macs_dw": lg(stats["macs_dw"]),
+        "log_macs_1x1": lg(stats["macs_1x1"]), "n_conv_1x1": stats["n_conv_1x1"], "n_conv_3x3": stats["n_conv_3x3"],
+        "n_conv_5x5": stats["n_conv_5x5"], "n_group_conv": stats["n_group_conv"], "n_bn": stats["n_bn"],
+        "n_relu": stats["n_relu"], "n_ops": stats["n_ops"], "log_eltwise_mem": lg(stats["eltwise_mem"]),
+        "log_pool_mem": lg(stats["pool_mem"]), "log_conv_in_mem": lg(stats["conv_in_mem"]),
+        "n_linear": stats["n_linear"],
+    }
+    if as_array:
+        return np.array([feats[n] for n in FEATURE_NAMES], dtype=np.float64)
+    return feats
+
+
+def arch_features(space, arch, input_shape: Sequence[int] = (3, 32, 32), num_classes: int | None = None) -> np.ndarray:
+    """:func:`analytic_features` of ``space.build(arch)`` as an array in :data:`FEATURE_NAMES` order."""
+    kwargs = {"num_classes": num_classes} if num_classes is not None else {}
+    model = space.build(arch, in_channels=input_shape[0], **kwargs)
+    return analytic_features(model, input_shape, as_array=True)
+
+
+def default_cache_dir() -> Path:
+    """``$RAYNAS_CACHE`` or ``benchmarks/cache`` of this checkout (git-ignored)."""
+    env = os.environ.get("RAYNAS_CACHE")
+    return Path(env) if env else Path(__file__).resolve().parents[2] / "benchmarks" / "cache"
+
+
+def space_features(space, archs: Sequence, key: str, cache_dir: str | os.PathLike | None = None,
+                   input_shape: Sequence[int] = (3, 32, 32), num_classes: int | None = None,
+                   progress: bool = False) -> np.ndarray:
+    """Feature matrix ``[len(archs), len(FEATURE_NAMES)]`` of ``archs``, cached as
+    ``{cache_dir}/features_{key}.npz`` (recomputed when the cached archs or feature names differ)."""
+    torch.set_num_threads(1)
+    archs_arr = np.asarray([tuple(a) for a in archs], dtype=np.int64)
+    path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    file = path / f"features_{key}.npz"
+    if file.is_file():
+        with np.load(file, allow_pickle=False) as z:
+            if (z["archs"].shape == archs_arr.shape and np.array_equal(z["archs"], archs_arr)
+                    and tuple(z["names"]) == FEATURE_NAMES):
+                return z["features"]
+    out = np.zeros((len(archs_arr), len(FEATURE_NAMES)))
+    for i, a in enumerate(archs_arr):
+        out[i] = arch_features(space, tuple(int(v) for v in a), input_shape, num_classes)
+        if progress and (i + 1) % 500 == 0:
+            print(f"  features {key}: {i + 1}/{len(archs_arr)}", flush=True)
+    path.mkdir(parents=True, exist_ok=True)
+    tmp = path / f".features_{key}.{os.getpid()}.npz"
+    np.savez(tmp, archs=archs_arr, names=np.array(FEATURE_NAMES), features=out)
+    os.replace(tmp, file)
+    return out

@@ -1,0 +1,355 @@
+"""Latency predictors with the scikit-learn ``fit(X, y)`` / ``predict(X)`` contract.
+
+Few-shot transfer to a target device uses an encoding whose first ``n_source`` columns are the
+latencies (ms) of the same architectures on *source* devices (published tables, measured devices)
+and whose remaining columns are architecture features (analytic cost features, one-hot). Everything
+here is deterministic given its inputs.
+
+Baselines (measured in issue 11; they are strong and honest comparison needs them):
+
+* :class:`OneHotRidge` — ridge on the one-hot encoding of the n target samples.
+* :class:`AnalyticRidge` — ridge on analytic cost features (log MACs, params, memory, op counts).
+* :class:`NearestSourceDevice` — the source column whose Spearman rho with the n target samples is highest.
+* :class:`NNLSTransfer` — non-negative least squares of the target on all source columns.
+
+raynas's transfer predictor:
+
+* :class:`SourcePriorTransfer` — Bayesian linear regression of log latency on a low-rank basis of
+  the sources' log-latency matrix, with the prior over coefficients estimated from the source devices
+  themselves (each source is one draw of "a device"), so n = 5 samples already give a sensible device;
+  blended with NNLS, and a ridge on architecture features fits what the sources cannot explain.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import nnls
+from scipy.stats import rankdata, spearmanr
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.linear_model import RidgeCV
+from sklearn.utils.validation import check_is_fitted
+
+from raynas.errors import InvalidConfigError
+
+_ALPHAS = np.logspace(-3, 4, 15)
+
+
+def _check_xy(X, y=None):
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2:
+        raise InvalidConfigError(f"X must be 2-D [n_archs, n_features], got shape {X.shape}")
+    if y is None:
+        return X
+    y = np.asarray(y, dtype=np.float64).reshape(-1)
+    if len(y) != len(X):
+        raise InvalidConfigError(f"X has {len(X)} rows but y has {len(y)} values")
+    if len(y) < 2:
+        raise InvalidConfigError(f"need at least 2 target samples, got {len(y)}")
+    return X, y
+
+
+def _split(X: np.ndarray, n_source: int | None) -> tuple[np.ndarray, np.ndarray]:
+    k = X.shape[1] if n_source is None else int(n_source)
+    if not 0 < k <= X.shape[1]:
+        raise InvalidConfigError(f"n_source={n_source} does not fit X with {X.shape[1]} columns")
+    return X[:, :k], X[:, k:]
+
+
+class _Standardised(BaseEstimator, RegressorMixin):
+    """Ridge on standardised features with alpha by leave-one-out (GCV); optional log target."""
+
+    def __init__(self, alphas=tuple(_ALPHAS), log_target: bool = True):
+        self.alphas = alphas
+        self.log_target = log_target
+
+    def fit(self, X, y):
+        X, y = _check_xy(X, y)
+        self.mean_ = X.mean(0)
+        self.scale_ = X.std(0)
+        self.scale_[self.scale_ == 0] = 1.0
+        t = np.log(np.maximum(y, 1e-9)) if self.log_target else y
+        self.model_ = RidgeCV(alphas=list(self.alphas), store_cv_results=True).fit((X - self.mean_) / self.scale_, t)
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "model_")
+        t = self.model_.predict((_check_xy(X) - self.mean_) / self.scale_)
+        return np.exp(t) if self.log_target else t
+
+
+class OneHotRidge(_Standardised):
+    """Baseline: ridge on the one-hot encoding (per-decision additive model) of the n target samples.
+    ``X`` is the one-hot matrix (:meth:`CategoricalSpace.encode_onehot` rows)."""
+
+
+class AnalyticRidge(_Standardised):
+    """Baseline: ridge on analytic cost features (:data:`raynas.predictors.features.BASIC_FEATURES`).
+    ``X`` is the feature matrix."""
+
+
+class NearestSourceDevice(BaseEstimator, RegressorMixin):
+    """Baseline: predict with the source column that ranks the n target samples best (Spearman),
+    rescaled linearly to the target. ``X`` = source latencies, one column per source device."""
+
+    def __init__(self, n_source: int | None = None):
+        self.n_source = n_source
+
+    def fit(self, X, y):
+        X, y = _check_xy(X, y)
+        S, _ = _split(X, self.n_source)
+        rho = np.array([spearmanr(S[:, j], y)[0] if np.ptp(S[:, j]) > 0 else -np.inf for j in range(S.shape[1])])
+        rho = np.nan_to_num(rho, nan=-np.inf)
+        self.source_ = int(np.argmax(rho))
+        self.rho_ = rho
+        x = S[:, self.source_]
+        self.slope_, self.intercept_ = (np.polyfit(x, y, 1) if np.ptp(x) > 0 else (0.0, float(y.mean())))
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "source_")
+        S, _ = _split(_check_xy(X), self.n_source)
+        return self.slope_ * S[:, self.source_] + self.intercept_
+
+
+class NNLSTransfer(BaseEstimator, RegressorMixin):
+    """Baseline: ``y ~ sum_j w_j * source_j`` with ``w >= 0`` (plus a non-negative intercept).
+    ``relative=True`` weights rows by ``1 / y`` (fits relative rather than absolute error)."""
+
+    def __init__(self, n_source: int | None = None, intercept: bool = True, relative: bool = False):
+        self.n_source = n_source
+        self.intercept = intercept
+        self.relative = relative
+
+    def fit(self, X, y):
+        X, y = _check_xy(X, y)
+        S, _ = _split(X, self.n_source)
+        A = np.hstack([S, np.ones((len(S), 1))]) if self.intercept else S
+        w = 1.0 / np.maximum(np.abs(y), 1e-9) if self.relative else np.ones_like(y)
+        coef, _ = nnls(A * w[:, None], y * w)
+        self.coef_ = coef[: S.shape[1]]
+        self.intercept_ = float(coef[-1]) if self.intercept else 0.0
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self, "coef_")
+        S, _ = _split(_check_xy(X), self.n_source)
+        return S @ self.coef_ + self.intercept_
+
+
+class SourcePriorTransfer(BaseEstimator, RegressorMixin):
+    """raynas's few-shot latency transfer.
+
+    ``X`` = ``[source latencies (n_source columns) | architecture features]``.
+
+    1. :meth:`pretrain` (optional but recommended) sees the encoding of *all* architectures of the
+       space (no target latencies): it takes the log-latency matrix of the sources, a rank-``rank``
+       SVD basis ``U``, and each source device's coordinates in it; their mean and covariance are the
+       prior of "a device". Without ``pretrain``, the rows given to ``fit`` are used.
+    2. :meth:`fit` on n target samples: Bayesian linear regression of ``log y`` on ``[1, U]`` with that
+       prior (posterior mean), noise variance from the sources' reconstruction error — so n = 5 gives a
+       device between the typical source and the data, and large n follow the data.
+    3. The posterior prediction is averaged in rank-normalised space with relative-error NNLS
+       (``nnls_weight``), then a ridge on the architecture features (alpha by leave-one-out) fits the
+       log residual of the n samples (shrunk to zero when it does not help).
+    """
+
+    def __init__(self, n_source: int | None = None, rank: int = 12, prior_scale: float = 1.0,
+                 nnls_weight: float = 0.5, residual: bool = True, noise_floor: float = 1e-3):
+        self.n_source = n_source
+        self.rank = rank
+        self.prior_scale = prior_scale
+        self.nnls_weight = nnls_weight
+        self.residual = residual
+        self.noise_floor = noise_floor
+
+    # -- pre-training on the sources ----------------------------------------------------------
+    def pretrain(self, X):
+        """Learn the basis and the device prior from the sources' latencies of every architecture."""
+        X = _check_xy(X)
+        S, _ = _split(X, self.n_source)
+        L = np.log(np.maximum(S, 1e-9))
+        self.col_mean_ = L.mean(0)
+        Lc = L - self.col_mean_
+        self.row_center_ = Lc.mean(1)  # average device's deviation per architecture
+        U, s, Vt = np.linalg.svd(Lc, full_matrices=False)
+        k = max(1, min(self.rank, int(np.sum(s > 1e-6 * s[0])) if s[0] > 0 else 1))
+        self.k_ = k
+        self.s_ = s[:k]
+        self.Vt_ = Vt[:k]
+        # coordinates of source d in basis U[:, :k]: Lc[:, d] = U diag(s) Vt[:, d]
+        coords = (s[:k, None] * Vt[:k]).T  # [n_sources, k]
+        self.prior_mean_ = coords.mean(0)
+        cov = np.cov(coords.T) if coords.shape[0] > 1 else np.eye(k)
+        cov = np.atleast_2d(cov) * self.prior_scale
+        self.prior_cov_ = cov + np.eye(k) * (1e-3 * np.trace(cov) / k + 1e-9)
+        recon = U[:, :k] @ coords.T
+        resid = Lc - recon
+        self.noise_var_ = max(float(np.mean(resid**2)), self.noise_floor**2)
+        self.n_pretrain_ = len(S)
+        return self
+
+    def _basis(self, S: np.ndarray) -> np.ndarray:
+        """Rows of ``U`` for any architectures, by projecting their source log-latencies."""
+        Lc = np.log(np.maximum(S, 1e-9)) - self.col_mean_
+        return Lc @ self.Vt_.T / self.s_
+
+    # -- few-shot fit ---------------------------------------------------------------------------
+    def fit(self, X, y):
+        X, y = _check_xy(X, y)
+        if not hasattr(self, "prior_mean_"):
+            self.pretrain(X)
+        S, F = _split(X, self.n_source)
+        z = np.log(np.maximum(y, 1e-9))
+        B = self._basis(S)
+        # Bayesian linear regression: z = a + B c + e, c ~ N(m, C), a flat (large variance)
+        Phi = np.hstack([np.ones((len(B), 1)), B])
+        m0 = np.concatenate([[z.mean() - B.mean(0) @ self.prior_mean_], self.prior_mean_])
+        C0 = np.zeros((self.k_ + 1, self.k_ + 1))
+        C0[0, 0] = 1e4
+        C0[1:, 1:] = self.prior_cov_
+        P0 = np.linalg.inv(C0)
+        A = P0 + Phi.T @ Phi / self.noise_var_
+        self.coef_ = np.linalg.solve(A, P0 @ m0 + Phi.T @ z / self.noise_var_)
+        self.nnls_ = NNLSTransfer(n_source=S.shape[1], relative=True).fit(S, y) if self.nnls_weight > 0 else None
+        # the NNLS member is mapped onto the Bayesian member's log scale by a line fitted on the n rows
+        self.blend_ = (0.0, 0.0)
+        if self.nnls_ is not None:
+            zn = np.log(np.maximum(self.nnls_.predict(S), 1e-9))
+            zb = self._bayes(S)
+            self.blend_ = tuple(np.polyfit(zn, zb, 1)) if np.ptp(zn) > 0 else (0.0, float(zb.mean()))
+        base = self._base(S)
+        self.residual_model_ = None
+        if self.residual and F.shape[1] > 0 and len(y) >= 8:
+            r = z - base
+            self.residual_model_ = _Standardised(log_target=False).fit(F, r)
+        return self
+
+    def _bayes(self, S):
+        B = self._basis(S)
+        return self.coef_[0] + B @ self.coef_[1:]
+
+    def _base(self, S):
+        zb = self._bayes(S)
+        if self.nnls_ is None or self.nnls_weight <= 0:
+            return zb
+        zn = np.log(np.maximum(self.nnls_.predict(S), 1e-9))
+        slope, icpt = self.blend_
+        return (1 - self.nnls_weight) * zb + self.nnls_weight * (slope * zn + icpt)
+
+    def predict(self, X):
+        check_is_fitted(self, "coef_")
+        S, F = _split(_check_xy(X), self.n_source)
+        z = self._base(S)
+        if self.residual_model_ is not None:
+            z = z + self.residual_model_.predict(F)
+        return np.exp(z)
+
+
+def spearman(a, b) -> float:
+    """Spearman rho (average ranks), NaN when either side is constant."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if np.ptp(a) == 0 or np.ptp(b) == 0:
+        return float("nan")
+    return float(np.corrcoef(rankdata(a), rankdata(b))[0, 1])
+
+
+class _NNLSCols:
+    """Relative-error NNLS on column-normalised non-negative columns plus an intercept."""
+
+    def fit(self, A, y):
+        self.scale_ = np.maximum(np.abs(A).mean(0), 1e-12)
+        M = np.hstack([A / self.scale_, np.ones((len(A), 1))])
+        w = 1.0 / np.maximum(y, 1e-9)
+        self.coef_, _ = nnls(M * w[:, None], y * w)
+        return self
+
+    def predict(self, A):
+        return (A / self.scale_) @ self.coef_[:-1] + self.coef_[-1]
+
+
+class RaynasTransfer(BaseEstimator, RegressorMixin):
+    """raynas's few-shot latency transfer: a stacked model chosen by leave-one-out on the n samples.
+
+    ``X`` = ``[source latencies (n_source) | non-negative cost columns (n_cost) | residual features]``:
+    cost columns are raw additive costs of the architecture (MACs, parameters, activation memory,
+    op counts: see :func:`raynas.predictors.encodings.cost_columns`), residual features anything
+    standardisable (analytic features, one-hot).
+
+    Members, all fitted in relative error / log space (what matters for ranking):
+
+    * ``src``: NNLS of the target on the source columns (the strongest measured baseline);
+    * ``cost``: NNLS on source *and* cost columns — a roofline-like additive model that can express
+      devices the sources cannot (exact per-layer sums, memory-bound CPUs);
+    * the log-geometric blend ``(1 - a) * src + a * cost`` for ``a`` on a grid, plus a ridge on the
+      residual features fitted to the blend's log residual (alpha by GCV) when ``n >= min_residual``.
+
+    ``a`` (and whether the residual ridge is kept) minimises the leave-one-out squared log error on
+    the n samples; ties and ``n < min_stack`` keep the sources-only model, the safest at tiny n.
+    """
+
+    def __init__(self, n_source: int | None = None, n_cost: int = 0, grid=(0.0, 0.25, 0.5, 0.75, 1.0),
+                 min_stack: int = 8, min_residual: int = 20):
+        self.n_source = n_source
+        self.n_cost = n_cost
+        self.grid = grid
+        self.min_stack = min_stack
+        self.min_residual = min_residual
+
+    def _blocks(self, X):
+        k = X.shape[1] - self.n_cost if self.n_source is None else int(self.n_source)
+        if k <= 0 or k + self.n_cost > X.shape[1]:
+            raise InvalidConfigError(f"n_source={self.n_source}, n_cost={self.n_cost} do not fit X with {X.shape[1]} columns")
+        return X[:, :k], X[:, : k + self.n_cost], X[:, k + self.n_cost:]
+
+    def _members(self, S, SC, y):
+        src = _NNLSCols().fit(S, y)
+        cost = _NNLSCols().fit(SC, y) if self.n_cost > 0 else src
+        return src, cost
+
+    @staticmethod
+    def _log(v):
+        return np.log(np.maximum(v, 1e-9))
+
+    def fit(self, X, y):
+        X, y = _check_xy(X, y)
+        S, SC, R = self._blocks(X)
+        z = self._log(y)
+        n = len(y)
+        self.alpha_, self.use_residual_ = 0.0, False
+        if n >= self.min_stack and self.n_cost > 0:
+            # leave-one-out log predictions of both members
+            loo = np.zeros((n, 2))
+            for i in range(n):
+                keep = np.arange(n) != i
+                src, cost = self._members(S[keep], SC[keep], y[keep])
+                loo[i] = self._log(src.predict(S[i:i + 1]))[0], self._log(cost.predict(SC[i:i + 1]))[0]
+            errs = [np.mean(((1 - a) * loo[:, 0] + a * loo[:, 1] - z) ** 2) for a in self.grid]
+            best = int(np.argmin(errs))
+            self.alpha_ = float(self.grid[best]) if errs[best] < errs[0] * (1 - 1e-6) else 0.0
+            self.loo_errors_ = errs
+        self.src_, self.cost_ = self._members(S, SC, y)
+        self.residual_ = None
+        if n >= self.min_residual and R.shape[1] > 0:
+            base = self._base(S, SC)
+            res = _Standardised(log_target=False).fit(R, z - base)
+            # keep the residual model only if its GCV error beats predicting zero residual
+            gcv = float(np.min(res.model_.cv_results_.mean(0))) if hasattr(res.model_, "cv_results_") else None
+            if gcv is None:
+                self.residual_ = res
+            elif gcv < np.mean((z - base) ** 2):
+                self.residual_ = res
+        return self
+
+    def _base(self, S, SC):
+        zs = self._log(self.src_.predict(S))
+        if self.alpha_ == 0.0:
+            return zs
+        return (1 - self.alpha_) * zs + self.alpha_ * self._log(self.cost_.predict(SC))
+
+    def predict(self, X):
+        check_is_fitted(self, "src_")
+        S, SC, R = self._blocks(_check_xy(X))
+        z = self._base(S, SC)
+        if self.residual_ is not None:
+            z = z + self.residual_.predict(R)
+        return np.exp(z)

@@ -1,0 +1,85 @@
+"""Published latency tables as (space, architectures, device matrix) for predictor work."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from raynas.errors import DataNotFoundError, UnknownNameError
+
+
+@dataclass
+class SpaceTable:
+    """Every architecture of a published table with its latency on every device column.
+
+    ``latency`` is ``[n_archs, n_devices]`` (ms), ``devices`` the column names in table order,
+    ``archs`` op-index tuples of ``space``, ``reference`` row positions of the hardware-embedding
+    reference architectures (empty when the data directory has none)."""
+
+    space_name: str
+    space: object
+    archs: list
+    devices: list[str]
+    latency: np.ndarray
+    reference: list[int] = field(default_factory=list)
+
+    def column(self, device: str) -> np.ndarray:
+        if device not in self.devices:
+            raise UnknownNameError(
+                f"device {device!r} is not a column of the {self.space_name} table; known: {', '.join(self.devices)}"
+            )
+        return self.latency[:, self.devices.index(device)]
+
+    def features(self, cache_dir: str | os.PathLike | None = None, progress: bool = False) -> np.ndarray:
+        from raynas.predictors.features import space_features
+
+        return space_features(self.space, self.archs, key=self.space_name, cache_dir=cache_dir, progress=progress)
+
+    def onehot(self) -> np.ndarray:
+        n_ops = len(self.space.ops)
+        a = np.asarray(self.archs)
+        out = np.zeros((len(a), a.shape[1] * n_ops), dtype=np.float32)
+        rows = np.arange(len(a))[:, None]
+        out[rows, np.arange(a.shape[1])[None, :] * n_ops + a] = 1.0
+        return out
+
+
+def load_space_table(space_name: str, data_dir: str | os.PathLike | None = None) -> SpaceTable:
+    """Read ``{data_dir}/{space_name}/latency_ms.csv`` (and ``archs.csv`` / ``reference_archs.json``
+    where present) for a space registered in :data:`raynas.spaces.SPACES`."""
+    from raynas.data import default_data_dir
+    from raynas.hardware.table import ID_COLUMNS, latency_table
+    from raynas.spaces import get_space
+
+    d = Path(data_dir) if data_dir is not None else default_data_dir()
+    space = get_space(space_name)
+    table = latency_table(space_name, d)
+    devices = [c for c in table.columns if c not in ID_COLUMNS]
+    layer_cols = [f"layer{i}" for i in range(space.num_decisions)]
+    archs_csv = d / space_name / "archs.csv"
+    if archs_csv.is_file() and set(layer_cols) <= set(pd.read_csv(archs_csv, nrows=1).columns):
+        arch_df = pd.read_csv(archs_csv)
+        archs = [tuple(int(v) for v in r) for r in arch_df[layer_cols].to_numpy()]
+    elif "arch_str" in table.columns:
+        archs = [space.parse(s) for s in table["arch_str"]]
+    else:
+        raise DataNotFoundError(f"{space_name}: no architectures found for the table in {str(d / space_name)!r}")
+    if len(archs) != len(table):
+        raise DataNotFoundError(f"{space_name}: {len(archs)} architectures but {len(table)} latency rows")
+    reference: list[int] = []
+    ref_file = d / space_name / "reference_archs.json"
+    if ref_file.is_file():
+        ref = json.loads(ref_file.read_text())
+        ids = ref.get("reference_arch_indices", ref.get("reference_arch_ids", []))
+        id_col = next((c for c in ("arch_index", "arch_id") if c in table.columns), None)
+        if id_col is not None:
+            pos = {int(v): i for i, v in enumerate(table[id_col])}
+            reference = [pos[int(i)] for i in ids if int(i) in pos]
+        else:
+            reference = [int(i) for i in ids]
+    return SpaceTable(space_name, space, archs, devices, table[devices].to_numpy(dtype=float), reference)
