@@ -1,0 +1,75 @@
+"""``HypernetSearch``: MODNAS's hypernetwork as a Ray Tune searcher.
+
+A thin adapter over :class:`raynas.strategies.hypernet.HypernetStrategy` (via the generic
+:class:`StrategySearcher`). Each suggested config holds the architecture's decisions plus
+``target_device`` (and ``preference``), so one Tune experiment profiles the fronts of every target
+device; the trainable reports e.g. ``accuracy`` and ``latency_ms/<target_device>`` (or plain
+``latency_ms``). A metric ``m`` is read from ``f"{m}/{target_device}"`` when the result has it,
+else from ``m``. Completed trials refine the strategy's latency predictor and hypernetwork.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from raynas.strategies.hypernet import HypernetStrategy, build_surrogate_strategy
+from searchers.strategy_searcher import StrategySearcher
+
+
+class HypernetSearch(StrategySearcher):
+    """Suggest hypernetwork proposals for a grid of preference vectors x target devices.
+
+    ``strategy``: a trained :class:`HypernetStrategy` (see :meth:`from_tables` to train one).
+    ``metric``/``mode``: lists, e.g. ``["accuracy", "latency_ms"]``, ``["max", "min"]``; the latency
+    metric (in ms) must be the strategy's ``latency_objective``-th entry.
+    """
+
+    def __init__(self, strategy: HypernetStrategy, space, metric: Sequence[str] = ("accuracy", "latency_ms"),
+                 mode: Sequence[str] = ("max", "min")):
+        super().__init__(strategy, space, metric, mode)
+        self.devices: dict[str, str] = {}
+
+    @classmethod
+    def from_tables(cls, space, train_devices, targets, metric=("accuracy", "latency_ms"), mode=("max", "min"),
+                    **kwargs) -> "HypernetSearch":
+        """Train the hypernetwork in surrogate mode from the published tables, then adapt it."""
+        return cls(build_surrogate_strategy(space, train_devices, targets, **kwargs), space, metric, mode)
+
+    def suggest(self, trial_id: str) -> dict | None:
+        arch, ctx = self.strategy.ask_with_context()
+        self.live[trial_id] = tuple(arch)
+        self.devices[trial_id] = ctx["target_device"]
+        config = self.space.to_config(arch)
+        config["target_device"] = ctx["target_device"]
+        if ctx.get("preference") is not None:
+            config["preference"] = list(ctx["preference"])
+        return config
+
+    def objectives_for(self, result: dict | None, device: str) -> list[float]:
+        out = []
+        for m, s in zip(self._metric, self._signs):
+            r = result or {}
+            v = r.get(f"{m}/{device}", r.get(m))
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                v = math.nan
+            out.append(s * v if math.isfinite(v) else math.inf)
+        return out
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        arch = self.live.pop(trial_id, None)
+        device = self.devices.pop(trial_id, None)
+        if arch is None:
+            return
+        values = [math.inf] * len(self._metric) if error else self.objectives_for(result, device)
+        self.strategy.tell(arch, values, device=device)
+        self.completed += 1
+
+    def get_state(self) -> dict:
+        return {**super().get_state(), "devices": dict(self.devices)}
+
+    def set_state(self, state: dict) -> None:
+        super().set_state(state)
+        self.devices = dict(state.get("devices", {}))
