@@ -1,0 +1,293 @@
+"""Representation similarity (RMI / CKA), reference models, the HW-EvRSNAS strategy and its searcher."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from raynas.data import load_digits, one_batch
+from raynas.errors import InvalidConfigError
+from raynas.proxies.rmi import (FitSettings, ReferenceRepresentation, SimilarityScorer, capture_features, cka,
+                                linear_cka, match_layers, rmi_score, select_batch)
+from raynas.reference import SmallResNet, from_module, load_reference, save_reference, train_reference
+from raynas.spaces import NB201Space
+from raynas.strategies.similarity import (SimilarityEvolutionStrategy, budget_sweep, count_flops,
+                                          hardware_penalty, params_cost, penalised_fitness)
+
+torch.set_num_threads(1)
+SPACE = NB201Space(channels=4, cells_per_stage=1)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return one_batch(load_digits(), 32, seed=0)
+
+
+def _net(arch=(3, 3, 3, 3, 3, 3), space=SPACE, seed=0):
+    torch.manual_seed(seed)
+    return space.build(arch, 10, 1)
+
+
+# --- CKA properties ----------------------------------------------------------------------------
+@pytest.mark.parametrize("estimator", ["linear", "linear_debiased", "rbf"])
+def test_self_similarity_is_number_of_stages(batch, estimator):
+    x, y = batch
+    net = _net()
+    ref = ReferenceRepresentation(net, x, y, estimator=estimator)
+    r = ref.score(net, train_mode=False)
+    assert r.score == pytest.approx(3.0, abs=1e-9) and len(r.per_stage) == 3
+    assert r.loss == pytest.approx(0.0, abs=1e-9)
+    other = ref.score(_net((1, 2, 4, 0, 2, 1), seed=5), train_mode=False)
+    assert other.score < 3.0 - 1e-3
+
+
+def test_gram_form_equals_feature_form():
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(20, 7, generator=g), torch.randn(20, 13, generator=g) + 0.3
+    xd, yd = x.double(), y.double()
+    xc, yc = xd - xd.mean(0), yd - yd.mean(0)
+    direct = torch.linalg.norm(yc.T @ xc) ** 2 / (torch.linalg.norm(xc.T @ xc) * torch.linalg.norm(yc.T @ yc))
+    assert linear_cka(x, y) == pytest.approx(float(direct), rel=1e-10)
+    assert 0.0 <= linear_cka(x, y) <= 1.0
+
+
+@pytest.mark.parametrize("estimator", ["linear", "linear_debiased", "rbf"])
+def test_invariant_to_channel_permutation_scaling_and_rotation(estimator):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(24, 8, 5, 5, generator=g)
+    y = torch.relu(x[:, :6] + 0.5 * torch.randn(24, 6, 5, 5, generator=g))
+    base = cka(x, y, estimator)
+    perm = torch.randperm(8, generator=g)
+    assert cka(x[:, perm], y, estimator) == pytest.approx(base, abs=1e-10)
+    assert cka(7.5 * x, y, estimator) == pytest.approx(base, abs=1e-7)  # x is float32: rounding of 7.5x
+    q, _ = torch.linalg.qr(torch.randn(200, 200, generator=g, dtype=torch.float64))
+    rotated = (x.reshape(24, -1).double() @ q)
+    assert cka(rotated, y, estimator) == pytest.approx(base, abs=1e-8)
+
+
+def test_model_with_permuted_channels_is_maximally_similar(batch):
+    x, _ = batch
+    torch.manual_seed(0)
+    a = nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 4, 3, padding=1), nn.ReLU(),
+                      nn.Flatten(), nn.Linear(4 * 64, 10))
+    b = nn.Sequential(nn.Conv2d(1, 6, 3, padding=1), nn.ReLU(), nn.Conv2d(6, 4, 3, padding=1), nn.ReLU(),
+                      nn.Flatten(), nn.Linear(4 * 64, 10))
+    b.load_state_dict(a.state_dict())
+    perm = torch.tensor([3, 0, 5, 1, 4, 2])
+    with torch.no_grad():  # permute the first conv's output channels and the second conv's inputs
+        b[0].weight.copy_(a[0].weight[perm]); b[0].bias.copy_(a[0].bias[perm])
+        b[2].weight.copy_(a[2].weight[:, perm])
+    r = rmi_score(a, b, x, reference_layers=["1", "3"], candidate_layers=["1", "3"])
+    assert r.score == pytest.approx(2.0, abs=1e-9)
+    assert torch.allclose(a(x), b(x), atol=1e-5)
+
+
+def test_different_widths_and_depths(batch):
+    x, y = batch
+    ref = ReferenceRepresentation(_net(space=NB201Space(channels=8, cells_per_stage=2)), x, y)
+    r = ref.score(_net(space=NB201Space(channels=4, cells_per_stage=1)))
+    assert 0 < r.score < 3 and all(0 <= s <= 1 + 1e-12 for s in r.per_stage)
+    # a ResNet reference against an NB201 candidate, and layer counts matched by relative depth
+    resnet = SmallResNet(10, 1, width=8, blocks=2)
+    r2 = rmi_score(resnet, _net(), x)
+    assert 0 < r2.score < 3
+    r3 = rmi_score(resnet, _net(), x, candidate_layers=["stem", "cells.0", "cells.2", "cells.4", "lastact"],
+                   match="depth")
+    assert len(r3.per_stage) == 3
+    assert match_layers(3, 5, "depth") == [(0, 1), (1, 2), (2, 4)]  # depths 1/3, 2/3, 1 vs 0.2..1.0
+    with pytest.raises(InvalidConfigError, match="3 layers"):
+        rmi_score(resnet, _net(), x, candidate_layers=["stem", "lastact"])
+
+
+def test_degenerate_candidate_scores_zero(batch):
+    x, y = batch
+    r = ReferenceRepresentation(_net(), x, y).score(_net((0,) * 6))
+    assert r.score == 0.0 and not any(math.isnan(s) for s in r.per_stage)
+
+
+def test_capture_has_no_side_effects_and_names_bad_layers(batch):
+    x, _ = batch
+    net = _net()
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    net.eval()
+    feats, out = capture_features(net, x, train_mode=True)
+    assert [f.shape[1] for f in feats] == [4, 8, 16] and out.shape == (32, 10)
+    assert not net.training
+    assert all(torch.equal(before[k], v) for k, v in net.state_dict().items())
+    with pytest.raises(InvalidConfigError, match="no layer 'nope'"):
+        capture_features(net, x, ["nope"])
+    with pytest.raises(InvalidConfigError, match="stage_ends"):
+        capture_features(nn.Sequential(nn.Flatten(), nn.Linear(64, 3)), x)
+
+
+def test_scorer_is_deterministic_and_leaves_global_rng(batch):
+    x, y = batch
+    scorer = SimilarityScorer(ReferenceRepresentation(_net(), x, y), SPACE, 10, 1, init_seed=3)
+    torch.manual_seed(123)
+    state = torch.get_rng_state()
+    a = scorer((2, 3, 1, 4, 3, 2))
+    assert torch.equal(torch.get_rng_state(), state)
+    assert scorer((2, 3, 1, 4, 3, 2)) == a
+    assert scorer((3,) * 6) != a
+    fitted = SimilarityScorer(scorer.reference, SPACE, 10, 1, init_seed=3, fit=FitSettings(steps=3))
+    assert fitted((2, 3, 1, 4, 3, 2)) == fitted((2, 3, 1, 4, 3, 2)) != a
+    assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_fitted_rmi_as_in_rmi_nas(batch):
+    x, y = batch
+    ref = ReferenceRepresentation(_net(), x, y)
+    cand = _net((1, 3, 2, 2, 1, 3), seed=2)
+    untrained = ref.score(cand).score
+    fitted = ref.score(cand, fit=FitSettings(steps=15, lr=0.05), seed=0)
+    assert fitted.fit_steps == 15 and math.isfinite(fitted.fit_loss)
+    assert fitted.score > untrained  # fitting to the reference's features raises the similarity
+    with pytest.raises(InvalidConfigError, match="labels"):
+        ReferenceRepresentation(_net(), x).score(_net(), fit=FitSettings(steps=1))
+
+
+def test_select_batch_takes_lowest_loss_images(batch):
+    x, y = batch
+    net = _net()
+    xs, ys = select_batch(net, x, y, 8)
+    assert xs.shape[0] == 8
+    with torch.no_grad():
+        losses = nn.functional.cross_entropy(net.eval()(x), y, reduction="none")
+        assert float(nn.functional.cross_entropy(net(xs), ys, reduction="none").max()) <= float(
+            torch.sort(losses).values[7]) + 1e-6
+
+
+# --- reference models --------------------------------------------------------------------------
+def test_reference_train_save_load_and_user_module(tmp_path, batch):
+    from raynas.training import TrainingSettings
+
+    x, _ = batch
+    ref = train_reference(space_kwargs={"channels": 4, "cells_per_stage": 1}, dataset="digits", limit=300,
+                          settings=TrainingSettings(epochs=1))
+    assert ref.metadata["dataset"] == "digits" and ref.metadata["arch_str"].startswith("|nor_conv_3x3~0|")
+    assert 0 <= ref.metadata["accuracy"] <= 100
+    path = save_reference(ref, tmp_path / "ref.pt")
+    loaded = load_reference(path)
+    assert loaded.metadata == ref.metadata and len(loaded.modules()) == 3
+    assert torch.allclose(loaded.model(x), ref.model.eval()(x))
+    xb, yb = loaded.batch(batch_size=16)
+    assert xb.shape == (16, 1, 8, 8)
+    assert loaded.representation(xb, yb).score(loaded.model, train_mode=False).score == pytest.approx(3.0)
+
+    user = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(256, 10))
+    uref = from_module(user, ["1", "3"], dataset="digits")
+    p2 = save_reference(uref, tmp_path / "user.pt")
+    with pytest.raises(InvalidConfigError, match="model="):
+        load_reference(p2)
+    fresh = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(256, 10))
+    again = load_reference(p2, model=fresh)
+    assert again.layers == ["1", "3"] and torch.allclose(fresh(x), user(x))
+    with pytest.raises(InvalidConfigError, match="no layer"):
+        from_module(user, ["missing"])
+
+
+# --- penalty and strategy ----------------------------------------------------------------------
+def test_penalty_zero_within_budget_and_growing_with_excess():
+    assert hardware_penalty(3.0, 5.0) == 0.0 and hardware_penalty(5.0, 5.0) == 0.0
+    assert hardware_penalty(7.5, 5.0) == pytest.approx(0.5)
+    assert hardware_penalty(10.0, 5.0, weight=2.0) == pytest.approx(2.0)
+    xs = [5.0, 6.0, 8.0, 12.0]
+    pens = [hardware_penalty(c, 5.0) for c in xs]
+    assert pens == sorted(pens) and pens[1] < pens[2] < pens[3]
+    assert hardware_penalty(float("nan"), 5.0) == math.inf
+    assert penalised_fitness(2.0, 10.0, 5.0, 1.0) == pytest.approx(1.0)
+    assert penalised_fitness(2.0, None, None) == 2.0
+    for bad in (0.0, -1.0, float("inf")):
+        with pytest.raises(InvalidConfigError, match="budget"):
+            hardware_penalty(1.0, bad)
+
+
+def _cheap_score(arch):
+    """A deterministic stand-in for RMI: prefers 3x3 convs."""
+    return sum(1.0 if a == 3 else 0.3 * (a == 2) for a in arch) / 6
+
+
+def _strategy(seed=0, **kw):
+    cost = lambda arch: float(sum(a in (2, 3) for a in arch))  # noqa: E731 - number of conv edges
+    return SimilarityEvolutionStrategy(SPACE, _cheap_score, cost, kw.pop("budget", 2.0), population_size=8,
+                                       sample_size=3, cycles_per_ask=4, seed=seed, **kw)
+
+
+def test_strategy_is_deterministic_and_restores_state():
+    a, b = _strategy(seed=4), _strategy(seed=4)
+    asks_a = [a.ask() for _ in range(6)]
+    assert asks_a == [b.ask() for _ in range(6)]
+    assert len(set(asks_a)) == 6
+    a.tell(asks_a[0], [-0.9, 1.0])
+    state = a.state_dict()
+    c = _strategy(seed=99)
+    c.load_state_dict(state)
+    calls = []
+    c.score_fn = lambda arch: calls.append(arch) or _cheap_score(arch)
+    assert [a.ask() for _ in range(5)] == [c.ask() for _ in range(5)]
+    assert c.told[0][1] == [-0.9, 1.0]
+    assert all(arch not in state["records"] for arch in calls)  # nothing recomputed after restore
+    with pytest.raises(InvalidConfigError, match="budget"):
+        _strategy(budget=3.0).load_state_dict(state)
+
+
+def test_penalty_steers_the_search_into_budget():
+    free = _strategy(budget=100.0).run(60)
+    tight = _strategy(budget=2.0, penalty_weight=10.0).run(60)
+    arch_free, _ = free.best()
+    arch_tight, rec = tight.best()
+    assert sum(a in (2, 3) for a in arch_free) > 2
+    assert rec["cost"] <= 2.0 and rec["penalty"] == 0.0
+
+
+def test_rmi_strategy_and_budget_sweep(batch):
+    x, y = batch
+    scorer = SimilarityScorer(ReferenceRepresentation(_net(), x, y), SPACE, 10, 1)
+    params = params_cost(SPACE, 10, 1)
+    budgets = [("params", params((1,) * 6) * 1.01), ("flops", 0.05)]
+    costs = {"params": params,
+             "flops": lambda arch: count_flops(SPACE.build(arch, 10, 1), (1, 8, 8)) / 1e6}
+    rows = budget_sweep(SPACE, scorer, costs, budgets, evaluations=12, population_size=6, sample_size=3)
+    assert [r["device"] for r in rows] == ["params", "flops"]
+    for r in rows:
+        assert r["evaluations"] >= 12 and r["arch_str"].startswith("|") and r["score"] >= 0
+    assert rows[0]["within_budget"]
+    with pytest.raises(InvalidConfigError, match="no cost function"):
+        budget_sweep(SPACE, scorer, costs, [("tpu", 1.0)])
+
+
+# --- Tune ----------------------------------------------------------------------------------------
+def test_similarity_search_through_tune(ray_local, tmp_path, batch):
+    from ray import tune
+
+    from searchers.similarity import SimilarityEvolutionSearch
+    from searchers.spaces import tune_param_space
+
+    x, y = batch
+    ref = from_module(_net(), dataset="digits", num_classes=10)
+    params = params_cost(SPACE, 10, 1)
+    search = SimilarityEvolutionSearch.from_reference(
+        ref, SPACE, cost=params, budget=params((2,) * 6), metric=["accuracy", "params"], mode=["max", "min"],
+        batch=(x, y), fit=None, population_size=6, sample_size=3, cycles_per_ask=2, seed=0)
+
+    def trainable(config):
+        arch = SPACE.from_config(config)
+        tune.report({"accuracy": float(sum(arch)), "params": params(arch)})
+
+    tuner = tune.Tuner(trainable, param_space=tune_param_space(SPACE),
+                       tune_config=tune.TuneConfig(search_alg=search, num_samples=4, max_concurrent_trials=2),
+                       run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0))
+    results = tuner.fit()
+    assert len(results) == 4 and not results.errors
+    strat = search.strategy
+    assert len(strat.told) == 4 and len(set(strat.asked)) == 4
+    search.save(str(tmp_path / "s.pkl"))
+    again = SimilarityEvolutionSearch.from_reference(
+        ref, SPACE, cost=params, budget=params((2,) * 6), metric=["accuracy", "params"], mode=["max", "min"],
+        batch=(x, y), fit=None, population_size=6, sample_size=3, cycles_per_ask=2, seed=7)
+    again.restore(str(tmp_path / "s.pkl"))
+    assert again.suggest("t1") == search.suggest("t1")
