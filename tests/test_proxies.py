@@ -290,3 +290,25 @@ def test_vote_and_pairwise_accuracy_follow_the_majority():
 
 def test_paper_proxies_are_registered():
     assert set(PAPER_PROXIES) | {"naswot", "params", "flops"} <= set(ALL)
+
+
+def test_proxy_table_caches_to_a_file_and_resumes(space, tmp_path):
+    from raynas.proxies.table import BatchSpec, ProxyTable
+
+    spec = BatchSpec("digits", size=16, image_size=16)
+    archs = [space.sample(np.random.default_rng(i)) for i in range(4)]
+    table = ProxyTable(space, spec, cache_dir=tmp_path)
+    first = table.get(archs[:2], ["synflow", "params"])
+    assert table.path.is_file()
+    reopened = ProxyTable(space, spec, cache_dir=tmp_path)
+    assert reopened.missing(archs, ["synflow", "params"]) == archs[2:]
+    assert reopened.missing(archs[:2], ["snip"]) == archs[:2]  # a new proxy is computed for old rows
+    both = reopened.get(archs, ["synflow", "params", "snip"])
+    assert np.allclose(both.loc[first.index, ["synflow", "params"]], first)
+    assert both.notna().all().all()
+    direct = score_architectures(space, archs[3:], ["snip"], spec.load(10))
+    assert both["snip"].iloc[3] == pytest.approx(direct["snip"].iloc[0])
+    # a failure is remembered as such, not recomputed, and read back as NaN
+    dead = space.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
+    assert math.isnan(reopened.get([dead], ["jacob_cov"])["jacob_cov"].iloc[0])
+    assert ProxyTable(space, spec, cache_dir=tmp_path).missing([dead], ["jacob_cov"]) == []

@@ -1,0 +1,181 @@
+"""Proxy values of many architectures, computed once and kept in a CSV file.
+
+A :class:`ProxyTable` is keyed by what determines a value: the space, the batch (its source, size,
+image size and seed), the number of classes and the initialisation seed. Rows are architecture
+strings; columns are proxies. :meth:`ProxyTable.get` computes only the missing cells (appending to
+the file as it goes, so an interrupted run resumes), and :meth:`ProxyTable.fill` spreads the work
+over worker processes. Benchmarks and predictors (the Multi-Predict ZCP encoding) share the files.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "benchmarks" / "cache"
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """Which stand-in batch the proxies see (see :func:`raynas.data.stand_in_batch`)."""
+
+    source: str = "fashion-mnist"
+    size: int = 64
+    image_size: int = 32
+    channels: int = 3
+    seed: int = 0
+
+    def tag(self) -> str:
+        return f"{self.source}-b{self.size}-{self.image_size}px-s{self.seed}"
+
+    def load(self, num_classes: int, data_dir: str | os.PathLike | None = None):
+        from raynas.data import stand_in_batch
+
+        fm = None if data_dir is None else Path(data_dir) / "fashion-mnist"
+        return stand_in_batch(self.source, self.size, self.seed, self.image_size, self.channels, num_classes, fm)
+
+
+class ProxyTable:
+    """A file-backed table of proxy values for architectures of ``space``.
+
+    Args:
+        space: a search space (``space.name`` names the file).
+        batch: the :class:`BatchSpec` every network is scored on.
+        num_classes: classifier width of the built networks.
+        init_seed: ``torch.manual_seed`` before building each network.
+        cache_dir: where the CSV lives (default ``benchmarks/cache``); ``None`` path keeps it in memory.
+    """
+
+    def __init__(self, space, batch: BatchSpec = BatchSpec(), num_classes: int = 10, init_seed: int = 0,
+                 cache_dir: str | os.PathLike | None = DEFAULT_CACHE, data_dir: str | os.PathLike | None = None):
+        self.space = space
+        self.batch = batch
+        self.num_classes = num_classes
+        self.init_seed = init_seed
+        self.data_dir = data_dir
+        self.path = (Path(cache_dir) / f"proxies_{space.name}_{batch.tag()}_c{num_classes}_i{init_seed}.csv"
+                     if cache_dir is not None else None)
+        self._table = self._read()
+
+    def _read(self) -> pd.DataFrame:
+        if self.path is None or not self.path.is_file():
+            return pd.DataFrame()
+        df = pd.read_csv(self.path, index_col=0)
+        return df[~df.index.duplicated(keep="last")]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Everything computed so far (rows: architecture strings)."""
+        return self._table.copy()
+
+    def missing(self, archs: Sequence, names: Sequence[str]) -> list:
+        """Architectures lacking any of ``names``."""
+        out = []
+        for a in archs:
+            key = self.space.arch_str(a)
+            if key not in self._table.index or any(
+                    n not in self._table.columns or _absent(self._table.at[key, n]) for n in names):
+                out.append(tuple(a))
+        return out
+
+    def get(self, archs: Iterable, names: Sequence[str], progress: Callable[[int, int], None] | None = None,
+            flush_every: int = 25) -> pd.DataFrame:
+        """Values of ``names`` for ``archs`` (rows in the given order), computing what is missing.
+
+        A proxy that failed on an architecture is NaN here and is not computed again (the file
+        records it as ``failed``)."""
+        from raynas.proxies.compute import resolve_names, score_architectures
+
+        archs = [tuple(a) for a in archs]
+        names = resolve_names(names)
+        todo = self.missing(archs, names)
+        if todo:
+            batch = self.batch.load(self.num_classes, self.data_dir)
+            for start in range(0, len(todo), flush_every):
+                chunk = todo[start:start + flush_every]
+                part = score_architectures(self.space, chunk, names, batch, num_classes=self.num_classes,
+                                           seed=self.init_seed)
+                self._merge(part)
+                if progress is not None:
+                    progress(min(start + flush_every, len(todo)), len(todo))
+        keys = [self.space.arch_str(a) for a in archs]
+        return self._table.loc[keys, list(names)].apply(pd.to_numeric, errors="coerce").astype(float)
+
+    def _merge(self, part: pd.DataFrame) -> None:
+        # NaN is a measured failure; the file says "failed" to keep it apart from "not computed".
+        part = part.astype(float).astype(object).where(part.notna(), other="failed")
+        if self._table.empty:
+            self._table = part
+        else:
+            self._table = part.combine_first(self._table)
+            self._table.update(part)
+        if self.path is not None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            self._table.to_csv(tmp)
+            os.replace(tmp, self.path)
+
+    def values(self, archs: Iterable, names: Sequence[str], **kwargs) -> np.ndarray:
+        """:meth:`get` as a float matrix (failed values as NaN)."""
+        return self.get(archs, names, **kwargs).to_numpy(dtype=float)
+
+    def fill(self, archs: Iterable, names: Sequence[str], workers: int = 2, threads: int = 1,
+             progress: bool = True) -> pd.DataFrame:
+        """Compute missing values in ``workers`` processes (each with ``threads`` torch threads)."""
+        from concurrent.futures import ProcessPoolExecutor
+
+        from raynas.proxies.compute import resolve_names
+
+        archs = [tuple(a) for a in archs]
+        names = resolve_names(names)
+        todo = self.missing(archs, names)
+        if workers <= 1 or len(todo) < 2 * workers:
+            return self.get(archs, names, progress=_printer() if progress else None)
+        chunks = [todo[i::workers] for i in range(workers)]
+        t0, done = time.perf_counter(), 0
+        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads,)) as pool:
+            futures = []
+            for chunk in chunks:
+                for start in range(0, len(chunk), 25):
+                    futures.append(pool.submit(_score_chunk, self.space, chunk[start:start + 25], list(names),
+                                               self.batch, self.num_classes, self.init_seed, self.data_dir))
+            for f in futures:
+                self._merge(f.result())
+                done += 25
+                if progress:
+                    rate = (time.perf_counter() - t0) / min(done, len(todo))
+                    print(f"  proxies: {min(done, len(todo))}/{len(todo)} architectures, "
+                          f"{rate:.2f} s each (wall, {workers} workers)", flush=True)
+        return self.get(archs, names)
+
+
+def _absent(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+def _printer():
+    t0 = time.perf_counter()
+    return lambda i, n: print(f"  proxies: {i}/{n} architectures, {(time.perf_counter() - t0) / i:.2f} s each",
+                              flush=True)
+
+
+def _init_worker(threads: int) -> None:
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _score_chunk(space, archs, names, batch: BatchSpec, num_classes: int, init_seed: int, data_dir):
+    from raynas.proxies.compute import score_architectures
+
+    return score_architectures(space, archs, names, batch.load(num_classes, data_dir), num_classes=num_classes,
+                               seed=init_seed)
+
