@@ -35,3 +35,30 @@ def test_pareto_command_prints_front(tmp_path, capsys):
 def test_pareto_command_missing_results(tmp_path, capsys):
     assert main(["pareto", str(tmp_path / "nothing")]) == 2
     assert "nothing" in capsys.readouterr().err
+
+
+ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|"
+
+
+@pytest.mark.parametrize("arch,needle", [
+    ("|conv_9x9~0|+|none~0|none~1|+|none~0|none~1|none~2|", "conv_9x9"),
+    ("not-an-arch", "not-an-arch"),
+])
+def test_proxies_bad_architecture_is_one_line(arch, needle, capsys):
+    assert main(["proxies", arch, "--names", "params"]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1
+
+
+def test_proxies_unknown_proxy_name(capsys):
+    assert main(["proxies", ARCH, "--names", "synfloww"]) == 2
+    assert "synfloww" in capsys.readouterr().err
+
+
+def test_proxies_table_for_strings_and_indices(capsys, data_dir):
+    assert main(["proxies", ARCH, "1", "--names", "synflow", "params", "--batch", "random",
+                 "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("|")]
+    assert len(rows) == 2 and rows[0] == rows[1]  # NAS-Bench-201 index 1 is this architecture
+    assert float(rows[0].split()[-1]) == pytest.approx(0.802426, rel=1e-4)  # params (M) of that network
