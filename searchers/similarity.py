@@ -4,22 +4,32 @@ A thin adapter over :class:`raynas.strategies.similarity.SimilarityEvolutionStra
 generic :class:`StrategySearcher`: each ``suggest`` runs some cycles of the representation-similarity
 evolution (one batch, no training, inside the searcher) and proposes the fittest architecture not yet
 tried; the trial measures whatever the user wants (accuracy after training, real latency) and its
-metrics are recorded by the strategy. ``save``/``restore`` go through the strategy's ``state_dict``.
+metrics are recorded by the strategy. ``save``/``restore`` (and Tune's experiment checkpoints) go
+through the strategy's ``state_dict``.
 
 Example::
 
     ref = raynas.reference.load_reference("ref.pt")
-    search = SimilarityEvolutionSearch.from_reference(ref, NB201Space(), cost=latency_cost(dev, space),
-                                                      budget=5.0, metric=["accuracy", "latency_ms"],
-                                                      mode=["max", "min"])
-    tune.Tuner(trainable, tune_config=tune.TuneConfig(search_alg=search, num_samples=8))
+    space = NB201Space()
+    search = SimilarityEvolutionSearch.from_reference(
+        ref, space, cost=latency_cost(TableDevice("raspi4"), space), budget=15.0,
+        metric=["accuracy", "latency_ms"], mode=["max", "min"])
+    tune.Tuner(trainable, param_space=tune_param_space(space),
+               tune_config=tune.TuneConfig(search_alg=search, num_samples=8)).fit()
+
+Budget sweeps over several devices: :meth:`SimilarityEvolutionSearch.sweep` builds one searcher per
+``(device, budget)`` pair, all sharing one cache of similarity scores (the similarity does not
+depend on the device), for one Tune run each.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 
+from raynas.errors import InvalidConfigError
 from raynas.proxies.rmi import FitSettings, SimilarityScorer
+from raynas.strategies.scorers import CachedScorer
 from raynas.strategies.similarity import SimilarityEvolutionStrategy
 from searchers.strategy_searcher import StrategySearcher
 
@@ -35,23 +45,45 @@ class SimilarityEvolutionSearch(StrategySearcher):
                  mode: Sequence[str] | str = "max"):
         super().__init__(strategy, space, metric, mode)
 
+    @staticmethod
+    def scorer(reference, space, batch=None, batch_size: int = 64, batch_seed: int = 0, estimator: str = "linear",
+               fit: FitSettings | None = None, init_seed: int = 0, match: str = "index",
+               data_dir: str | os.PathLike | None = None) -> SimilarityScorer:
+        """The ``arch -> RMI`` scorer of ``space`` against a :class:`raynas.reference.ReferenceModel`
+        (``batch`` defaults to one batch of its dataset, preprocessed as it was trained)."""
+        x, y = batch if batch is not None else reference.batch(batch_size=batch_size, seed=batch_seed,
+                                                               data_dir=data_dir)
+        rep = reference.representation(x, y, estimator=estimator)
+        return SimilarityScorer(rep, space, num_classes=reference.metadata.get("num_classes", 10),
+                                in_channels=int(x.shape[1]), init_seed=init_seed, match=match, fit=fit)
+
     @classmethod
     def from_reference(cls, reference, space, cost: Callable | None = None, budget: float | None = None,
                        metric: Sequence[str] | str = "accuracy", mode: Sequence[str] | str = "max",
                        batch=None, batch_size: int = 64, batch_seed: int = 0, estimator: str = "linear",
-                       fit: FitSettings | None = FitSettings(steps=30), init_seed: int = 0, **strategy_kwargs
-                       ) -> "SimilarityEvolutionSearch":
-        """Build the scorer from a :class:`raynas.reference.ReferenceModel` (``batch`` defaults to
-        one batch of its dataset, preprocessed as it was trained) and wrap the strategy.
+                       fit: FitSettings | None = None, init_seed: int = 0, match: str = "index",
+                       data_dir: str | os.PathLike | None = None, **strategy_kwargs) -> SimilarityEvolutionSearch:
+        """Build the scorer (see :meth:`scorer`) and wrap a :class:`SimilarityEvolutionStrategy`
+        (``strategy_kwargs``: ``penalty_weight``, ``population_size``, ``sample_size``, ``seed``, ...).
 
-        ``fit``: by default each candidate is first fitted to the reference on the one batch for 30
-        SGD steps (RMI-NAS's protocol, shortened): on Fashion-MNIST this fitted RMI ranked 30 NB201
-        networks at Spearman 0.66 with trained accuracy (0.20, n.s., on a smaller 16-network run), whereas
-        RMI at initialisation (``fit=None``, ~50x cheaper) was not predictive (-0.15); see ``benchmarks/rmi_search.py``."""
-        x, y = batch if batch is not None else reference.batch(batch_size=batch_size, seed=batch_seed)
-        rep = reference.representation(x, y, estimator=estimator)
-        meta = reference.metadata
-        scorer = SimilarityScorer(rep, space, num_classes=meta.get("num_classes", 10),
-                                  in_channels=int(x.shape[1]), init_seed=init_seed, fit=fit)
+        ``fit=None`` (default) scores candidates at initialisation — HW-EvRSNAS's "one batch, no
+        training"; ``fit=FitSettings(steps=...)`` first fits each candidate to the reference on the
+        batch as RMI-NAS does (150 steps there), roughly as costly as a short training; see
+        ``benchmarks/rmi_search.py`` for how each ranks architectures."""
+        scorer = cls.scorer(reference, space, batch, batch_size, batch_seed, estimator, fit, init_seed, match,
+                            data_dir)
         strategy = SimilarityEvolutionStrategy(space, scorer, cost, budget, **strategy_kwargs)
         return cls(strategy, space, metric, mode)
+
+    @classmethod
+    def sweep(cls, score: Callable, space, costs: dict[str, Callable], pairs: Sequence[tuple[str, float]],
+              metric: Sequence[str] | str = "accuracy", mode: Sequence[str] | str = "max",
+              **strategy_kwargs) -> dict[tuple[str, float], SimilarityEvolutionSearch]:
+        """One searcher per ``(device, budget)`` pair (``costs[device]``: that device's cost), all
+        sharing one cache of ``score`` (e.g. :meth:`scorer`), for a budget sweep over devices."""
+        unknown = [d for d, _ in pairs if d not in costs]
+        if unknown:
+            raise InvalidConfigError(f"no cost function for device(s) {unknown}; known: {sorted(costs)}")
+        shared = score if isinstance(score, CachedScorer) else CachedScorer(score, "similarity")
+        return {(d, b): cls(SimilarityEvolutionStrategy(space, shared, costs[d], b, name=d, **strategy_kwargs),
+                            space, metric, mode) for d, b in pairs}

@@ -15,8 +15,8 @@ from raynas.proxies.rmi import (FitSettings, ReferenceRepresentation, Similarity
                                 linear_cka, match_layers, rmi_score, select_batch)
 from raynas.reference import SmallResNet, from_module, load_reference, save_reference, train_reference
 from raynas.spaces import NB201Space
-from raynas.strategies.similarity import (SimilarityEvolutionStrategy, budget_sweep, count_flops,
-                                          hardware_penalty, params_cost, penalised_fitness)
+from raynas.strategies.similarity import (SimilarityEvolutionStrategy, budget_sweep, flops_cost, hardware_penalty,
+                                          latency_cost, params_cost, penalised_fitness)
 
 torch.set_num_threads(1)
 SPACE = NB201Space(channels=4, cells_per_stage=1)
@@ -222,6 +222,7 @@ def test_strategy_is_deterministic_and_restores_state():
     asks_a = [a.ask() for _ in range(6)]
     assert asks_a == [b.ask() for _ in range(6)]
     assert len(set(asks_a)) == 6
+    assert a.evaluations == a.cycles == 8 + 6 * 4  # warm-up fills the population, then 4 new candidates per ask
     a.tell(asks_a[0], [-0.9, 1.0])
     state = a.state_dict()
     c = _strategy(seed=99)
@@ -229,10 +230,32 @@ def test_strategy_is_deterministic_and_restores_state():
     calls = []
     c.score_fn = lambda arch: calls.append(arch) or _cheap_score(arch)
     assert [a.ask() for _ in range(5)] == [c.ask() for _ in range(5)]
-    assert c.told[0][1] == [-0.9, 1.0]
-    assert all(arch not in state["records"] for arch in calls)  # nothing recomputed after restore
+    assert c.history.archs == [asks_a[0]] and c.history.values == [(-0.9, 1.0)]
+    assert c.pending == a.pending and len(c.pending) == 10
+    saved = {tuple(arch) for arch, _ in state["extra"]["records"]}
+    assert calls and not any(arch in saved for arch in calls)  # nothing recomputed after restore
     with pytest.raises(InvalidConfigError, match="budget"):
         _strategy(budget=3.0).load_state_dict(state)
+
+
+def test_strategy_asks_the_fittest_unproposed_architecture():
+    s = _strategy(seed=1, budget=100.0)
+    first = s.ask()
+    assert first == s.best()[0]  # nothing proposed yet: the fittest scored architecture
+    second = s.ask()
+    assert second != first and second == next(a for a, _ in s.ranked() if a != first)
+    fit = [s.records[a]["fitness"] for a, _ in s.ranked()]
+    assert fit == sorted(fit, reverse=True)
+
+
+def test_strategy_validates_its_settings():
+    cost = lambda arch: 1.0  # noqa: E731
+    with pytest.raises(InvalidConfigError, match="both a cost function and a budget"):
+        SimilarityEvolutionStrategy(SPACE, _cheap_score, cost)
+    with pytest.raises(InvalidConfigError, match="sample_size"):
+        SimilarityEvolutionStrategy(SPACE, _cheap_score, population_size=4, sample_size=5)
+    with pytest.raises(InvalidConfigError, match="penalty weight"):
+        SimilarityEvolutionStrategy(SPACE, _cheap_score, cost, 1.0, penalty_weight=-1)
 
 
 def test_penalty_steers_the_search_into_budget():
@@ -249,8 +272,7 @@ def test_rmi_strategy_and_budget_sweep(batch):
     scorer = SimilarityScorer(ReferenceRepresentation(_net(), x, y), SPACE, 10, 1)
     params = params_cost(SPACE, 10, 1)
     budgets = [("params", params((1,) * 6) * 1.01), ("flops", 0.05)]
-    costs = {"params": params,
-             "flops": lambda arch: count_flops(SPACE.build(arch, 10, 1), (1, 8, 8)) / 1e6}
+    costs = {"params": params, "flops": flops_cost(SPACE, (1, 8, 8))}
     rows = budget_sweep(SPACE, scorer, costs, budgets, evaluations=12, population_size=6, sample_size=3)
     assert [r["device"] for r in rows] == ["params", "flops"]
     for r in rows:
@@ -258,6 +280,43 @@ def test_rmi_strategy_and_budget_sweep(batch):
     assert rows[0]["within_budget"]
     with pytest.raises(InvalidConfigError, match="no cost function"):
         budget_sweep(SPACE, scorer, costs, [("tpu", 1.0)])
+
+
+def test_budget_sweep_on_table_devices_shares_scores(data_dir):
+    from raynas.hardware import TableDevice
+
+    space = NB201Space()
+    devs = {n: TableDevice(n, "nb201", data_dir) for n in ("raspi4", "eyeriss")}
+    costs = {n: latency_cost(d, space) for n, d in devs.items()}
+    budgets = [(n, float(np.quantile(d.values, 0.2))) for n, d in devs.items()]
+    rows = budget_sweep(space, _cheap_score, costs, budgets, evaluations=40, population_size=8, sample_size=3,
+                        penalty_weight=10.0)
+    for r, (n, budget) in zip(rows, budgets):
+        assert r["within_budget"] and r["cost"] <= budget
+        assert r["cost"] == devs[n].latency_ms(r["arch_str"])  # the published latency of what it found
+    # the similarity does not depend on the device: each architecture was scored once for the sweep
+    assert rows[-1]["score_evaluations"] < sum(r["evaluations"] for r in rows)
+
+
+def test_fbnet_candidates_against_an_nb201_reference(batch):
+    from raynas.spaces.fbnet import FBNetSpace
+
+    x, y = batch
+    fb = FBNetSpace()
+    arch = fb.sample(np.random.default_rng(0))
+    torch.manual_seed(0)
+    net = fb.build(arch, 10, 1)
+    assert len(net.stage_ends()) == 7
+    self_sim = ReferenceRepresentation(net, x, y).score(net, train_mode=False)
+    assert self_sim.score == pytest.approx(7.0, abs=1e-9)
+    # an NB201 reference (3 stages) against FBNet candidates (7 stages), matched by relative depth
+    scorer = SimilarityScorer(ReferenceRepresentation(_net(), x, y), fb, 10, 1, match="depth")
+    r = scorer.result(arch)
+    assert len(r.per_stage) == 3 and 0 < r.score < 3
+    strat = SimilarityEvolutionStrategy(fb, scorer, params_cost(fb, 10, 1), budget=1.0, population_size=3,
+                                        sample_size=2, cycles_per_ask=1, seed=0)
+    asked = strat.ask()
+    assert len(asked) == 22 and strat.evaluations == 4
 
 
 # --- Tune ----------------------------------------------------------------------------------------
@@ -279,15 +338,48 @@ def test_similarity_search_through_tune(ray_local, tmp_path, batch):
         tune.report({"accuracy": float(sum(arch)), "params": params(arch)})
 
     tuner = tune.Tuner(trainable, param_space=tune_param_space(SPACE),
-                       tune_config=tune.TuneConfig(search_alg=search, num_samples=4, max_concurrent_trials=2),
+                       tune_config=tune.TuneConfig(search_alg=search, num_samples=4, max_concurrent_trials=2,
+                                                   reuse_actors=True),
                        run_config=tune.RunConfig(storage_path=str(tmp_path), verbose=0))
     results = tuner.fit()
     assert len(results) == 4 and not results.errors
     strat = search.strategy
-    assert len(strat.told) == 4 and len(set(strat.asked)) == 4
+    assert len(strat.history) == 4 and len(set(strat.history.archs)) == 4
+    told = dict(zip(strat.history.archs, strat.history.values))
+    assert all(v == (-float(sum(a)), params(a)) for a, v in told.items())  # accuracy maximised -> negated
+
+    def fresh():
+        return SimilarityEvolutionSearch.from_reference(
+            ref, SPACE, cost=params, budget=params((2,) * 6), metric=["accuracy", "params"], mode=["max", "min"],
+            batch=(x, y), fit=None, population_size=6, sample_size=3, cycles_per_ask=2, seed=7)
+
+    # the state Tune saved in the experiment directory restores the searcher
+    from_tune = fresh()
+    from_tune.restore_from_dir(results.experiment_path)
+    assert len(from_tune.strategy.history) == 4 and from_tune.strategy.records == strat.records
     search.save(str(tmp_path / "s.pkl"))
-    again = SimilarityEvolutionSearch.from_reference(
-        ref, SPACE, cost=params, budget=params((2,) * 6), metric=["accuracy", "params"], mode=["max", "min"],
-        batch=(x, y), fit=None, population_size=6, sample_size=3, cycles_per_ask=2, seed=7)
+    again = fresh()
     again.restore(str(tmp_path / "s.pkl"))
-    assert again.suggest("t1") == search.suggest("t1")
+    assert again.suggest("t1") == search.suggest("t1") == from_tune.suggest("t1")
+
+
+def test_searcher_budget_sweep_shares_the_similarity_cache(batch):
+    from searchers.similarity import SimilarityEvolutionSearch
+
+    x, y = batch
+    ref = from_module(_net(), dataset="digits", num_classes=10)
+    scorer = SimilarityEvolutionSearch.scorer(ref, SPACE, batch=(x, y))
+    costs = {"params": params_cost(SPACE, 10, 1), "flops": flops_cost(SPACE, (1, 8, 8))}
+    pairs = [("params", costs["params"]((2,) * 6)), ("flops", costs["flops"]((2,) * 6))]
+    searchers = SimilarityEvolutionSearch.sweep(scorer, SPACE, costs, pairs, metric=["accuracy"], mode=["max"],
+                                                population_size=6, sample_size=3, cycles_per_ask=2, seed=0)
+    assert list(searchers) == pairs
+    for (device, budget), s in searchers.items():
+        cfg = s.suggest("t0")
+        arch = SPACE.from_config(cfg)
+        assert s.strategy.records[arch]["cost"] == costs[device](arch) and s.strategy.budget == budget
+    shared = searchers[pairs[0]].strategy.score_fn
+    assert shared is searchers[pairs[1]].strategy.score_fn
+    assert shared.evaluations < sum(s.strategy.evaluations for s in searchers.values())
+    with pytest.raises(InvalidConfigError, match="no cost function"):
+        SimilarityEvolutionSearch.sweep(scorer, SPACE, costs, [("tpu", 1.0)])
