@@ -19,7 +19,7 @@ similarity search find under latency budgets, at what cost compared with trainin
     warm-up runs). Budget per device: the ``--budget-quantile`` of its latencies (table: all 15,625
     archs; local: the archs measured in (a)). For each device and each score of ``--search-scores``
     (``init``: RMI at initialisation, the method's "one batch, no training"; ``fitted``: RMI after
-    the one-batch fit) the HW-EvRSNAS evolution runs (aging evolution, ``--candidates`` distinct
+    the one-batch fit; ``loss``: minus RMI-NAS's mixed loss after that fit) the HW-EvRSNAS evolution runs (aging evolution, ``--candidates`` distinct
     architectures scored, fitness = RMI - λ·max(0, (lat - budget)/budget)); the architecture it
     finds is trained with the protocol of (a). A score is computed once and shared by the devices'
     searches; each search's time counts the measured time of every score and latency it used, as if
@@ -61,7 +61,7 @@ from raynas.data import load_fashion_mnist  # noqa: E402
 from raynas.hardware import LocalDevice, TableDevice, latency_table, table_devices  # noqa: E402
 from raynas.proxies import compute_proxies  # noqa: E402
 from raynas.proxies.rmi import FitSettings, ReferenceRepresentation, SimilarityScorer, select_batch  # noqa: E402
-from raynas.reference import save_reference, train_reference  # noqa: E402
+from raynas.reference import load_reference, save_reference, train_reference  # noqa: E402
 from raynas.spaces import NB201Space  # noqa: E402
 from raynas.strategies.similarity import SimilarityEvolutionStrategy, latency_cost  # noqa: E402
 from raynas.training import TrainingSettings, train  # noqa: E402
@@ -84,8 +84,9 @@ def parse_args(argv=None):
     p.add_argument("--eval-size", type=int, default=2000, help="test-split images the brief training is evaluated on")
     p.add_argument("--epochs", type=int, default=3, help="epochs of each brief training")
     p.add_argument("--fit-steps", type=int, default=30, help="RMI-NAS's one-batch fit: SGD steps (0 = skip the fitted score)")
-    p.add_argument("--search-scores", default="init,fitted",
-                   help="comma-separated RMI variants the search runs with: init (no training), fitted (one-batch fit)")
+    p.add_argument("--search-scores", default="init,fitted,loss",
+                   help="comma-separated scores the search runs with: init (RMI, no training), fitted (RMI after the "
+                        "one-batch fit), loss (minus RMI-NAS's mixed loss after that fit)")
     p.add_argument("--devices", default=None, help="comma-separated table columns (default: chosen from the file)")
     p.add_argument("--n-table-devices", type=int, default=3)
     p.add_argument("--no-local", action="store_true", help="skip this machine's CPU as a device")
@@ -198,6 +199,20 @@ class TimedScore:
         return float(sum(self.entries[tuple(a)]["time_s"] for a in archs))
 
 
+class NegatedLoss:
+    """Minus RMI-NAS's mixed loss after the one-batch fit, from the same fitted computation (what
+    RMI-NAS ranks by; ``SimilarityScorer(rank_by="rminas_loss")`` in the library)."""
+
+    def __init__(self, fitted: TimedScore):
+        self.fitted = fitted
+
+    def __call__(self, arch) -> float:
+        return -self.fitted.entry(arch)["loss"]
+
+    def time_of(self, archs) -> float:
+        return self.fitted.time_of(archs)
+
+
 def fmt(df: pd.DataFrame) -> str:
     return df.to_string(index=False, float_format=lambda v: f"{v:.3f}")
 
@@ -214,17 +229,26 @@ def main(argv=None) -> int:
     ds = load_fashion_mnist(fmnist_dir)
     test_ds = load_fashion_mnist(fmnist_dir, split="test")
     search_scores = [s for s in args.search_scores.split(",") if s]
-    if "fitted" in search_scores and args.fit_steps <= 0:
-        raise SystemExit("--search-scores fitted needs --fit-steps > 0")
+    if {"fitted", "loss"} & set(search_scores) and args.fit_steps <= 0:
+        raise SystemExit("--search-scores fitted/loss need --fit-steps > 0")
+    if set(search_scores) - {"init", "fitted", "loss"}:
+        raise SystemExit(f"unknown --search-scores {args.search_scores!r}: choose from init, fitted, loss")
 
     # --- reference -----------------------------------------------------------------------------
     print(f"# Reference NB201 C={args.ref_channels} N={args.ref_cells} {args.ref_arch}: {args.ref_epochs} epochs on "
           f"{args.ref_limit} Fashion-MNIST training images (80/20 train/val) ...", flush=True)
-    ref = train_reference(arch=space.parse(args.ref_arch), space_kwargs=ref_kw, dataset=ds, limit=args.ref_limit,
-                          settings=TrainingSettings(epochs=args.ref_epochs, seed=args.seed), seed=args.seed)
+    ref_path = out / "reference.pt"
+    ref = load_reference(ref_path) if ref_path.is_file() else None
+    wanted = {"arch_str": space.arch_str(space.parse(args.ref_arch)), "space_kwargs": ref_kw, "limit": args.ref_limit,
+              "epochs": args.ref_epochs, "seed": args.seed}
+    if ref is not None and all(ref.metadata.get(k) == v for k, v in wanted.items()):
+        print("  (the same reference was trained by an earlier run: loaded from its file)")
+    else:
+        ref = train_reference(arch=space.parse(args.ref_arch), space_kwargs=ref_kw, dataset=ds, limit=args.ref_limit,
+                              settings=TrainingSettings(epochs=args.ref_epochs, seed=args.seed), seed=args.seed)
+        save_reference(ref, ref_path)
     ref_time = ref.metadata["train_time_s"]
     print(f"reference val accuracy {ref.metadata['accuracy']:.2f}% (training {ref_time:.1f} s)")
-    save_reference(ref, out / "reference.pt")
     # the batch: a pool of training images the reference never saw, RMI-NAS's lowest-loss choice
     g = torch.Generator().manual_seed(args.seed + 7)
     perm = torch.randperm(len(ds), generator=g)
@@ -313,7 +337,8 @@ def main(argv=None) -> int:
                                f"measured here (C{args.channels} N{args.cells}, 28x28)")
     print(f"\n# (b) search per device: {args.candidates} candidates, population {args.population}, tournament "
           f"{args.tournament}, λ={args.penalty_weight}, budget = {args.budget_quantile:.0%} latency quantile", flush=True)
-    score_fns = {"init": init_score, "fitted": fitted_score}
+    score_fns = {"init": init_score, "fitted": fitted_score,
+                 "loss": NegatedLoss(fitted_score) if fitted_score is not None else None}
     brow = []
     for d_i, (name, (cost, budget, kind)) in enumerate(devices.items()):
         sample_lat = [cost(a) for a in archs]

@@ -90,7 +90,9 @@ class ReferenceModel:
 
     def batch(self, dataset: ImageDataset | None = None, batch_size: int = 64, seed: int = 0,
               data_dir: str | os.PathLike | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        """One batch preprocessed as the reference was trained (size, channels, standardisation)."""
+        """One batch preprocessed as the reference was trained (size, channels, standardisation),
+        from ``dataset`` or else the dataset named in the metadata (``data_dir``: for Fashion-MNIST,
+        the folder holding its IDX files, as :func:`raynas.data.load_fashion_mnist` takes it)."""
         ds = dataset if dataset is not None else load_dataset(self.metadata.get("dataset", "digits"), data_dir)
         return one_batch(ds, batch_size, seed=seed, image_size=self.metadata.get("image_size"),
                          channels=self.metadata.get("channels"))

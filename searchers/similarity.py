@@ -48,21 +48,23 @@ class SimilarityEvolutionSearch(StrategySearcher):
     @staticmethod
     def scorer(reference, space, batch=None, batch_size: int = 64, batch_seed: int = 0, estimator: str = "linear",
                fit: FitSettings | None = None, init_seed: int = 0, match: str = "index",
-               data_dir: str | os.PathLike | None = None) -> SimilarityScorer:
+               data_dir: str | os.PathLike | None = None, rank_by: str = "rmi") -> SimilarityScorer:
         """The ``arch -> RMI`` scorer of ``space`` against a :class:`raynas.reference.ReferenceModel`
         (``batch`` defaults to one batch of its dataset, preprocessed as it was trained)."""
         x, y = batch if batch is not None else reference.batch(batch_size=batch_size, seed=batch_seed,
                                                                data_dir=data_dir)
         rep = reference.representation(x, y, estimator=estimator)
         return SimilarityScorer(rep, space, num_classes=reference.metadata.get("num_classes", 10),
-                                in_channels=int(x.shape[1]), init_seed=init_seed, match=match, fit=fit)
+                                in_channels=int(x.shape[1]), init_seed=init_seed, match=match, fit=fit,
+                                rank_by=rank_by)
 
     @classmethod
     def from_reference(cls, reference, space, cost: Callable | None = None, budget: float | None = None,
                        metric: Sequence[str] | str = "accuracy", mode: Sequence[str] | str = "max",
                        batch=None, batch_size: int = 64, batch_seed: int = 0, estimator: str = "linear",
                        fit: FitSettings | None = None, init_seed: int = 0, match: str = "index",
-                       data_dir: str | os.PathLike | None = None, **strategy_kwargs) -> SimilarityEvolutionSearch:
+                       data_dir: str | os.PathLike | None = None, rank_by: str = "rmi",
+                       **strategy_kwargs) -> SimilarityEvolutionSearch:
         """Build the scorer (see :meth:`scorer`) and wrap a :class:`SimilarityEvolutionStrategy`
         (``strategy_kwargs``: ``penalty_weight``, ``population_size``, ``sample_size``, ``seed``, ...).
 
@@ -71,7 +73,7 @@ class SimilarityEvolutionSearch(StrategySearcher):
         batch as RMI-NAS does (150 steps there), roughly as costly as a short training; see
         ``benchmarks/rmi_search.py`` for how each ranks architectures."""
         scorer = cls.scorer(reference, space, batch, batch_size, batch_seed, estimator, fit, init_seed, match,
-                            data_dir)
+                            data_dir, rank_by)
         strategy = SimilarityEvolutionStrategy(space, scorer, cost, budget, **strategy_kwargs)
         return cls(strategy, space, metric, mode)
 

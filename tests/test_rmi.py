@@ -148,6 +148,15 @@ def test_fitted_rmi_as_in_rmi_nas(batch):
     assert fitted.score > untrained  # fitting to the reference's features raises the similarity
     with pytest.raises(InvalidConfigError, match="labels"):
         ReferenceRepresentation(_net(), x).score(_net(), fit=FitSettings(steps=1))
+    # RMI-NAS ranks by its mixed loss after the fit: the scorer can too
+    fit = FitSettings(steps=5, lr=0.05)
+    by_loss = SimilarityScorer(ref, SPACE, 10, 1, init_seed=2, fit=fit, rank_by="rminas_loss")
+    res = SimilarityScorer(ref, SPACE, 10, 1, init_seed=2, fit=fit).result((1, 3, 2, 2, 1, 3))
+    assert by_loss((1, 3, 2, 2, 1, 3)) == pytest.approx(-res.fit_loss) and res.fit_loss > 0
+    with pytest.raises(InvalidConfigError, match="needs the one-batch fit"):
+        SimilarityScorer(ref, SPACE, 10, 1, rank_by="rminas_loss")
+    with pytest.raises(InvalidConfigError, match="rank_by"):
+        SimilarityScorer(ref, SPACE, 10, 1, rank_by="accuracy")
 
 
 def test_select_batch_takes_lowest_loss_images(batch):

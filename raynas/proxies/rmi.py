@@ -25,25 +25,32 @@ other mutual-information estimator:
   ``rbf_threshold`` (default 1) — a non-linear dependence measure; invariant to orthogonal
   transforms but to isotropic scaling only through the median bandwidth (which it is).
 
-Two ways to score a candidate (``fit_steps``):
+Two ways to score a candidate (``fit=``):
 
-* ``fit_steps=0`` (default; HW-EvRSNAS as this project reads it: "one batch, no training"): the
+* ``fit=None`` (default; HW-EvRSNAS as this project reads it: "one batch, no training"): the
   candidate at a fixed, seeded initialisation, BatchNorm with batch statistics;
-* ``fit_steps>0`` (RMI-NAS's protocol): train the candidate on that single batch for ``fit_steps``
-  SGD steps (RMI-NAS: 150 steps, lr 0.1, momentum 0.9, weight decay 5e-4, batch 32) on the mixed loss
-  ``β (S - ΣCKA) + (1-β) CE`` with ``β = 0.8``, then score. RMI-NAS ranks by that loss; we report both.
+* ``fit=FitSettings(steps=...)`` (RMI-NAS's protocol): train the candidate on that single batch for
+  ``steps`` SGD steps (RMI-NAS: 150 steps, lr 0.1, momentum 0.9, weight decay 5e-4, batch 32) on the
+  mixed loss ``β (S - ΣCKA) + (1-β) CE`` with ``β = 0.8``, then score. RMI-NAS ranks by that loss:
+  ``SimilarityScorer(rank_by="rminas_loss")``; :class:`RMIResult` carries both.
 
-Measured (``benchmarks/rmi_search.py``, Fashion-MNIST, NB201 C=8 N=1, reference 87.2 %): with 30
-sampled cells trained 4 epochs on 6,000 images, Spearman with accuracy of RMI at init -0.15, RBF
--0.44, last-stage CKA -0.38, #params 0.41, **RMI after a 30-step one-batch fit 0.66 (p < 0.001)**;
-with 16 cells trained 3 epochs on 5,000 images: at init -0.16, fitted 0.20, #params 0.32 (none
-significant). The at-init score is not predictive here; the fitted one costs ~2.6 s per NB201 cell
-(~60x the at-init score, ~6x cheaper than 3 epochs on 4,000 images).
+Linear CKA between any two feature tensors is :func:`linear_cka` (or :func:`cka` with another
+estimator); :func:`rmi_score` / :class:`ReferenceRepresentation` sum it over matched stages.
+
+Measured (``benchmarks/rmi_search.py``, defaults; Fashion-MNIST, reference NB201 all-3x3 C=16 N=2
+at 85.4 %, candidates C=8 N=1, one batch of 64, 30 sampled cells each trained 3 epochs on 3,000
+images and tested on 2,000): Spearman with test accuracy of RMI at initialisation -0.13 (p=0.48),
+last-stage CKA -0.30, debiased -0.12, RBF -0.26 — **at this scale the at-init score does not rank
+architectures** (synflow 0.47, #params 0.35 do better); RMI after a 30-step one-batch fit 0.50
+(p=0.005) and RMI-NAS's mixed loss after that fit 0.65 (p<0.001). The fitted scores cost ~5 s per
+cell on the loaded 2-core machine (~50x the at-init score, ~1/5 of the 3-epoch training).
 
 Degenerate features (a stage whose outputs are identical for every input, e.g. an NB201 cell of
 ``none`` ops) have a zero centred Gram; their CKA is defined as 0 rather than NaN.
 RMI-NAS additionally chooses the batch as the ``n`` pool images the reference classifies with the
-lowest loss: :func:`select_batch`.
+lowest loss: :func:`select_batch`. One deliberate difference: RMI-NAS's script leaves its reference
+in train mode (BatchNorm batch statistics); :class:`ReferenceRepresentation` uses the reference's
+trained statistics by default (``train_mode=True`` reproduces RMI-NAS).
 """
 
 from __future__ import annotations
@@ -58,6 +65,7 @@ from torch import nn
 from raynas.errors import InvalidConfigError
 
 ESTIMATORS = ("linear", "linear_debiased", "rbf")
+RANK_BY = ("rmi", "rminas_loss")
 
 Layers = Sequence[nn.Module | str] | None
 
@@ -383,6 +391,8 @@ class SimilarityScorer:
     """``arch -> RMI`` for a search space: builds the candidate at a fixed seeded initialisation
     (the global torch RNG is left untouched) and scores it against ``reference``.
 
+    ``rank_by``: ``"rmi"`` (default) returns Σ CKA; ``"rminas_loss"`` returns minus RMI-NAS's mixed
+    loss after the one-batch fit (what RMI-NAS ranks by; needs ``fit``), higher is better.
     Deterministic: the same architecture always gets the same score."""
 
     reference: ReferenceRepresentation
@@ -393,7 +403,14 @@ class SimilarityScorer:
     match: str = "index"
     fit: FitSettings | None = None
     layers: Callable[[nn.Module], Layers] | None = None
+    rank_by: str = "rmi"
     calls: int = field(default=0, init=False)
+
+    def __post_init__(self):
+        if self.rank_by not in RANK_BY:
+            raise InvalidConfigError(f"rank_by must be one of {list(RANK_BY)}, got {self.rank_by!r}")
+        if self.rank_by == "rminas_loss" and (self.fit is None or self.fit.steps <= 0):
+            raise InvalidConfigError("rank_by='rminas_loss' needs the one-batch fit (fit=FitSettings(steps>0))")
 
     def result(self, arch) -> RMIResult:
         with torch.random.fork_rng(devices=[]):
@@ -404,7 +421,8 @@ class SimilarityScorer:
             return self.reference.score(model, layers, match=self.match, fit=self.fit, seed=self.init_seed)
 
     def __call__(self, arch) -> float:
-        return self.result(arch).score
+        res = self.result(arch)
+        return res.score if self.rank_by == "rmi" else -res.fit_loss
 
 
 __all__ = ["ESTIMATORS", "RMIResult", "FitSettings", "ReferenceRepresentation", "SimilarityScorer",
