@@ -45,7 +45,11 @@ def _load(path: Path, directory: Path) -> pd.DataFrame:
         raise DataNotFoundError(
             f"NAS-Bench-201 file {path.name!r} not found in data directory {str(directory)!r} "
             f"(set RAYNAS_DATA or pass data_dir)")
-    return _read_csv(str(path.resolve()), path.stat().st_mtime)
+    try:
+        return _read_csv(str(path.resolve()), path.stat().st_mtime)
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' EmptyDataError/ParserError are ValueErrors
+        raise DataNotFoundError(f"{str(path)!r} is not a readable CSV table ({type(exc).__name__}: "
+                                f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
 
 
 class NB201Benchmark:
@@ -64,6 +68,8 @@ class NB201Benchmark:
         for col in ("arch_index", "arch_str", "valid-accuracy", "test-accuracy"):
             if col not in acc.columns:
                 raise DataNotFoundError(f"{d / f'accuracy_{dataset}_200ep.csv'} lacks column {col!r}")
+        if "arch_str" not in lat.columns:
+            raise DataNotFoundError(f"{d / 'latency_ms.csv'} lacks column 'arch_str'")
         acc = acc.sort_values("arch_index").reset_index(drop=True)
         if not np.array_equal(acc["arch_index"].to_numpy(), np.arange(len(acc))):
             raise DataNotFoundError(f"arch_index of the accuracy table in {str(d)!r} is not 0..{len(acc) - 1}")

@@ -70,12 +70,23 @@ def load_digits() -> ImageDataset:
 
 def _read_idx(path: Path) -> np.ndarray:
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
+    try:
+        with opener(path, "rb") as f:
+            data = f.read()
+    except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+        raise DataNotFoundError(f"{str(path)!r} cannot be read ({type(exc).__name__}: {exc})") from None
+    if len(data) < 4:
+        raise DataNotFoundError(f"{str(path)!r} is not an unsigned-byte IDX file (only {len(data)} bytes)")
     zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
     if zero != 0 or dtype_code != 0x08:
         raise DataNotFoundError(f"{path} is not an unsigned-byte IDX file")
+    if len(data) < 4 + 4 * ndim:
+        raise DataNotFoundError(f"{str(path)!r} is truncated: its header announces {ndim} dimensions")
     shape = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
+    size = int(np.prod(shape, dtype=np.int64))
+    if len(data) - 4 - 4 * ndim != size:
+        raise DataNotFoundError(f"{str(path)!r} holds {len(data) - 4 - 4 * ndim} bytes of data, its header "
+                                f"announces shape {shape} ({size} bytes)")
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 

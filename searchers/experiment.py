@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
+import re
+import socket
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ import pandas as pd  # noqa: E402
 import ray  # noqa: E402
 from ray import tune  # noqa: E402
 
+from raynas import moo  # noqa: E402
 from raynas.errors import InvalidConfigError  # noqa: E402
 from searchers.results import pareto_front, results_dataframe  # noqa: E402
 
@@ -39,15 +42,30 @@ class ProgressPrinter(tune.Callback):
     def on_trial_complete(self, iteration, trials, trial, **info):
         self.done += 1
         last = trial.last_result or {}
-        values = "  ".join(f"{m}={last.get(m, float('nan')):.4g}" for m in self.metric)
+        prefix = f"[{self.done:>3}/{self.total}] {time.perf_counter() - self.start:6.1f}s"
+        outcome = last.get("outcome", "ok")
+        if outcome != "ok":
+            print(f"{prefix}  {outcome}: {last.get('explanation', '')}  {last.get('arch', '')}", flush=True)
+            return
+        values = "  ".join(f"{m}={_number(last.get(m)):.4g}" for m in self.metric)
         epoch, full = last.get("epoch", "?"), last.get("max_epochs")
         stopped = "  (stopped early)" if full is not None and epoch != "?" and epoch < full else ""
-        print(f"[{self.done:>3}/{self.total}] {time.perf_counter() - self.start:6.1f}s  {values}  "
-              f"epochs={epoch}{stopped}  {last.get('arch', '')}", flush=True)
+        print(f"{prefix}  {values}  epochs={epoch}{stopped}  {last.get('arch', '')}", flush=True)
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.done += 1
         print(f"[{self.done:>3}/{self.total}] trial {trial.trial_id} failed: {trial.error_file}", flush=True)
+
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        print(f"      trial {trial.trial_id} failed (attempt {trial.num_failures}), rescheduled: "
+              f"{trial.error_file}", flush=True)
+
+
+def _number(value) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return float("nan")
 
 
 @dataclass
@@ -58,27 +76,102 @@ class SearchOutcome:
     wall_time_s: float
 
 
+_ADDRESS = re.compile(r"^(?:ray://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,5})$")
+
+
+def check_address(address: str, timeout_s: float = 5.0) -> str:
+    """Return ``address`` if it is ``"local"``, ``"auto"`` or a reachable ``host:port`` (optionally
+    ``ray://host:port``); otherwise raise naming it -- instead of letting ``ray.init`` wait for a
+    cluster that is not there."""
+    if not isinstance(address, str):
+        raise InvalidConfigError(f"Ray address must be a string such as 'auto' or '10.0.0.1:6379', got {address!r}")
+    if address == "local":
+        return address
+    if address == "auto":
+        # what ray.init("auto") would join: $RAY_ADDRESS, else the last `ray start` on this machine
+        found = os.environ.get("RAY_ADDRESS") or _read(Path("/tmp/ray/ray_current_cluster"))
+        if not found:
+            raise InvalidConfigError("address 'auto' found no Ray cluster on this machine (no RAY_ADDRESS, no "
+                                     "`ray start --head` running); start one or pass host:port")
+        check_address(found, timeout_s)
+        return address
+    m = _ADDRESS.match(address)
+    if m is None or not 0 < int(m["port"]) < 65536:
+        raise InvalidConfigError(
+            f"Ray address {address!r} is not 'local', 'auto', 'host:port' or 'ray://host:port'")
+    host = m["host"].strip("[]")
+    try:
+        with socket.create_connection((host, int(m["port"])), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise InvalidConfigError(
+            f"no Ray cluster answers at address {address!r} ({exc.strerror or exc}); start one with "
+            f"`ray start --head` and pass the address it prints") from None
+    return address
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
 def init_ray(address: str | None = None, num_cpus: int | None = None) -> bool:
-    """Start (or join) Ray explicitly. Returns True if this call started it."""
+    """Start (or join) Ray explicitly. Returns True if this call started it.
+
+    ``address``: ``None``/``"local"`` starts a private local instance (never joins a stale cluster);
+    ``"auto"`` joins the cluster ``ray start`` started on this machine; ``host:port`` joins that head."""
     if ray.is_initialized():
         return False
     env = {"OMP_WAIT_POLICY": "PASSIVE", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}
+    if num_cpus is not None and (not isinstance(num_cpus, int) or isinstance(num_cpus, bool) or num_cpus < 1):
+        raise InvalidConfigError(f"num_cpus must be a positive integer or None, got {num_cpus!r}")
     if address in (None, "", "local"):
         ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
                  runtime_env={"env_vars": env})
     else:
-        ray.init(address=address, log_to_driver=False, runtime_env={"env_vars": env})
+        if num_cpus is not None:
+            raise InvalidConfigError(f"num_cpus applies to a local Ray only; the cluster at {address!r} has its own")
+        ray.init(address=check_address(address), log_to_driver=False, runtime_env={"env_vars": env})
     return True
+
+
+def _check_search_args(metric, mode, num_samples, max_concurrent, max_failures, name, resources) -> None:
+    moo.validate_metric_mode(metric, mode)
+    for label, value, low in (("num_samples (the trial budget)", num_samples, 1),
+                              ("max_concurrent", max_concurrent, 1), ("max_failures", max_failures, -1)):
+        if value is None and label == "max_concurrent":
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value < low:
+            raise InvalidConfigError(f"{label} must be an integer >= {low}, got {value!r}")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise InvalidConfigError(f"experiment name must be letters, digits, '_', '.' or '-', got {name!r}")
+    if resources is not None:
+        if not isinstance(resources, dict) or not all(
+                isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0
+                for k, v in resources.items()):
+            raise InvalidConfigError(f"resources must map resource names to amounts >= 0, got {resources!r}")
 
 
 def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric: Sequence[str],
                mode: Sequence[str], num_samples: int, output_dir: str | os.PathLike = "raynas_results",
                max_concurrent: int | None = None, address: str | None = None, name: str = "search",
-               resources: dict | None = None, plot: bool = True) -> SearchOutcome:
+               resources: dict | None = None, max_failures: int = 0, checkpoint_s: float = 10.0,
+               plot: bool = True) -> SearchOutcome:
     """Run ``num_samples`` trials of ``trainable`` proposed by ``searcher`` and write
-    ``results.csv``, ``pareto.csv`` and ``pareto.png`` into ``output_dir``."""
-    if not isinstance(num_samples, int) or num_samples < 1:
-        raise InvalidConfigError(f"num_samples (the trial budget) must be a positive integer, got {num_samples!r}")
+    ``results.csv``, ``pareto.csv`` and ``pareto.png`` into ``output_dir``.
+
+    ``max_failures``: how often Tune retries a trial that raised or whose node died (``-1``: without
+    limit); architecture-level failures are explained results, not errors (see
+    :mod:`searchers.trainables`). The experiment directory ``output_dir/name`` can be resumed after an
+    interruption with :func:`resume_search`: ``checkpoint_s`` is how often (seconds) the experiment
+    state -- trial statuses, searcher and scheduler state -- is written there (Tune's defaults, "at
+    least every 10 s" and a copy to the storage path "every 300 s", could lose minutes of completed
+    trials to a killed driver; ``0`` writes after every step, for instant trials a real cost)."""
+    _check_search_args(metric, mode, num_samples, max_concurrent, max_failures, name, resources)
+    if not isinstance(checkpoint_s, (int, float)) or isinstance(checkpoint_s, bool) or not 0 <= checkpoint_s < 1e9:
+        raise InvalidConfigError(f"checkpoint_s must be a number of seconds >= 0, got {checkpoint_s!r}")
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = init_ray(address)
@@ -94,16 +187,64 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
             tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=num_samples,
                                         reuse_actors=True),
             run_config=tune.RunConfig(name=name, storage_path=str(out), verbose=0,
+                                      failure_config=tune.FailureConfig(max_failures=max_failures),
+                                      sync_config=tune.SyncConfig(sync_period=checkpoint_s),
                                       callbacks=[ProgressPrinter(metric, num_samples)]),
         )
-        # With the file loggers off (the fast setting) Tune's ExperimentAnalysis warns once per trial
-        # that it found no result.json; results are read from memory instead (results_dataframe).
-        logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
-        grid = tuner.fit()
+        grid = _fit(tuner, checkpoint_s)
         wall = time.perf_counter() - t0
     finally:
         if started:
             ray.shutdown()
+    return _write_outcome(grid, metric, mode, out, wall, plot)
+
+
+def _fit(tuner, checkpoint_s: float | None = None):
+    # With the file loggers off (the fast setting) Tune's ExperimentAnalysis warns once per trial
+    # that it found no result.json; results are read from memory instead (results_dataframe).
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    if checkpoint_s is None:
+        return tuner.fit()
+    # Tune reads its experiment-checkpoint period from the environment when fit() starts
+    old = os.environ.get("TUNE_GLOBAL_CHECKPOINT_S")
+    os.environ["TUNE_GLOBAL_CHECKPOINT_S"] = str(checkpoint_s)
+    try:
+        return tuner.fit()
+    finally:
+        if old is None:
+            os.environ.pop("TUNE_GLOBAL_CHECKPOINT_S", None)
+        else:
+            os.environ["TUNE_GLOBAL_CHECKPOINT_S"] = old
+
+
+def resume_search(output_dir: str | os.PathLike, trainable, *, metric: Sequence[str], mode: Sequence[str],
+                  name: str = "search", address: str | None = None, resources: dict | None = None,
+                  checkpoint_s: float = 10.0, plot: bool = True) -> SearchOutcome:
+    """Resume an interrupted :func:`run_search` from ``output_dir/name`` with ``Tuner.restore``.
+
+    Trials that had completed are kept (never run again); trials that were running or had raised
+    start again; the searcher and scheduler continue from the state Tune checkpointed with them.
+    ``trainable`` must be the one the search ran (Tune cannot pickle it into the experiment)."""
+    moo.validate_metric_mode(metric, mode)
+    out = Path(output_dir).resolve()
+    path = out / name
+    if not isinstance(name, str) or not (path / "tuner.pkl").is_file():
+        raise InvalidConfigError(f"no Tune experiment to resume at {str(path)!r} (no tuner.pkl)")
+    started = init_ray(address)
+    try:
+        if resources:
+            trainable = tune.with_resources(trainable, resources)
+        t0 = time.perf_counter()
+        tuner = tune.Tuner.restore(str(path), trainable=trainable, resume_unfinished=True, resume_errored=True)
+        grid = _fit(tuner, checkpoint_s)
+        wall = time.perf_counter() - t0
+    finally:
+        if started:
+            ray.shutdown()
+    return _write_outcome(grid, metric, mode, out, wall, plot)
+
+
+def _write_outcome(grid, metric, mode, out: Path, wall: float, plot: bool) -> SearchOutcome:
     df = results_dataframe(grid)
     front = pareto_front(df, metric, mode)
     df.to_csv(out / "results.csv", index=False)

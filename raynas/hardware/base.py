@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from raynas.errors import InvalidConfigError
+
 
 class Device(ABC):
     """A source of latencies for a named device."""
@@ -19,7 +21,7 @@ class Device(ABC):
 
     def __init__(self, name: str):
         if not isinstance(name, str) or not name:
-            raise ValueError(f"a device needs a non-empty name, got {name!r}")
+            raise InvalidConfigError(f"a device needs a non-empty name, got {name!r}")
         self.name = name
 
     @abstractmethod

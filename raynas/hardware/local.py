@@ -88,7 +88,7 @@ class LocalDevice(Device):
 
     def __init__(self, name: str | None = None, input_shape: tuple[int, ...] = (3, 32, 32), num_classes: int = 10,
                  batch_size: int = 1, warmup: int = 5, repeats: int = 20, threads: int = 1):
-        super().__init__(name or f"local_cpu_{platform.machine()}")
+        super().__init__(f"local_cpu_{platform.machine()}" if name is None or name == "" else name)
         self.input_shape = tuple(input_shape)
         self.num_classes = num_classes
         self.batch_size = batch_size

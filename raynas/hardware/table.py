@@ -28,7 +28,10 @@ def latency_table(space: str = "nb201", data_dir: str | os.PathLike | None = Non
     path = d / space / "latency_ms.csv"
     if not path.is_file():
         raise DataNotFoundError(f"latency table {str(path)!r} not found (data directory {str(d)!r})")
-    return _read_table(str(path.resolve()))
+    try:
+        return _read_table(str(path.resolve()))
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' EmptyDataError/ParserError are ValueErrors
+        raise DataNotFoundError(f"latency table {str(path)!r} is not a readable CSV table ({type(exc).__name__})") from None
 
 
 def table_devices(space: str = "nb201", data_dir: str | os.PathLike | None = None) -> list[str]:

@@ -1,0 +1,143 @@
+"""Every raynas searcher by name, built small and seeded, for the cluster, resume and load tests.
+
+Shared by tests/test_cluster.py, tests/test_resume.py and the driver scripts in tests/scripts/
+(which run in their own processes), so each searcher is set up once. Objectives are the tabular
+trainable's: ``accuracy`` (max) and ``latency_ms`` (min) on the published device ``DEVICE``.
+
+``searcher_names()`` lists the searchers this checkout has: the fixed ones below, plus whatever
+``searchers.make_searcher`` (issue 10's factory) knows when it exists.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:  # the driver scripts run as plain files
+    sys.path.insert(0, str(REPO))
+
+METRIC = ["accuracy", "latency_ms"]
+MODE = ["max", "min"]
+DEVICE = "gold_6226"
+TARGETS = ["pixel3", "raspi4"]  # HypernetSearch's target devices (latency_ms/<device> is reported)
+
+#: Searchers built here (name -> what it is). ``random``/``aging``/``zero_cost`` are plain
+#: StrategySearchers, used only when ``searchers.make_searcher`` (which has them) is absent.
+FIXED = {
+    "optuna_nsga2": "Tune's OptunaSearch (NSGA-II sampler)",
+    "optuna_tpe": "Tune's OptunaSearch (TPE sampler)",
+    "hypernet": "HypernetSearch",
+    "similarity": "SimilarityEvolutionSearch",
+}
+FALLBACK = {
+    "random": "StrategySearcher(RandomStrategy)",
+    "aging": "StrategySearcher(AgingEvolutionStrategy)",
+    "zero_cost": "StrategySearcher(ZeroCostStrategy)",
+}
+
+
+def factory_names() -> list[str]:
+    """Names ``searchers.make_searcher`` accepts, when that factory exists (else none)."""
+    try:
+        import searchers
+    except ImportError:  # pragma: no cover
+        return []
+    if not hasattr(searchers, "make_searcher"):
+        return []
+    for attr in ("SEARCHER_NAMES", "SEARCHERS", "searcher_names"):
+        names = getattr(searchers, attr, None)
+        if callable(names):
+            names = names()
+        if names:
+            return [str(n) for n in names]
+    return []
+
+
+def predictor_available() -> bool:
+    try:
+        from searchers.predictor import PredictorSearch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def searcher_names() -> list[str]:
+    made = factory_names()
+    names = [f"make:{n}" for n in made] if made else list(FALLBACK)
+    return names + list(FIXED)
+
+
+def build(name: str, seed: int = 0):
+    """The searcher called ``name`` (a key of :data:`FIXED` or ``make:<factory name>``)."""
+    from raynas.spaces import NB201Space
+    from raynas.strategies import AgingEvolutionStrategy, RandomStrategy, ZeroCostStrategy
+    from searchers.strategy_searcher import StrategySearcher
+
+    space = NB201Space()
+    if name.startswith("make:"):
+        from searchers import make_searcher
+
+        return make_searcher(name[5:], space, METRIC, MODE, seed=seed)
+    if name == "random":
+        return StrategySearcher(RandomStrategy(space, seed=seed), space, METRIC, MODE)
+    if name == "aging":
+        return StrategySearcher(AgingEvolutionStrategy(space, population_size=8, sample_size=3, seed=seed),
+                                space, METRIC, MODE)
+    if name == "zero_cost":
+        strategy = ZeroCostStrategy(space, proxy="params", cost="flops", warmup_candidates=100, warmup_size=4,
+                                    population_size=8, sample_size=3, min_fit=4, seed=seed)
+        return StrategySearcher(strategy, space, METRIC, MODE)
+    if name in ("optuna_nsga2", "optuna_tpe"):
+        from searchers.optuna_moo import optuna_moo_search
+
+        return optuna_moo_search(METRIC, MODE, sampler=name.split("_")[1], seed=seed,
+                                 **({"population_size": 4} if name == "optuna_nsga2" else {}))
+    if name == "hypernet":
+        from raynas.hypernet.train import TrainSettings
+        from searchers.hypernet import HypernetSearch
+
+        return HypernetSearch.from_tables(space, ["gold_6226", "pixel2", "titanx_1"], TARGETS, metric=METRIC,
+                                          mode=MODE, n_accuracy_archs=200, archs_per_device=200, predictor_epochs=2,
+                                          settings=TrainSettings(steps=20, seed=seed), seed=seed, n_preferences=4,
+                                          refit_every=0)
+    if name == "similarity":
+        import torch
+
+        from raynas.data import load_digits, one_batch
+        from raynas.reference import from_module
+        from raynas.strategies.similarity import params_cost
+        from searchers.similarity import SimilarityEvolutionSearch
+
+        small = NB201Space(channels=4, cells_per_stage=1)
+        torch.manual_seed(seed)
+        ref = from_module(small.build((3,) * 6, num_classes=10, in_channels=1), dataset="digits", num_classes=10)
+        cost = params_cost(small, 10, 1)
+        return SimilarityEvolutionSearch.from_reference(
+            ref, small, cost=cost, budget=cost((2,) * 6), metric=METRIC, mode=MODE,
+            batch=one_batch(load_digits(), 32, seed=seed), fit=None, population_size=6, sample_size=3,
+            cycles_per_ask=2, seed=seed)
+    raise KeyError(f"unknown searcher {name!r}; known: {searcher_names()}")
+
+
+def param_space(name: str) -> dict:
+    """The Tuner ``param_space`` for ``name``: the NB201 choices (OptunaSearch samples them; raynas
+    searchers check them against their space)."""
+    from raynas.spaces import NB201Space
+    from searchers.spaces import tune_param_space
+
+    return tune_param_space(NB201Space())
+
+
+def trainable_devices(name: str) -> list[str]:
+    """Devices the tabular trainable must report for ``name`` (HypernetSearch reads its targets)."""
+    return [DEVICE, *TARGETS] if name == "hypernet" else [DEVICE]
+
+
+def ray_env() -> dict:
+    return {"OMP_WAIT_POLICY": "PASSIVE", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1", "OMP_NUM_THREADS": "1"}
+
+
+os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
