@@ -1,10 +1,14 @@
-"""Pareto fronts for several devices from one hypernetwork training run (MODNAS, surrogate mode).
+"""Pareto fronts for several devices from one hypernetwork and one Ray Tune experiment (MODNAS).
 
-Trains the MetaHypernetwork on most device columns of the NB201 latency table, then for every
-device plotted (held-out ones included: they are known only by their reference latencies) asks it
-for 24 architectures, one per preference vector, and plots them against all 15,625 architectures
-and the true front. With ``--local-device`` this machine's CPU is timed on the 10 reference
-architectures and gets a zero-shot front too (printed with predicted latencies).
+1. Train the MetaHypernetwork in surrogate mode (minutes on one CPU core) on the training device
+   columns of the NB201 latency table (MODNAS's split where the table has those devices).
+2. Profile the held-out devices -- known only by their latencies of 10 reference architectures --
+   and this machine's CPU, whose reference latencies are measured right now: zero-shot, no retraining.
+3. One Tune experiment: ``HypernetSearch`` suggests 24 architectures (one per preference vector) per
+   device; the trainable answers table devices from the published tables and times the network on
+   this CPU for the local device (accuracy: the NB201 CIFAR-10 table in both cases).
+4. Plot every device's proposals against all 15,625 architectures and the true front (for this CPU:
+   against a random sample measured here).
 
     nice -n 10 .venv/bin/python examples/pareto_all_devices.py --out pareto_all_devices.png
 """
@@ -27,88 +31,144 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 
-def pareto_mask(points: np.ndarray) -> np.ndarray:
-    order = np.lexsort((points[:, 1], points[:, 0]))
-    mask = np.zeros(len(points), bool)
-    best = np.inf
-    for i in order:
-        if points[i, 1] < best:
-            mask[i], best = True, points[i, 1]
-    return mask
+def make_trainable(data_dir, local_name: str, split: str):
+    """Tune trainable: ``accuracy`` from the NB201 table; ``latency_ms`` of the config's
+    ``target_device`` from the latency table, or timed on this CPU for ``local_name``."""
+
+    def trainable(config: dict) -> None:
+        from ray import tune
+
+        from raynas.benchmarks import NB201Benchmark
+        from raynas.hardware import LocalDevice
+
+        bench = NB201Benchmark(data_dir)
+        arch = bench.space.from_config(config)
+        device = config["target_device"]
+        if device == local_name:
+            latency = LocalDevice(warmup=2, repeats=7, threads=1).latency_ms(arch, bench.space)
+        else:
+            latency = bench.latency(arch, device)
+        tune.report({"accuracy": bench.accuracy(arch, split), "latency_ms": latency,
+                     f"latency_ms/{device}": latency, "arch": bench.space.arch_str(arch)})
+
+    return trainable
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--devices", default="raspi4,eyeriss,pixel2,gold_6226,1080ti_1,titanxp_256",
-                    help="devices to plot (those absent from the table are skipped)")
-    ap.add_argument("--held-out", default="raspi4,eyeriss,pixel2,gold_6226", help="columns not trained on")
-    ap.add_argument("--steps", type=int, default=800)
-    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--data-dir", default=None)
-    ap.add_argument("--local-device", action="store_true", help="also time this CPU (zero-shot front)")
+    ap.add_argument("--plot-devices", default=None,
+                    help="comma-separated table devices to plot (default: the held-out ones + one trained)")
+    ap.add_argument("--labels", type=int, default=1000, help="accuracy labels of the surrogate")
+    ap.add_argument("--steps", type=int, default=1000, help="hypernetwork MGD steps")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-local-device", action="store_true", help="skip this CPU")
+    ap.add_argument("--local-population", type=int, default=80,
+                    help="random architectures timed here to show this CPU's landscape")
     ap.add_argument("--out", default="pareto_all_devices.png")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
 
-    from raynas.hypernet import HardwareProfile, TrainSettings, preference_grid, train_surrogate_mode
-    from raynas.hypernet.predictors import load_accuracy_table, load_latency_data
-    from raynas.spaces import NB201Space
+    from raynas import moo
+    from raynas.benchmarks import NB201Benchmark
+    from raynas.hardware import LocalDevice
+    from raynas.hypernet import HardwareProfile, TrainSettings, default_device_split, train_surrogate_mode
+    from raynas.strategies.hypernet import HypernetStrategy
+    from searchers.experiment import run_search
+    from searchers.hypernet import HypernetSearch
+    from searchers.spaces import tune_param_space
 
-    space = NB201Space()
+    bench = NB201Benchmark(args.data_dir)
+    space = bench.space
+    split = "valid"
+    # 1. train once, on the training devices only
+    from raynas.hypernet import load_latency_data
+
     data = load_latency_data(space, args.data_dir)
-    held = [d for d in args.held_out.split(",") if d in data.latency_ms]
-    train = [d for d in data.devices if d not in held]
-    plot = [d for d in args.devices.split(",") if d in data.latency_ms]
-    print(f"training on {len(train)} devices; held out: {held}")
-    bundle = train_surrogate_mode(space, train, data_dir=args.data_dir,
+    train, held, other = default_device_split(data.devices, args.seed)
+    plot = ([d for d in args.plot_devices.split(",") if d in data.latency_ms] if args.plot_devices
+            else held[:4] + train[:1])
+    print(f"training on {len(train)} devices ({', '.join(train)}); held out: {', '.join(held + other)}")
+    bundle = train_surrogate_mode(space, train, data_dir=args.data_dir, n_accuracy_archs=args.labels,
                                   settings=TrainSettings(steps=args.steps, seed=args.seed), seed=args.seed)
-    print(f"trained in {sum(bundle.timings.values()):.0f}s {bundle.timings}")
-    table = load_accuracy_table(args.data_dir, "test-accuracy")
-    acc_of = dict(zip(table["arch_str"], table["test-accuracy"]))
-    acc = np.array([acc_of[space.arch_str(a)] for a in data.archs])
-    row = {a: i for i, a in enumerate(data.archs)}
-    grid = torch.tensor(preference_grid(24), dtype=torch.float32)
+    print(f"trained in {sum(bundle.timings.values()):.0f}s: "
+          + ", ".join(f"{k} {v:.0f}s" for k, v in bundle.timings.items()))
 
+    # 2. targets: table devices by their reference latencies, this CPU measured now
+    targets = {d: data.profile(d) for d in plot}
+    local_name = None
+    if not args.no_local_device:
+        local = LocalDevice(warmup=2, repeats=7, threads=1)
+        prof = HardwareProfile.from_device(local, space, args.data_dir)
+        local_name = prof.name
+        targets[local_name] = prof
+        print(f"{local_name}: reference latencies {np.round(prof.reference_ms, 2).tolist()} ms (measured now)")
+    strategy = HypernetStrategy(space, bundle.hypernet, targets, accuracy=bundle.accuracy, latency=bundle.latency,
+                                n_preferences=24, refit_every=0, seed=args.seed)
+    n_trials = len(strategy.queue)  # distinct (device, architecture) pairs of the 24 x devices grid
+
+    # 3. one Tune experiment for every device
+    metric, mode = ["accuracy", "latency_ms"], ["max", "min"]
+    out_dir = Path(args.out).resolve().parent / "pareto_all_devices_tune"
+    outcome = run_search(make_trainable(str(bench.data_dir), local_name, split), tune_param_space(space),
+                         HypernetSearch(strategy, space, metric, mode), metric=metric, mode=mode,
+                         num_samples=n_trials, output_dir=out_dir, max_concurrent=1, plot=False)
+    df = outcome.results
+    print(f"Tune ran {len(df)} trials for {len(targets)} devices in {outcome.wall_time_s:.0f}s "
+          f"(results in {out_dir})")
+
+    # 4. one panel per device
+    acc_all = bench.all_accuracy(split)
     cols = 3
-    fig, axes = plt.subplots((len(plot) + cols - 1) // cols, cols, figsize=(5 * cols, 4 * ((len(plot) + cols - 1) // cols)),
-                             squeeze=False)
-    for ax, d in zip(axes.flat, plot):
-        lat = data.latency_ms[d]
-        keep = acc > 20  # hide the collapsed (all-'none') architectures, as MODNAS drops error >= 90%
-        pts = np.stack([100 - acc, lat], 1)
-        front = pareto_mask(pts[keep])
-        archs = bundle.hypernet.argmax_archs(grid, torch.tensor(data.profile(d).embedding))
-        rows = sorted({row[a] for a in archs})
-        ax.scatter(lat[keep], acc[keep], s=2, c="0.8", label="all architectures")
-        f = np.where(keep)[0][front]
-        f = f[np.argsort(lat[f])]
-        ax.step(lat[f], acc[f], where="post", c="k", lw=1, label="true front")
-        ax.scatter(lat[rows], acc[rows], s=25, c="tab:red", label=f"hypernetwork ({len(rows)} distinct of 24)")
+    rows = (len(targets) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(5.2 * cols, 4.0 * rows), squeeze=False)
+    for ax, d in zip(axes.flat, targets):
+        mine = df[df["config/target_device"] == d]
+        if d == local_name:
+            rng = np.random.default_rng(args.seed)
+            pop = [space.sample(rng) for _ in range(args.local_population)]
+            dev = LocalDevice(warmup=2, repeats=7, threads=1)
+            pop_lat = np.array([dev.latency_ms(a, space) for a in pop])
+            pop_acc = np.array([bench.accuracy(a, split) for a in pop])
+            ax.scatter(pop_lat, pop_acc, s=6, c="0.75", label=f"{len(pop)} random archs, timed here")
+            title = f"{d} (this CPU, zero-shot, timed live)"
+            hv = None
+        else:
+            lat_all = bench.all_latency(d)
+            ax.scatter(lat_all, acc_all, s=1, c="0.82", rasterized=True, label="all 15,625 archs")
+            f = np.array(bench.true_front(d))
+            f = f[np.argsort(lat_all[f])]
+            ax.step(lat_all[f], acc_all[f], where="post", c="k", lw=1, label="true front")
+            hv = bench.normalised_hv([space.parse(a) for a in mine["arch"]], d)
+            title = f"{d} ({'trained on' if d in train else 'held out, zero-shot'})"
+        pts = mine[["latency_ms", "accuracy"]].to_numpy(float)
+        front = moo.pareto_mask(np.c_[pts[:, 0], -pts[:, 1]])
+        ax.scatter(pts[:, 0], pts[:, 1], s=30, facecolors="none", edgecolors="tab:red", lw=1.2,
+                   label=f"hypernetwork: {len(mine)} distinct archs for 24 preferences")
+        order = np.argsort(pts[front, 0])
+        ax.step(pts[front, 0][order], pts[front, 1][order], where="post", c="tab:red", lw=1.2,
+                label="its front")
         ax.set_xscale("log")
-        ax.set_title(f"{d} ({'held out' if d in held else 'trained'})")
-        ax.set_xlabel("latency (ms)")
-        ax.set_ylabel("CIFAR-10 test accuracy (%)")
-        ax.set_ylim(max(acc[keep].min(), 60), acc.max() + 1)
-    for ax in list(axes.flat)[len(plot):]:
+        shown = pts[pts[:, 1] >= 80, 0]
+        if d != local_name:  # zoom on the interesting region: archs above 80% accuracy
+            shown = np.concatenate([shown, bench.all_latency(d)[acc_all >= 80]])
+        if len(shown):
+            ax.set_xlim(shown.min() / 1.15, shown.max() * 1.15)
+        ax.set_ylim(80, acc_all.max() + 1)
+        ax.set_title(title + (f"\nnormalised HV {hv:.3f}" if hv is not None else ""), fontsize=10)
+        ax.set_xlabel("latency (ms, log scale)")
+        ax.set_ylabel(f"CIFAR-10 {split} accuracy (%)")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7, loc="lower right")
+        below = int((pts[:, 1] < 80).sum())
+        if below:
+            ax.annotate(f"{below} proposal(s) below 80%", (0.02, 0.03), xycoords="axes fraction", fontsize=7)
+    for ax in list(axes.flat)[len(targets):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=8, loc="lower right")
+    fig.suptitle("One hypernetwork, one Tune experiment: a front per device (MODNAS, surrogate mode)", fontsize=12)
     fig.tight_layout()
-    fig.savefig(args.out, dpi=120)
+    fig.savefig(args.out, dpi=110)
     print(f"wrote {args.out}")
-
-    if args.local_device:
-        from raynas.hardware import LocalDevice
-
-        dev = LocalDevice(repeats=5, warmup=2)
-        refs = [data.archs[r] for r in data.reference_rows]
-        prof = HardwareProfile.from_device(dev, refs, space)
-        archs = bundle.hypernet.argmax_archs(grid, torch.tensor(prof.embedding))
-        with torch.no_grad():
-            x = torch.tensor(np.stack([space.encode_onehot(a) for a in archs]))
-            pred_ms = prof.to_ms(bundle.latency(x, torch.tensor(prof.embedding)).numpy())
-        print(f"zero-shot front for {dev.name} (reference latencies {np.round(prof.reference_ms, 2).tolist()} ms):")
-        for p, a, ms in zip(grid.tolist(), archs, pred_ms):
-            print(f"  pref {p[0]:.2f}/{p[1]:.2f}  predicted {ms:7.2f} ms  table acc {acc_of[space.arch_str(a)]:.2f}%  {space.arch_str(a)}")
     return 0
 
 

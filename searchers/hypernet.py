@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from raynas.errors import InvalidConfigError
 from raynas.strategies.hypernet import HypernetStrategy, build_surrogate_strategy
 from searchers.strategy_searcher import StrategySearcher
 
@@ -22,19 +23,34 @@ class HypernetSearch(StrategySearcher):
 
     ``strategy``: a trained :class:`HypernetStrategy` (see :meth:`from_tables` to train one).
     ``metric``/``mode``: lists, e.g. ``["accuracy", "latency_ms"]``, ``["max", "min"]``; the latency
-    metric (in ms) must be the strategy's ``latency_objective``-th entry.
+    metric (in ms) must be the strategy's ``latency_objective``-th entry and the accuracy (or error)
+    metric its ``accuracy_objective``-th, reported in ``accuracy_units`` (``"percent"`` as the
+    raynas trainables report it, or ``"fraction"``); its mode says whether it is an accuracy
+    (``max``) or an error (``min``).
     """
 
     def __init__(self, strategy: HypernetStrategy, space, metric: Sequence[str] = ("accuracy", "latency_ms"),
-                 mode: Sequence[str] = ("max", "min")):
+                 mode: Sequence[str] = ("max", "min"), accuracy_units: str = "percent"):
         super().__init__(strategy, space, metric, mode)
+        if accuracy_units not in ("percent", "fraction"):
+            raise InvalidConfigError(f"accuracy_units must be 'percent' or 'fraction', got {accuracy_units!r}")
+        for label, index in (("latency_objective", strategy.latency_objective),
+                             ("accuracy_objective", strategy.accuracy_objective)):
+            if index is not None and not 0 <= index < len(self._metric):
+                raise InvalidConfigError(f"the strategy's {label} is {index}, but there are only "
+                                         f"{len(self._metric)} metrics {self._metric}")
+        if strategy.accuracy_objective is not None:
+            kind = "neg_accuracy" if self._mode[strategy.accuracy_objective] == "max" else "error"
+            strategy.accuracy_kind = f"{kind}_{accuracy_units}"
         self.devices: dict[str, str] = {}
 
     @classmethod
     def from_tables(cls, space, train_devices, targets, metric=("accuracy", "latency_ms"), mode=("max", "min"),
-                    **kwargs) -> "HypernetSearch":
-        """Train the hypernetwork in surrogate mode from the published tables, then adapt it."""
-        return cls(build_surrogate_strategy(space, train_devices, targets, **kwargs), space, metric, mode)
+                    accuracy_units: str = "percent", **kwargs) -> "HypernetSearch":
+        """Train the hypernetwork in surrogate mode from the published tables (keyword arguments of
+        :func:`build_surrogate_strategy`), then adapt it."""
+        return cls(build_surrogate_strategy(space, train_devices, targets, **kwargs), space, metric, mode,
+                   accuracy_units)
 
     def suggest(self, trial_id: str) -> dict | None:
         arch, ctx = self.strategy.ask_with_context()

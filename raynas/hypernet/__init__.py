@@ -10,19 +10,19 @@
 
 from raynas.hypernet.mgd import mgd_direction, min_norm_2, min_norm_weights
 from raynas.hypernet.model import MetaHypernetwork, preference_grid, sample_preferences
-from raynas.hypernet.pipeline import SurrogateBundle, train_surrogate_mode
-from raynas.hypernet.predictors import (AccuracySurrogate, HardwareProfile, LatencyData, MetaPredictor,
-                                        fit_meta_predictor, load_latency_data, nb201_accuracy_surrogate,
-                                        reference_archs)
+from raynas.hypernet.pipeline import SurrogateBundle, default_device_split, train_surrogate_mode
+from raynas.hypernet.predictors import (AccuracyFit, AccuracySurrogate, HardwareProfile, LatencyData, MetaPredictor,
+                                        fit_accuracy_surrogate, fit_meta_predictor, load_latency_data,
+                                        nb201_accuracy_surrogate, refit_accuracy_surrogate, refit_meta_predictor)
 from raynas.hypernet.sampling import reinmax, st_gumbel_softmax
 from raynas.hypernet.train import HypernetTrainer, TrainSettings, scalarise
 
 __all__ = [
     "MetaHypernetwork", "preference_grid", "sample_preferences", "mgd_direction", "min_norm_2",
     "min_norm_weights", "st_gumbel_softmax", "reinmax", "HardwareProfile", "LatencyData", "MetaPredictor",
-    "AccuracySurrogate", "fit_meta_predictor", "load_latency_data", "nb201_accuracy_surrogate",
-    "reference_archs", "HypernetTrainer", "TrainSettings", "scalarise", "SurrogateBundle",
-    "train_surrogate_mode", "SupernetTrainer",
+    "AccuracySurrogate", "AccuracyFit", "fit_meta_predictor", "fit_accuracy_surrogate", "load_latency_data",
+    "nb201_accuracy_surrogate", "refit_meta_predictor", "refit_accuracy_surrogate", "HypernetTrainer", "TrainSettings", "scalarise", "SurrogateBundle",
+    "train_surrogate_mode", "default_device_split", "SupernetTrainer",
 ]
 
 

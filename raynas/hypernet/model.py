@@ -3,9 +3,19 @@
 As in MODNAS: a bank of ``K`` tables, each holding architecture logits for every bin of a
 discretised preference (101 bins of the first objective's weight), mixed per device by the
 attention ``softmax(sin(h . keys^T / sqrt(d)))`` of the hardware embedding ``h`` over ``K`` learned
-keys. We read a table by linear interpolation between the two nearest bins (the reference rounds
-to one bin), so neighbouring preferences share what they learn. Two objectives (the simplex is
-then an interval); the output has one row of logits per decision of the search space.
+keys. The output has one row of logits per decision of the search space (NB201 6 edges x 5 ops,
+FBNet 22 layers x 9 blocks). Two objectives (the simplex is then an interval).
+
+Deliberate differences from the reference code (automl/MODNAS ``hpn_nb201.py``), both measured in
+``benchmarks/hypernet_fronts.py``:
+
+* a table is read by linear interpolation between the two nearest bins (the reference rounds to
+  one bin), so neighbouring preferences share what they learn;
+* the hardware embedding is standardised with the mean and spread of the training devices'
+  embeddings before the attention (:meth:`MetaHypernetwork.set_hardware_stats`; identity until
+  called). Raw min-max embeddings of real devices are similar vectors in [0, 1], so the attention
+  gave every device almost the same mixture of tables and the hypernetwork proposed the same
+  architectures for every device.
 """
 
 from __future__ import annotations
@@ -37,6 +47,18 @@ class MetaHypernetwork(nn.Module):
         g = torch.Generator().manual_seed(seed)
         self.tables = nn.Parameter(init_scale * torch.randn(num_tables, num_bins, num_decisions * num_ops, generator=g))
         self.keys = nn.Parameter(torch.randn(num_tables, hw_dim, generator=g))
+        self.register_buffer("hw_mean", torch.zeros(hw_dim))
+        self.register_buffer("hw_scale", torch.ones(hw_dim))
+
+    def set_hardware_stats(self, embeddings) -> None:
+        """Standardise future hardware embeddings with the per-coordinate mean and standard deviation
+        of ``embeddings`` (``[n_devices, hw_dim]``, the training devices')."""
+        e = torch.as_tensor(np.asarray(embeddings, dtype=np.float32))
+        if e.dim() != 2 or e.shape[1] != self.hw_dim or e.shape[0] < 1:
+            raise InvalidConfigError(f"set_hardware_stats needs [n_devices, {self.hw_dim}] embeddings, got {tuple(e.shape)}")
+        self.hw_mean.copy_(e.mean(0))
+        std = e.std(0, unbiased=False) if e.shape[0] > 1 else torch.ones(self.hw_dim)
+        self.hw_scale.copy_(torch.where(std > 1e-6, std, torch.ones_like(std)))
 
     def config(self) -> dict:
         return {"num_decisions": self.num_decisions, "num_ops": self.num_ops, "num_tables": self.num_tables,
@@ -44,6 +66,7 @@ class MetaHypernetwork(nn.Module):
 
     def attention(self, hw: torch.Tensor) -> torch.Tensor:
         """Mixing weights ``[B, K]`` of the tables for hardware embeddings ``[B, hw_dim]``."""
+        hw = (hw - self.hw_mean) / self.hw_scale
         sim = hw @ self.keys.T / math.sqrt(self.hw_dim)
         return torch.softmax(torch.sin(sim), dim=-1)
 
@@ -74,27 +97,23 @@ class MetaHypernetwork(nn.Module):
 
 
 def preference_grid(n: int = 24) -> np.ndarray:
-    """``n`` preference vectors evenly spaced in angle on the quarter circle, scaled to the simplex
-    (MODNAS's evaluation grid). Row ``i`` weighs (objective 0, objective 1)."""
-    if n < 1:
-        raise InvalidConfigError(f"need at least one preference vector, got {n}")
-    theta = np.linspace(0.0, np.pi / 2, n) if n > 1 else np.array([np.pi / 4])
-    p = np.stack([np.cos(theta), np.sin(theta)], 1)
-    p[np.abs(p) < 1e-12] = 0.0
-    return p / p.sum(1, keepdims=True)
+    """MODNAS's evaluation grid: ``n`` preference vectors evenly spaced in angle on the quarter
+    circle, scaled to the simplex (:func:`raynas.moo.quarter_circle_preferences`). Row ``i`` weighs
+    (objective 0, objective 1)."""
+    from raynas.moo import quarter_circle_preferences
+
+    return quarter_circle_preferences(n)
 
 
 def sample_preferences(n: int, generator: torch.Generator | None = None, concentration=(1.0, 1.0)) -> torch.Tensor:
-    """``n`` preference vectors from Dirichlet(concentration), reproducible with ``generator``."""
-    c = torch.as_tensor(concentration, dtype=torch.float32)
-    # Gamma(c, 1) samples via torch._standard_gamma don't take a generator; c=1 is Exponential(1).
-    if torch.allclose(c, torch.ones_like(c)):
-        u = torch.rand(n, len(c), generator=generator).clamp_min(1e-12)
+    """``n`` preference vectors from Dirichlet(concentration) (MODNAS samples Dirichlet(1, 1)),
+    reproducible with ``generator``."""
+    c = np.asarray(concentration, dtype=np.float64)
+    if c.ndim != 1 or c.size < 2 or np.any(c <= 0):
+        raise InvalidConfigError(f"Dirichlet concentration must be >= 2 positive numbers, got {concentration!r}")
+    if np.all(c == 1.0):  # uniform on the simplex: normalised Exponential(1) draws
+        u = torch.rand(n, c.size, generator=generator).clamp_min(1e-12)
         x = -torch.log(u)
-    else:
-        torch_state = torch.random.get_rng_state()
-        if generator is not None:
-            torch.manual_seed(int(torch.randint(0, 2**31 - 1, (1,), generator=generator)))
-        x = torch._standard_gamma(c.expand(n, -1).contiguous())
-        torch.random.set_rng_state(torch_state)
-    return x / x.sum(1, keepdim=True)
+        return x / x.sum(1, keepdim=True)
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    return torch.tensor(np.random.default_rng(seed).dirichlet(c, size=n), dtype=torch.float32)

@@ -6,17 +6,19 @@ Latency units. A device is described by its latencies ``r`` of the reference arc
 (:class:`HardwareProfile`). Its hardware embedding is ``(r - min r) / (max r - min r)``, and the
 MetaPredictor predicts latency in the same *reference units* ``(ms - min r) / (max r - min r)``:
 a quantity every device has, seen or unseen, and that converts back to milliseconds exactly.
+
+Deliberate difference: MODNAS's MetaPredictor is HELP's GCN over the cell graph; ours is an
+additive per-(decision, op) cost set by the hardware embedding plus an MLP for interactions, over
+the one-hot encoding -- any space with decisions x ops (NB201, FBNet), trained in seconds on a CPU.
+Zero-shot Spearman on NB201's held-out devices with 10 training columns: see
+``benchmarks/hypernet_fronts.py`` and the tests.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import torch
 from torch import nn
 
@@ -58,36 +60,31 @@ class HardwareProfile:
         return np.asarray(units, dtype=np.float64) * self.span + self.low
 
     @classmethod
-    def from_device(cls, device, reference_archs, space=None) -> "HardwareProfile":
-        """Measure (``LocalDevice``) or look up (``TableDevice``) ``reference_archs`` on ``device``."""
-        return cls(device.name, [device.latency_ms(a, space) for a in reference_archs])
+    def from_device(cls, device, space, data_dir=None, reference_archs=None) -> "HardwareProfile":
+        """Measure (``LocalDevice``), look up (``TableDevice``) or predict the space's reference
+        architectures on ``device`` (:func:`raynas.hardware.hardware_embedding`), or the given
+        ``reference_archs``. Only these ~10 latencies are needed for a new device."""
+        if reference_archs is not None:
+            return cls(device.name, [device.latency_ms(a, space) for a in reference_archs])
+        from raynas.hardware import hardware_embedding
 
-
-def reference_archs(space_name: str = "nb201", data_dir=None) -> list[int]:
-    """Row indices (NB201 ``arch_index`` / FBNet ``arch_id``) of the space's reference architectures."""
-    from raynas.data import default_data_dir
-
-    path = Path(data_dir or default_data_dir()) / space_name / "reference_archs.json"
-    if not path.is_file():
-        raise DataNotFoundError(f"reference architectures file {str(path)!r} not found")
-    with open(path) as f:
-        obj = json.load(f)
-    for key in ("reference_arch_indices", "reference_arch_ids"):
-        if key in obj:
-            return [int(i) for i in obj[key]]
-    raise DataNotFoundError(f"{path} has neither reference_arch_indices nor reference_arch_ids")
+        name = space if isinstance(space, str) else space.name
+        return cls(device.name, hardware_embedding(device, name, data_dir, normalise=False))
 
 
 @dataclass
 class LatencyData:
-    """A space's published latency table as one-hot features and per-device latencies (ms)."""
+    """A space's published latency table as one-hot features and per-device latencies (ms).
+
+    A view of :class:`raynas.predictors.SpaceTable` (the one reader of the tables) with what the
+    hypernetwork needs: one-hot rows, a column per device, and the reference rows that define a
+    device's :class:`HardwareProfile`."""
 
     space_name: str
     archs: list[tuple[int, ...]]
     onehot: np.ndarray                       # [N, D*O]
     latency_ms: dict[str, np.ndarray]        # device -> [N]
     reference_rows: list[int]
-    arch_strs: list[str] = field(default_factory=list)
 
     @property
     def devices(self) -> list[str]:
@@ -97,41 +94,28 @@ class LatencyData:
         if device not in self.latency_ms:
             raise UnknownNameError(f"device {device!r} is not in the {self.space_name} latency table; "
                                    f"known: {', '.join(self.latency_ms)}")
+        if not self.reference_rows:
+            raise DataNotFoundError(f"the {self.space_name} table has no reference architectures "
+                                    f"(reference_archs.json) to make a hardware embedding from")
         return HardwareProfile(device, self.latency_ms[device][self.reference_rows])
 
     def units(self, device: str) -> np.ndarray:
         return self.profile(device).to_units(self.latency_ms[device])
 
-
-def _rows_to_archs(space, table: pd.DataFrame) -> list[tuple[int, ...]]:
-    if "arch_str" in table.columns and hasattr(space, "parse"):
-        try:
-            return [tuple(space.parse(s)) for s in table["arch_str"]]
-        except Exception:  # noqa: BLE001 - fall through to explicit layer columns
-            pass
-    layer_cols = [c for c in table.columns if c.startswith("layer")]
-    if layer_cols:
-        return [tuple(int(v) for v in row) for row in table[layer_cols].to_numpy()]
-    raise InvalidConfigError(f"cannot read architectures of space {space.name!r} from the latency table")
+    @property
+    def reference_archs(self) -> list[tuple[int, ...]]:
+        """The architectures whose latencies make a device's hardware embedding."""
+        return [self.archs[r] for r in self.reference_rows]
 
 
 def load_latency_data(space, data_dir=None) -> LatencyData:
     """Read ``{space}/latency_ms.csv`` (every device column, whatever they are) and its references."""
-    from raynas.hardware.table import ID_COLUMNS, latency_table
+    from raynas.predictors.tables import load_space_table
 
-    table = latency_table(space.name, data_dir)
-    archs = _rows_to_archs(space, table)
-    id_col = "arch_index" if "arch_index" in table.columns else ("arch_id" if "arch_id" in table.columns else None)
-    refs = reference_archs(space.name, data_dir)
-    if id_col is not None:
-        pos = {int(v): i for i, v in enumerate(table[id_col])}
-        ref_rows = [pos[r] for r in refs]
-    else:
-        ref_rows = refs
-    onehot = np.stack([space.encode_onehot(a) for a in archs]).astype(np.float32)
-    lat = {c: table[c].to_numpy(dtype=np.float64) for c in table.columns if c not in ID_COLUMNS}
-    return LatencyData(space.name, archs, onehot, lat, ref_rows,
-                       list(table["arch_str"]) if "arch_str" in table.columns else [])
+    table = load_space_table(space.name, data_dir)
+    onehot = np.stack([space.encode_onehot(a) for a in table.archs]).astype(np.float32)
+    lat = {d: table.latency[:, j].astype(np.float64) for j, d in enumerate(table.devices)}
+    return LatencyData(space.name, [tuple(a) for a in table.archs], onehot, lat, list(table.reference))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -229,42 +213,56 @@ def fit_meta_predictor(data: LatencyData, devices: list[str], archs_per_device: 
     return model
 
 
+def _epochs_for(n: int, epochs: int, batch_size: int, min_steps: int) -> int:
+    """At least ``min_steps`` optimiser steps, however few observations there are."""
+    return max(epochs, -(-min_steps // max(1, -(-n // batch_size))))
+
+
 def refit_meta_predictor(model: MetaPredictor, x: np.ndarray, hw: np.ndarray, y_units: np.ndarray,
                          replay: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None, epochs: int = 30,
-                         lr: float = 5e-4, seed: int = 0) -> MetaPredictor:
+                         lr: float = 5e-4, seed: int = 0, min_steps: int = 150) -> MetaPredictor:
     """Fine-tune on observed measurements (``y_units`` in reference units), mixed with ``replay``
     samples from the source devices so the predictor does not forget them."""
     xs, hs, ys = [np.asarray(x, np.float32)], [np.asarray(hw, np.float32)], [np.asarray(y_units, np.float64)]
     if replay is not None:
         xs.append(replay[0]), hs.append(replay[1]), ys.append(replay[2])
+    n = sum(len(v) for v in ys)
     _fit(model, (torch.tensor(np.concatenate(xs)), torch.tensor(np.concatenate(hs))),
-         torch.tensor(np.concatenate(ys), dtype=torch.float32), epochs, 64, lr, seed)
+         torch.tensor(np.concatenate(ys), dtype=torch.float32), _epochs_for(n, epochs, 64, min_steps), 64, lr, seed)
     return model
-
-
-def load_accuracy_table(data_dir=None, column: str = "valid-accuracy") -> pd.DataFrame:
-    """NB201 CIFAR-10 accuracies (``arch_index``, ``arch_str``, the accuracy columns)."""
-    from raynas.data import default_data_dir
-
-    path = Path(data_dir or default_data_dir()) / "nb201" / "accuracy_cifar10-valid_200ep.csv"
-    if not path.is_file():
-        raise DataNotFoundError(f"accuracy table {str(path)!r} not found")
-    table = pd.read_csv(path)
-    if column not in table.columns:
-        raise InvalidConfigError(f"accuracy column {column!r} not in {list(table.columns)}")
-    return table
 
 
 def fit_accuracy_surrogate(space, archs: list[tuple[int, ...]], accuracy_pct: np.ndarray, epochs: int = 300,
                            hidden: int = 128, members: int = 3, lr: float = 2e-3, seed: int = 0) -> AccuracySurrogate:
     """Train the accuracy surrogate on ``archs`` with accuracies in percent (it predicts error fractions)."""
+    acc = np.asarray(accuracy_pct, dtype=np.float64)
+    if len(acc) != len(archs) or len(archs) < 2 or not np.all(np.isfinite(acc)):
+        raise InvalidConfigError(f"need >= 2 architectures with finite accuracies, got {len(archs)} archs, "
+                                 f"{len(acc)} accuracies")
     torch.manual_seed(seed)
     x = torch.tensor(np.stack([space.encode_onehot(a) for a in archs]))
-    y = torch.tensor(1.0 - np.asarray(accuracy_pct, dtype=np.float64) / 100.0, dtype=torch.float32)
+    y = torch.tensor(1.0 - acc / 100.0, dtype=torch.float32)
     model = AccuracySurrogate(x.shape[1], hidden, members)
     for i, net in enumerate(model.nets):
-        wrapper = _Single(net)
-        _fit(wrapper, (x,), y, epochs, 64, lr, seed + i)
+        _fit(_Single(net), (x,), y, epochs, 64, lr, seed + i)
+    model.eval()
+    return model
+
+
+def refit_accuracy_surrogate(model: AccuracySurrogate, x: np.ndarray, error: np.ndarray,
+                             replay: tuple[np.ndarray, np.ndarray] | None = None, epochs: int = 30,
+                             lr: float = 5e-4, seed: int = 0, min_steps: int = 150) -> AccuracySurrogate:
+    """Fine-tune every ensemble member on observed ``(one-hot, error fraction)`` pairs, mixed with
+    ``replay`` (the surrogate's own training set) so it does not forget what it knew."""
+    xs, ys = [np.asarray(x, np.float32)], [np.asarray(error, np.float64)]
+    if replay is not None:
+        xs.append(np.asarray(replay[0], np.float32)), ys.append(np.asarray(replay[1], np.float64))
+    xt, yt = torch.tensor(np.concatenate(xs)), torch.tensor(np.concatenate(ys), dtype=torch.float32)
+    for p in model.parameters():
+        p.requires_grad_(True)
+    epochs = _epochs_for(len(yt), epochs, 64, min_steps)
+    for i, net in enumerate(model.nets):
+        _fit(_Single(net), (xt,), yt, epochs, 64, lr, seed + i)
     model.eval()
     return model
 
@@ -278,13 +276,33 @@ class _Single(nn.Module):
         return self.net(x).squeeze(-1)
 
 
-def nb201_accuracy_surrogate(space, n_archs: int = 1000, data_dir=None, column: str = "valid-accuracy",
-                             seed: int = 0, **kwargs) -> tuple[AccuracySurrogate, list[int]]:
-    """An accuracy surrogate trained on ``n_archs`` random NB201 CIFAR-10 architectures; returns the
-    model and the ``arch_index`` of every architecture it saw."""
-    table = load_accuracy_table(data_dir, column)
+@dataclass
+class AccuracyFit:
+    """An accuracy surrogate with the labelled architectures it was trained on."""
+
+    model: AccuracySurrogate
+    arch_indices: list[int]          # NB201 official ``arch_index`` of each labelled architecture
+    onehot: np.ndarray               # [n, D*O]
+    error: np.ndarray                # [n] error fractions
+
+    @property
+    def replay(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.onehot, self.error
+
+
+def nb201_accuracy_surrogate(space, n_archs: int = 1000, data_dir=None, split: str = "valid", seed: int = 0,
+                             **kwargs) -> AccuracyFit:
+    """An accuracy surrogate trained on ``n_archs`` random NB201 CIFAR-10 architectures' ``split``
+    accuracies (:class:`raynas.benchmarks.NB201Benchmark`); every label counts as one evaluation."""
+    from raynas.benchmarks import NB201Benchmark
+
+    if n_archs < 2:
+        raise InvalidConfigError(f"the accuracy surrogate needs at least 2 labelled architectures, got {n_archs}")
+    bench = NB201Benchmark(data_dir)
     rng = np.random.default_rng(seed)
-    rows = np.sort(rng.choice(len(table), size=min(n_archs, len(table)), replace=False))
-    archs = [space.parse(s) for s in table["arch_str"].iloc[rows]]
-    model = fit_accuracy_surrogate(space, archs, table[column].to_numpy()[rows], seed=seed, **kwargs)
-    return model, [int(i) for i in table["arch_index"].iloc[rows]]
+    rows = np.sort(rng.choice(len(bench), size=min(n_archs, len(bench)), replace=False))
+    archs = [bench.arch(int(i)) for i in rows]
+    acc = np.array([bench.accuracy(int(i), split) for i in rows])
+    model = fit_accuracy_surrogate(space, archs, acc, seed=seed, **kwargs)
+    onehot = np.stack([space.encode_onehot(a) for a in archs]).astype(np.float32)
+    return AccuracyFit(model, [int(i) for i in rows], onehot, 1.0 - acc / 100.0)

@@ -31,21 +31,36 @@ from raynas.hypernet.train import ObjectiveNormaliser, scalarise
 from raynas.spaces.nb201 import NB201_EDGES, NB201_OPS, ResidualReduction, make_op
 
 
+MIXOPS = ("gdas", "full")
+
+
 class MixedOp(nn.Module):
-    def __init__(self, channels: int):
+    """One edge of the supernet, weighted by a straight-through one-hot row ``w``.
+
+    ``gdas`` (MODNAS's mix-op, from GDAS): only the selected op runs; every other op contributes its
+    weight ``w_k`` (zero in the forward pass) so its logit still receives a gradient -- one op per
+    edge, cheap on a CPU. ``full``: every op runs and is weighted (``sum_k w_k op_k(x)``), the exact
+    straight-through gradient for every op, at five times the cost."""
+
+    def __init__(self, channels: int, mixop: str = "gdas"):
         super().__init__()
+        if mixop not in MIXOPS:
+            raise InvalidConfigError(f"unknown mixop {mixop!r}; choose one of {list(MIXOPS)}")
+        self.mixop = mixop
         self.ops = nn.ModuleList(make_op(name, channels) for name in NB201_OPS)
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        # Ops whose weight is exactly 0 in the forward pass still need evaluating for the
-        # straight-through gradient of w; 'none' contributes zeros either way.
-        return sum(w[k] * op(x) for k, op in enumerate(self.ops) if NB201_OPS[k] != "none")
+        if self.mixop == "full":  # 'none' contributes zeros either way
+            return sum(w[k] * op(x) for k, op in enumerate(self.ops) if NB201_OPS[k] != "none")
+        k = int(w.detach().argmax())
+        rest = w.sum() - w[k]                       # zero in the forward pass, gradient 1 to each w_j
+        return w[k] * self.ops[k](x) + rest
 
 
 class SearchCell(nn.Module):
-    def __init__(self, channels: int):
+    def __init__(self, channels: int, mixop: str = "gdas"):
         super().__init__()
-        self.edges = nn.ModuleList(MixedOp(channels) for _ in NB201_EDGES)
+        self.edges = nn.ModuleList(MixedOp(channels, mixop) for _ in NB201_EDGES)
 
     def forward(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         nodes = [x]
@@ -62,7 +77,8 @@ class SearchCell(nn.Module):
 class NB201Supernet(nn.Module):
     """NB201 TinyNetwork with mixed ops; ``forward(x, weights[6, 5])``."""
 
-    def __init__(self, channels: int = 8, cells_per_stage: int = 1, num_classes: int = 10, in_channels: int = 1):
+    def __init__(self, channels: int = 8, cells_per_stage: int = 1, num_classes: int = 10, in_channels: int = 1,
+                 mixop: str = "gdas"):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
         layers: list[nn.Module] = []
@@ -71,7 +87,7 @@ class NB201Supernet(nn.Module):
             if stage > 0:
                 layers.append(ResidualReduction(c, 2 * c))
                 c *= 2
-            layers.extend(SearchCell(c) for _ in range(cells_per_stage))
+            layers.extend(SearchCell(c, mixop) for _ in range(cells_per_stage))
         self.layers = nn.ModuleList(layers)
         self.head = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes))
 
@@ -84,15 +100,27 @@ class NB201Supernet(nn.Module):
 
 @dataclass
 class SupernetSettings:
+    """Joint training settings: ``steps`` alternating (weights, hypernetwork) updates; the Gumbel
+    temperature anneals linearly from ``tau_max`` to ``tau_min``."""
+
     steps: int = 300
+    warmup_steps: int = 0            # weight-only steps on uniformly random architectures first
     weight_lr: float = 0.05
     hypernet_lr: float = 0.05
     devices_per_step: int = 4
+    val_batch: int = 64              # images of a validation batch scoring the hypernetwork's archs
     sampler: str = "gumbel"
     tau_max: float = 1.0
     tau_min: float = 0.1
     scalarisation: str = "linear"
     seed: int = 0
+
+    def __post_init__(self):
+        if self.steps < 0 or self.warmup_steps < 0 or self.devices_per_step < 1 or self.val_batch < 1:
+            raise InvalidConfigError(f"bad SupernetSettings: {self}")
+        if self.weight_lr <= 0 or self.hypernet_lr <= 0:
+            raise InvalidConfigError(f"learning rates must be positive: {self}")
+        get_sampler(self.sampler)
 
 
 def _cycle(loader):
@@ -123,6 +151,7 @@ class SupernetTrainer:
         self.ce_scale = 1.0 / math.log(num_classes)
         self.step_count = 0
         self.history: list[dict] = []
+        self.warmup_losses: list[float] = []
 
     def tau(self) -> float:
         s = self.settings
@@ -136,21 +165,37 @@ class SupernetTrainer:
             logits = logits.detach()
         return prefs, hws, get_sampler(self.settings.sampler)(logits, self.tau(), generator=self.generator)
 
-    def step(self) -> dict:
-        s = self.settings
-        names = list(self.devices)
-        # 1. supernet weights
+    def _weight_step(self, arch: torch.Tensor) -> float:
         self.supernet.train()
         x, y = next(self.train_iter)
-        pick = [names[int(torch.randint(len(names), (1,), generator=self.generator))]]
-        _, _, arch = self._sample(pick, requires_grad=False)
-        loss_w = nn.functional.cross_entropy(self.supernet(x, arch[0]), y)
+        loss_w = nn.functional.cross_entropy(self.supernet(x, arch), y)
         self.w_opt.zero_grad(set_to_none=True)
         loss_w.backward()
         nn.utils.clip_grad_norm_(self.supernet.parameters(), 5.0)
         self.w_opt.step()
+        return float(loss_w.detach())
+
+    def warmup(self, steps: int | None = None) -> list[float]:
+        """Train the supernet weights alone on uniformly random architectures, so every op has
+        trained weights before the hypernetwork starts choosing (otherwise the ops it picks first
+        are the only ones trained, and it keeps picking them)."""
+        losses = []
+        n_dec, n_ops = len(NB201_EDGES), len(NB201_OPS)
+        for _ in range(self.settings.warmup_steps if steps is None else steps):
+            ops = torch.randint(n_ops, (n_dec,), generator=self.generator)
+            losses.append(self._weight_step(nn.functional.one_hot(ops, n_ops).float()))
+        return losses
+
+    def step(self) -> dict:
+        s = self.settings
+        names = list(self.devices)
+        # 1. supernet weights, on an architecture the hypernetwork samples (no gradient to it)
+        pick = [names[int(torch.randint(len(names), (1,), generator=self.generator))]]
+        _, _, arch = self._sample(pick, requires_grad=False)
+        loss_w = self._weight_step(arch[0])
         # 2. hypernetwork by MGD across a subset of training devices
         xv, yv = next(self.val_iter)
+        xv, yv = xv[: s.val_batch], yv[: s.val_batch]
         k = min(s.devices_per_step, len(names))
         idx = torch.randperm(len(names), generator=self.generator)[:k]
         chosen = [names[i] for i in idx]
@@ -173,11 +218,14 @@ class SupernetTrainer:
         self.h_opt.step()
         self.supernet.zero_grad(set_to_none=True)
         self.step_count += 1
-        return {"step": self.step_count, "train_ce": float(loss_w.detach()), "loss": float(np.mean(losses)),
+        return {"step": self.step_count, "train_ce": loss_w, "loss": float(np.mean(losses)),
                 "objectives": torch.stack(objs).mean(0).tolist(), "tau": self.tau()}
 
     def train(self, steps: int | None = None, log_every: int = 0) -> list[dict]:
+        """Warm-up (first call only), then ``steps`` joint steps; returns the per-step history."""
         t0 = time.perf_counter()
+        if self.step_count == 0 and not self.warmup_losses:
+            self.warmup_losses = self.warmup()
         for _ in range(self.settings.steps if steps is None else steps):
             rec = self.step()
             rec["time_s"] = time.perf_counter() - t0
@@ -189,31 +237,56 @@ class SupernetTrainer:
 
     @torch.no_grad()
     def evaluate(self, arch: tuple[int, ...], batches: int = 4) -> float:
-        """Supernet (inherited-weight) accuracy (%) of ``arch`` on validation batches."""
-        self.supernet.eval()
+        """Supernet (inherited-weight) accuracy (%) of ``arch`` on validation batches.
+
+        BatchNorm uses each batch's statistics (the running averages mix every sampled
+        architecture's activations, a known weakness of weight sharing) and its running averages
+        are left untouched."""
         w = torch.zeros(len(NB201_EDGES), len(NB201_OPS))
         w[torch.arange(len(arch)), torch.tensor(arch)] = 1.0
+        bns = [m for m in self.supernet.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        momenta = [m.momentum for m in bns]
+        self.supernet.train()
+        for m in bns:
+            m.momentum = 0.0
         correct = total = 0
-        for _ in range(batches):
-            x, y = next(self.val_iter)
-            correct += (self.supernet(x, w).argmax(1) == y).sum().item()
-            total += len(y)
+        try:
+            for _ in range(batches):
+                x, y = next(self.val_iter)
+                correct += (self.supernet(x, w).argmax(1) == y).sum().item()
+                total += len(y)
+        finally:
+            for m, mom in zip(bns, momenta):
+                m.momentum = mom
         return 100.0 * correct / total
 
 
 def train_supernet_mode(space, latency: MetaPredictor, devices: dict[str, HardwareProfile], dataset: str = "digits",
                         data_dir=None, limit: int | None = None, channels: int = 8, cells_per_stage: int = 1,
                         settings: SupernetSettings | None = None, log_every: int = 0, seed: int = 0,
-                        hw_dim: int = 10) -> SupernetTrainer:
-    """Build the supernet and hypernetwork for ``dataset`` and train them jointly."""
+                        mixop: str = "gdas", standardise_hw: bool = True, batch_size: int = 64) -> SupernetTrainer:
+    """Build the supernet (``channels``, ``cells_per_stage``) and the hypernetwork for ``dataset``
+    (``digits`` or ``fashion-mnist``, at most ``limit`` images; ``data_dir`` the shared data root)
+    and train them jointly on ``devices`` (name -> profile)."""
+    from pathlib import Path
+
     from raynas import data
     from raynas.hypernet.train import architecture_pool
 
+    if not devices:
+        raise InvalidConfigError("train_supernet_mode needs at least one training device")
     torch.manual_seed(seed)
-    ds = data.load_dataset(dataset, data_dir) if dataset == "digits" else data.load_dataset(dataset, data_dir, limit=limit)
-    train_loader, val_loader = data.train_val_loaders(ds, batch_size=64, seed=seed, limit=limit)
-    supernet = NB201Supernet(channels, cells_per_stage, ds.num_classes, ds.shape[0])
+    if dataset == "digits":
+        ds = data.load_dataset("digits")
+    else:
+        directory = Path(data_dir) / "fashion-mnist" if data_dir is not None else None
+        ds = data.load_dataset(dataset, directory, limit=limit)
+    train_loader, val_loader = data.train_val_loaders(ds, batch_size=batch_size, seed=seed, limit=limit)
+    supernet = NB201Supernet(channels, cells_per_stage, ds.num_classes, ds.shape[0], mixop)
+    hw_dim = next(iter(devices.values())).reference_ms.size
     hypernet = MetaHypernetwork(space.num_decisions, len(space.ops), hw_dim=hw_dim, seed=seed)
+    if standardise_hw:
+        hypernet.set_hardware_stats(np.stack([p.embedding for p in devices.values()]))
     trainer = SupernetTrainer(supernet, hypernet, latency, devices, architecture_pool(space, seed=seed),
                               train_loader, val_loader, settings or SupernetSettings(seed=seed), ds.num_classes)
     trainer.train(log_every=log_every)
