@@ -70,20 +70,39 @@ def wait_until(predicate, timeout_s: float = 60.0, every_s: float = 0.2) -> bool
     return predicate()
 
 
-def ray_processes(marker: str) -> list[int]:
-    """Pids of live processes whose command line mentions ``marker`` (e.g. a session's temp dir)."""
-    pids = []
+def _processes() -> dict[int, tuple[int, str]]:
+    """pid -> (parent pid, command line) of every live, non-zombie process."""
+    out = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
+            stat = (entry / "stat").read_text()
             cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            state = next((ln for ln in (entry / "status").read_text().splitlines() if ln.startswith("State:")), "")
         except OSError:
             continue
-        if marker in cmd and "zombie" not in state:
-            pids.append(int(entry.name))
-    return pids
+        fields = stat[stat.rindex(")") + 2:].split()
+        if fields[0] != "Z":
+            out[int(entry.name)] = (int(fields[1]), cmd)
+    return out
+
+
+def ray_processes(marker: str) -> list[int]:
+    """Pids of live processes whose command line mentions ``marker`` (e.g. a Ray session's temp
+    dir: its GCS, raylet, agents), plus all their descendants (the workers, which rename themselves
+    ``ray::...`` and so no longer show the marker)."""
+    procs = _processes()
+    found = {pid for pid, (_, cmd) in procs.items() if marker in cmd and pid != os.getpid()}
+    children: dict[int, list[int]] = {}
+    for pid, (ppid, _) in procs.items():
+        children.setdefault(ppid, []).append(pid)
+    todo = list(found)
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return sorted(found)
 
 
 def rss_bytes(pid: int) -> int:

@@ -31,6 +31,7 @@ FIXED = {
     "hypernet": "HypernetSearch",
     "similarity": "SimilarityEvolutionSearch",
 }
+# plus "predictor" (PredictorSearch, issue 11) when searchers.predictor exists
 FALLBACK = {
     "random": "StrategySearcher(RandomStrategy)",
     "aging": "StrategySearcher(AgingEvolutionStrategy)",
@@ -63,10 +64,23 @@ def predictor_available() -> bool:
     return True
 
 
+#: Settings that keep a factory searcher's own start-up small (ZeroCostSearch scores 3,000
+#: candidates by default before its first proposal: minutes on a loaded 2-core machine).
+SMALL_KWARGS = {"zero_cost": {"warmup_candidates": 100, "warmup_size": 4, "population_size": 8, "sample_size": 3,
+                              "min_fit": 4}}
+
+
+def adapter_names() -> list[str]:
+    """One searcher per adapter class (the Optuna samplers share one adapter: NSGA-II and TPE stand
+    for all of them)."""
+    return [n for n in searcher_names()
+            if not n.startswith("make:optuna-") or n in ("make:optuna-nsga2", "make:optuna-tpe")]
+
+
 def searcher_names() -> list[str]:
     made = factory_names()
     names = [f"make:{n}" for n in made] if made else list(FALLBACK)
-    return names + list(FIXED)
+    return names + list(FIXED) + (["predictor"] if predictor_available() else [])
 
 
 def build(name: str, seed: int = 0):
@@ -79,7 +93,8 @@ def build(name: str, seed: int = 0):
     if name.startswith("make:"):
         from searchers import make_searcher
 
-        return make_searcher(name[5:], space, METRIC, MODE, seed=seed)
+        kwargs = SMALL_KWARGS.get(name[5:], {})
+        return make_searcher(name[5:], space, METRIC, MODE, seed=seed, **kwargs)
     if name == "random":
         return StrategySearcher(RandomStrategy(space, seed=seed), space, METRIC, MODE)
     if name == "aging":
@@ -118,7 +133,36 @@ def build(name: str, seed: int = 0):
             ref, small, cost=cost, budget=cost((2,) * 6), metric=METRIC, mode=MODE,
             batch=one_batch(load_digits(), 32, seed=seed), fit=None, population_size=6, sample_size=3,
             cycles_per_ask=2, seed=seed)
+    if name == "predictor":
+        return _predictor(seed)
     raise KeyError(f"unknown searcher {name!r}; known: {searcher_names()}")
+
+
+def _predictor(seed: int):
+    """Issue 11's PredictorSearch as its own tests set it up: latency by NNLS over the other devices'
+    published latencies (their median as the prior), accuracy by ridge on the one-hot encoding."""
+    import numpy as np
+    from sklearn.linear_model import Ridge
+
+    from raynas.benchmarks import NB201Benchmark
+    from raynas.predictors import NNLSTransfer
+    from raynas.strategies.predictor import ObjectiveModel, PredictorStrategy
+    from searchers.predictor import PredictorSearch
+
+    bench = NB201Benchmark()
+    sources = np.stack([bench.all_latency(d) for d in bench.devices if d != DEVICE], 1)
+    onehot = np.stack([bench.space.encode_onehot(a) for a in bench.archs])
+    index = bench._index
+
+    def rows(archs):
+        return [index[tuple(a)] for a in archs]
+
+    lat = ObjectiveModel(lambda A: sources[rows(A)], NNLSTransfer(relative=True),
+                         prior=lambda A: np.median(sources[rows(A)], 1), min_fit=5, n_boot=3)
+    acc = ObjectiveModel(lambda A: onehot[rows(A)], Ridge(alpha=3.0), min_fit=8, n_boot=3)
+    strategy = PredictorStrategy(bench.space, [acc, lat], signs=[-1, 1], candidates=bench.archs, pool_size=128,
+                                 seed=seed)
+    return PredictorSearch(strategy, bench.space, METRIC, MODE)
 
 
 def param_space(name: str) -> dict:
