@@ -4,15 +4,20 @@ Objectives: CIFAR-10 valid error (100 - valid accuracy, %) and the latency (ms) 
 column of ``nb201/latency_ms.csv`` -- every column the file has, unless ``--devices`` picks some.
 Quality is the normalised hypervolume of ``raynas.moo`` (both objectives min-max normalised over all
 15,625 architectures of the device, reference (1, 1), HV(evaluated) / HV(all)); a duplicate
-architecture costs a trial. Strategies and samplers are driven directly through ask/tell (no Ray).
+architecture costs a trial. Strategies and Optuna's samplers are driven directly through ask/tell
+(no Ray); ``--tune-check`` runs a few suggestions through the Tune adapter and checks they are the
+same.
 
-Zero-cost estimates (proxy and hardware cost) used by ZeroCostStrategy are computed on the real
-NB201 networks built by ``NB201Space`` (never read from the accuracy table), cached in
-``benchmarks/cache/`` (git-ignored), and reported as a separate budget: the median number of distinct
-architectures each run had scored.
+Zero-cost estimates used by ZeroCostStrategy (the accuracy proxy and the hardware cost) are computed
+on the real NB201 networks built by ``NB201Space`` (never read from the accuracy table) and kept in a
+:class:`raynas.proxies.ProxyTable` under ``benchmarks/cache/search_quality/`` (git-ignored); missing
+values are computed first (``--fill-workers`` processes; all 15,625 networks take ~30 min on 2
+loaded cores). They are a separate budget: the table reports the median number of distinct networks
+each run had scored.
 
-    .venv/bin/python benchmarks/search_quality.py                  # all devices, 10 seeds
+    .venv/bin/python benchmarks/search_quality.py                    # all devices, 10 seeds, GP on 3 devices
     .venv/bin/python benchmarks/search_quality.py --devices raspi4,pixel3 --seeds 3 --methods zc,tpe
+    .venv/bin/python benchmarks/search_quality.py --merge out1.json,out2.json   # one table from several runs
 """
 
 from __future__ import annotations
@@ -33,97 +38,109 @@ import numpy as np  # noqa: E402
 from raynas.benchmarks import NB201Benchmark  # noqa: E402
 from raynas.strategies import (AgingEvolutionStrategy, OptunaStrategy, RandomStrategy,  # noqa: E402
                                ZeroCostStrategy)
-from raynas.strategies.scorers import BUILTIN, CachedScorer, network_scorer  # noqa: E402
+from raynas.strategies.scorers import LOG_PROXIES, ProxyColumn, ProxyScores  # noqa: E402
 
-CACHE = ROOT / "benchmarks" / "cache"
+CACHE = ROOT / "benchmarks" / "cache" / "search_quality"
 OUT = ROOT / "benchmarks" / "out"
 BUDGETS = (25, 50, 100, 200)
 
 
-class RunScorer:
-    """Per-run view of a shared cached scorer: counts the distinct architectures this run scored."""
+class RunScores:
+    """Per-run view of a shared, prefilled :class:`ProxyScores`: counts the distinct networks this
+    run asked for (its proxy budget), as if it had computed them itself."""
 
-    def __init__(self, base: CachedScorer):
-        self.base = base
+    def __init__(self, shared: ProxyScores):
+        self.shared = shared
+        self.names = shared.names
         self.asked: set = set()
-        self.evaluations = 0
 
-    def __call__(self, arch) -> float:
-        a = tuple(arch)
-        if a not in self.asked:
-            self.asked.add(a)
-            self.evaluations += 1
-        return self.base(a)
+    @property
+    def evaluations(self) -> int:
+        return len(self.asked)
 
+    def values(self, archs):
+        archs = [tuple(a) for a in archs]
+        self.asked.update(archs)
+        return self.shared.values(archs)
 
-def make_proxy(name: str, space) -> CachedScorer:
-    if name in BUILTIN:
-        return network_scorer(space, name, cache_dir=CACHE)
-    if name == "synflow":
-        try:
-            from raynas.proxies import compute_proxies  # noqa: F401
-            from raynas.proxies import score_architectures
-        except ImportError as e:
-            raise SystemExit(f"--proxy synflow needs raynas.proxies.compute_proxies/score_architectures ({e})") from None
-
-        path = CACHE / "nb201_synflow.json"
-
-        def fn(arch):
-            import torch
-
-            batch = (torch.ones(1, 3, 32, 32), torch.zeros(1, dtype=torch.long))
-            return float(np.asarray(score_architectures(space, [arch], ["synflow"], batch)).reshape(-1)[0])
-
-        return CachedScorer(fn, "synflow", path)
-    raise SystemExit(f"unknown proxy {name!r}; choose from {list(BUILTIN) + ['synflow']}")
+    def scorer(self, name: str) -> ProxyColumn:
+        return ProxyColumn(self, self.names.index(name), "log" if name in LOG_PROXIES else "none")
 
 
-def method_factories(args, space, proxy: CachedScorer, cost: CachedScorer):
+def load_scores(space, names: list[str], workers: int) -> ProxyScores:
+    """Every NB201 network's ``names`` from the ProxyTable cache, computing the missing ones first."""
+    from raynas.proxies import ProxyTable
+
+    table = ProxyTable(space, cache_dir=CACHE)
+    archs = [tuple(a) for a in space.enumerate()]
+    missing = table.missing(archs, names)
+    if missing:
+        print(f"# computing {names} on {len(missing)} NB201 networks ({workers} workers) into {table.path}",
+              file=sys.stderr, flush=True)
+        table.fill(archs, names, workers=workers, threads=1)
+    values = table.values(archs, names)
+    scores = ProxyScores(space, names)
+    scores.cache = {a: v for a, v in zip(archs, values)}
+    return scores
+
+
+def zc_factory(space, scores, proxy: str, cost: str, kw: dict):
+    def make(seed):
+        view = RunScores(scores)  # shared by proxy and cost: one network scored for both
+        args = dict(kw)
+        if args.get("engine") in ("tpe", "nsga2", "gp"):
+            args["engine"] = OptunaStrategy(space, args["engine"], seed=seed, skip_duplicates=True)
+        return ZeroCostStrategy(space, view.scorer(proxy), view.scorer(cost), seed=seed, **args)
+    return make
+
+
+def method_factories(args, space, scores):
     """name -> (factory(seed) -> strategy, label)."""
-    zc_kw = dict(warmup_candidates=args.warmup_candidates, warmup_size=args.warmup_size,
-                 population_size=args.population, sample_size=args.tournament,
-                 random_move_prob=args.random_move_prob)
-    paper_kw = dict(warmup_candidates=3000, warmup_size=args.warmup_size, population_size=64, sample_size=10,
-                    random_move_prob=0.25, learned=(1,), move_choice="preference")
-    zc = lambda s, **kw: ZeroCostStrategy(space, RunScorer(proxy), RunScorer(cost), seed=s, **kw)  # noqa: E731
-    return {
-        "zc": (lambda s: zc(s, **zc_kw),
-               f"raynas ZeroCost (evolution pop {args.population}/{args.tournament}, {args.proxy}+{args.cost}, "
-               f"learned, HVI move)"),
-        "zc-nolearn": (lambda s: zc(s, **{**zc_kw, "learned": ()}),
-                       f"raynas ZeroCost, nothing learned ({args.proxy}+{args.cost} only, HVI move)"),
-        "zc-latonly": (lambda s: zc(s, **{**zc_kw, "learned": (1,)}),
-                       f"raynas ZeroCost, learned latency only ({args.proxy} for accuracy, HVI move)"),
-        "zc-paper": (lambda s: zc(s, **paper_kw),
-                     f"raynas ZeroCost paper settings (pop 64/10, p=.25, preference move, {args.proxy}+learned latency)"),
-        "zc-tpe": (lambda s: zc(s, **{**zc_kw, "engine": OptunaStrategy(space, "tpe", seed=s, skip_duplicates=True)}),
-                   f"raynas ZeroCost over Optuna TPE engine ({args.proxy}+{args.cost}, learned, HVI move)"),
+    variants = {
+        "zc": ({}, f"raynas ZeroCost ({args.proxy} + {args.cost}; default settings)"),
+        "zc-nolearn": ({"learned": ()}, f"raynas ZeroCost, nothing learned ({args.proxy} + {args.cost} only)"),
+        "zc-paper": ({"warmup_candidates": 3000, "population_size": 64, "sample_size": 10, "random_move_prob": 0.25,
+                      "learned": (1,), "move_choice": "preference", "neighbourhood": "parent"},
+                     f"raynas ZeroCost, the paper's settings (pop 64/10, p=.25, {args.proxy}, learned latency)"),
+        "zc-tpe": ({"engine": "tpe"}, f"raynas ZeroCost over an Optuna TPE engine ({args.proxy} + {args.cost})"),
+        "zc-random": ({"engine": "random"}, f"raynas ZeroCost over a random engine ({args.proxy} + {args.cost})"),
+    }
+    for spec in args.variant or []:
+        name, _, js = spec.partition("=")
+        variants[name] = (json.loads(js), f"raynas ZeroCost variant {name}: {js}")
+    out = {}
+    for name, (kw, label) in variants.items():
+        if "learned" in kw:
+            kw["learned"] = tuple(kw["learned"])
+        out[name] = (zc_factory(space, scores, args.proxy, args.cost, kw), label)
+    out.update({
         "aging": (lambda s: AgingEvolutionStrategy(space, population_size=20, sample_size=5, seed=s),
                   "raynas AgingEvolution (NSGA-II keys, pop 20, tour 5)"),
         "rs": (lambda s: RandomStrategy(space, seed=s), "raynas Random (no repeats)"),
         "random": (lambda s: OptunaStrategy(space, "random", seed=s), "Optuna RandomSampler"),
         "nsga2-20": (lambda s: OptunaStrategy(space, "nsga2", seed=s, population_size=20),
                      "Optuna NSGAIISampler(population_size=20)"),
-        "nsga2": (lambda s: OptunaStrategy(space, "nsga2", seed=s), "Optuna NSGAIISampler (pop 50)"),
+        "nsga2": (lambda s: OptunaStrategy(space, "nsga2", seed=s), "Optuna NSGAIISampler (default pop 50)"),
         "tpe": (lambda s: OptunaStrategy(space, "tpe", seed=s, multivariate=True),
                 "Optuna TPESampler(multivariate=True)"),
         "gp": (lambda s: OptunaStrategy(space, "gp", seed=s), "Optuna GPSampler"),
-    }
+    })
+    return out
 
 
 def run_one(bench, strategy, device: str, budget: int) -> dict:
-    archs, t_ask = [], 0.0
+    archs, ask_s = [], []
     for _ in range(budget):
         t0 = time.perf_counter()
         a = strategy.ask()
-        t_ask += time.perf_counter() - t0
+        ask_s.append(time.perf_counter() - t0)
         strategy.tell(a, bench.objectives(a, device))
         archs.append(a)
     traj = bench.hv_trajectory(archs, device)
-    out = {"hv": traj.tolist(), "ask_ms": 1000 * t_ask / budget, "distinct": len(set(archs))}
+    out = {"hv": traj.tolist(), "ask_ms": 1000 * float(np.median(ask_s)), "ask_ms_max": 1000 * float(np.max(ask_s)),
+           "distinct": len(set(archs))}
     if isinstance(strategy, ZeroCostStrategy):
-        out["proxy_evals"] = strategy.proxy.evaluations
-        out["cost_evals"] = strategy.cost.evaluations
+        out["networks_scored"] = max(strategy.estimate_evaluations.values())
     return out
 
 
@@ -132,25 +149,26 @@ def first_reach(traj, level: float) -> float:
     return float(hit[0] + 1) if hit.size else np.inf
 
 
+def _reach_cell(trajs, level: float, maxb: int) -> str:
+    t = np.array([first_reach(x, level) for x in trajs])
+    med = np.median(t)
+    frac = np.mean(np.isfinite(t))
+    return f"{int(med)} ({frac:.0%} reach)" if np.isfinite(med) else f">{maxb} ({frac:.0%} reach)"
+
+
 def summarise(results: dict, budgets, labels: dict) -> str:
     maxb = max(budgets)
     head = ("| method | runs | " + " | ".join(f"HV@{b}" for b in budgets)
-            + " | trials to 95% | trials to 99% | ask ms | proxy+cost evals/run |")
+            + f" | trials to 95% | trials to 99% | median ask ms | networks scored/run (proxy budget) |")
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for m, runs in results.items():
         trajs = [r["hv"] for r in runs]
         cells = [f"{np.median([t[b - 1] for t in trajs]):.3f}" for b in budgets]
-        reach = []
-        for level in (0.95, 0.99):
-            t = np.array([first_reach(x, level) for x in trajs])
-            med = np.median(t)
-            frac = np.mean(np.isfinite(t))
-            reach.append(f"{int(med)}" if np.isfinite(med) else f">{maxb} ({frac:.0%} reach)")
+        reach = [_reach_cell(trajs, level, maxb) for level in (0.95, 0.99)]
         ask = np.median([r["ask_ms"] for r in runs])
-        evals = "-"
-        if "proxy_evals" in runs[0]:
-            evals = f"{np.median([r['proxy_evals'] for r in runs]):.0f}+{np.median([r['cost_evals'] for r in runs]):.0f}"
-        lines.append(f"| {labels[m]} | {len(runs)} | " + " | ".join(cells) + f" | {reach[0]} | {reach[1]} | {ask:.1f} | {evals} |")
+        evals = f"{np.median([r['networks_scored'] for r in runs]):.0f}" if "networks_scored" in runs[0] else "-"
+        lines.append(f"| {labels[m]} | {len(runs)} | " + " | ".join(cells) + f" | {reach[0]} | {reach[1]} | "
+                     f"{ask:.1f} | {evals} |")
     return "\n".join(lines)
 
 
@@ -160,18 +178,19 @@ def plot(results: dict, labels: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = plt.subplots(figsize=(8, 5))
     for m, runs in results.items():
         t = np.array([r["hv"] for r in runs])
         x = np.arange(1, t.shape[1] + 1)
-        ax.plot(x, np.median(t, axis=0), label=labels[m])
+        ax.plot(x, np.median(t, axis=0), label=labels[m], lw=2 if labels[m].startswith("raynas ZeroCost") else 1.2)
     ax.axhline(0.99, color="grey", lw=0.5, ls="--")
     ax.axhline(0.95, color="grey", lw=0.5, ls=":")
     ax.set_xlabel("trials")
     ax.set_ylabel("median normalised HV")
     ax.set_ylim(0.8, 1.0)
-    ax.set_title("NB201: valid error vs device latency (median over devices x seeds)")
+    ax.set_title("NB201 valid error vs device latency (median over devices x seeds)")
     ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -179,12 +198,13 @@ def plot(results: dict, labels: dict, path: Path) -> None:
 
 def per_device_table(results: dict, labels: dict, focus: str, budgets=(50, 100)) -> str:
     """``focus`` (a raynas method) against the best Optuna sampler on each device, median over seeds."""
-    if focus not in results:
-        return ""
     optuna_methods = [m for m in results if labels[m].startswith("Optuna")]
+    if focus not in results or not optuna_methods:
+        return ""
     devices = sorted({r["device"] for r in results[focus]})
-    head = "| device | " + " | ".join(f"{focus} HV@{b} | best Optuna HV@{b}" for b in budgets) + " |"
-    lines = [f"Per device: {labels[focus]} vs the best Optuna sampler run on that device", "",
+    head = "| device | " + " | ".join(f"{focus} HV@{b} | best Optuna HV@{b}" for b in budgets) + \
+        f" | {focus} trials to 99% | best Optuna trials to 99% |"
+    lines = [f"Per device: {labels[focus]} vs the best Optuna sampler run on that device (median over seeds)", "",
              head, "|" + "---|" * (head.count("|") - 1)]
     worse = 0
     for d in devices:
@@ -194,11 +214,16 @@ def per_device_table(results: dict, labels: dict, focus: str, budgets=(50, 100))
             mine = med(focus)
             best = max(((med(m), m) for m in optuna_methods if any(r["device"] == d for r in results[m])),
                        default=(np.nan, "-"))
-            flag = "" if mine >= best[0] - 1e-9 else " (worse)"
+            flag = "" if mine >= best[0] - 1e-9 else " **(worse)**"
             worse += bool(flag)
             cells.append(f"{mine:.3f}{flag} | {best[0]:.3f} ({best[1]})")
-        lines.append(f"| {d} | " + " | ".join(cells) + " |")
-    lines.append(f"\n{focus} is below the best Optuna sampler in {worse} of {len(devices) * len(budgets)} device/budget cells.")
+        reach = lambda m: float(np.median([first_reach(r["hv"], 0.99) for r in results[m] if r["device"] == d]))  # noqa: E731
+        mine = reach(focus)
+        best = min(((reach(m), m) for m in optuna_methods if any(r["device"] == d for r in results[m])),
+                   default=(np.nan, "-"))
+        lines.append(f"| {d} | " + " | ".join(cells) + f" | {mine:g} | {best[0]:g} ({best[1]}) |")
+    lines.append(f"\n{focus} is below the best Optuna sampler in {worse} of {len(devices) * len(budgets)} "
+                 f"device/budget cells (budgets {', '.join(map(str, budgets))}).")
     return "\n".join(lines)
 
 
@@ -208,30 +233,53 @@ def gp_label(label: str, runs: list) -> str:
     return f"{label} ({len(devs)} devices: {', '.join(devs)}; x {seeds} seeds)"
 
 
-def merge(args, default_args: dict) -> int:
+def report(results: dict, labels: dict, budgets, header: str, tag: str, focus: str, extra: dict | None = None) -> None:
+    if "gp" in results:
+        labels["gp"] = gp_label(labels["gp"], results["gp"])
+    table = summarise(results, budgets, labels) + "\n\n" + per_device_table(results, labels, focus)
+    print(header)
+    print(table)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{tag}.md").write_text(header + "\n" + table + "\n")
+    if extra is not None:
+        (OUT / f"{tag}.json").write_text(json.dumps({**extra, "labels": labels, "results": results}))
+    plot(results, labels, OUT / f"{tag}.png")
+    print(f"\nsaved {OUT / (tag + '.md')}, .png" + (", .json" if extra is not None else ""))
+
+
+def merge(args) -> int:
     """Combine the JSON outputs of several runs (e.g. baselines, GP on a subset, raynas) in one table."""
     results, labels, headers = {}, {}, []
     for path in args.merge.split(","):
         data = json.loads(Path(path).read_text())
-        run_args = argparse.Namespace(**{**default_args, **data["args"]})
-        defaults = {m: lab for m, (_, lab) in method_factories(run_args, None, None, None).items()}
-        headers.append(f"{path}: {data.get('command') or vars(run_args)}")
+        headers.append(f"- {data.get('command')} (wall {data.get('wall_s', float('nan')):.0f} s)")
         for m, runs in data["results"].items():
             results[m] = runs
-            labels[m] = data.get("labels", {}).get(m) or defaults.get(m, m)
-    if "gp" in results:
-        labels["gp"] = gp_label("Optuna GPSampler", results["gp"])
+            labels[m] = data["labels"][m].split(" (") [0] if m == "gp" else data["labels"][m]
     budgets = [int(b) for b in args.budgets.split(",")]
-    table = summarise(results, budgets, labels)
-    header = "merged:\n" + "\n".join(headers) + "\n"
-    table += "\n\n" + per_device_table(results, labels, args.focus)
-    print(header)
-    print(table)
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{args.tag}.md").write_text(header + "\n" + table + "\n")
-    plot(results, labels, OUT / f"{args.tag}.png")
-    print(f"\nsaved {OUT / (args.tag + '.md')}, .png")
+    header = "NB201 cifar10-valid: valid error vs device latency; merged from:\n" + "\n".join(headers) + "\n"
+    report(results, labels, budgets, header, args.tag, args.focus)
     return 0
+
+
+def tune_check(bench, space, scores, args, n: int = 12) -> str:
+    """The Tune adapter (ZeroCostSearch.suggest/on_trial_complete) with the same seed proposes the
+    same architectures as the strategy driven directly."""
+    from searchers import ZeroCostSearch
+
+    device = bench.devices[0]
+    direct = ZeroCostStrategy(space, RunScores(scores).scorer(args.proxy), RunScores(scores).scorer(args.cost), seed=0)
+    searcher = ZeroCostSearch(space, ["accuracy", "latency"], ["max", "min"], proxy=args.proxy, cost=args.cost, seed=0)
+    searcher.scores.cache = scores.cache  # the same (prefilled) proxy values
+    same = 0
+    for i in range(n):
+        a = direct.ask()
+        direct.tell(a, bench.objectives(a, device))
+        config = searcher.suggest(f"t{i}")
+        b = space.from_config(config)
+        searcher.on_trial_complete(f"t{i}", {"accuracy": bench.accuracy(b), "latency": bench.latency(b, device)})
+        same += a == b
+    return f"Tune adapter cross-check: {same}/{n} suggestions identical to the strategy driven directly ({device})"
 
 
 def main(argv=None) -> int:
@@ -240,23 +288,20 @@ def main(argv=None) -> int:
     ap.add_argument("--devices", default=None, help="comma-separated subset (default: every column of the file)")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budgets", default="25,50,100,200")
-    ap.add_argument("--methods", default="zc,zc-paper,zc-tpe,aging,rs,random,nsga2-20,nsga2,tpe,gp")
-    ap.add_argument("--gp-devices", default=None, help="devices for GP (default: the first 3 of --devices)")
+    ap.add_argument("--methods", default="zc,zc-paper,zc-tpe,aging,random,nsga2-20,nsga2,tpe,gp")
+    ap.add_argument("--variant", action="append", help="extra ZeroCost setting NAME='{json kwargs}' (repeatable)")
+    ap.add_argument("--gp-devices", default=None, help="devices for GP (default: 3 spread over --devices)")
     ap.add_argument("--gp-seeds", type=int, default=3)
-    ap.add_argument("--proxy", default="path_params", help=f"accuracy proxy: {', '.join(BUILTIN)}, or synflow")
-    ap.add_argument("--cost", default="flops", help="static hardware cost: params or flops")
-    ap.add_argument("--warmup-candidates", type=int, default=3000)
-    ap.add_argument("--warmup-size", type=int, default=10)
-    ap.add_argument("--population", type=int, default=40)
-    ap.add_argument("--tournament", type=int, default=10)
-    ap.add_argument("--random-move-prob", type=float, default=0.1)
+    ap.add_argument("--proxy", default="path_params", help="accuracy proxy (a registered data-free proxy)")
+    ap.add_argument("--cost", default="flops", help="static hardware cost: flops or params")
+    ap.add_argument("--fill-workers", type=int, default=2, help="processes computing missing proxies")
     ap.add_argument("--tag", default="search_quality")
-    ap.add_argument("--focus", default="zc", help="method compared per device in --merge output")
-    ap.add_argument("--merge", default=None,
-                    help="comma-separated JSON outputs of earlier runs: print and save one combined table")
+    ap.add_argument("--focus", default="zc", help="raynas method compared per device with the best Optuna one")
+    ap.add_argument("--tune-check", action="store_true", help="also cross-check the Tune adapter's suggestions")
+    ap.add_argument("--merge", default=None, help="comma-separated JSON outputs of earlier runs: one combined table")
     args = ap.parse_args(argv)
     if args.merge:
-        return merge(args, vars(ap.parse_args([])))
+        return merge(args)
 
     import torch
 
@@ -267,14 +312,16 @@ def main(argv=None) -> int:
         bench.latency(0, d)  # unknown devices fail here, naming the known ones
     budgets = [int(b) for b in args.budgets.split(",")]
     maxb = max(budgets)
-    proxy = make_proxy(args.proxy, bench.space)
-    cost = make_proxy(args.cost, bench.space)
-    factories = method_factories(args, bench.space, proxy, cost)
     methods = args.methods.split(",")
+    needs_scores = any(m.startswith("zc") for m in methods) or args.tune_check
+    scores = load_scores(bench.space, list(dict.fromkeys([args.proxy, args.cost])), args.fill_workers) \
+        if needs_scores else None
+    factories = method_factories(args, bench.space, scores)
     for m in methods:
         if m not in factories:
             raise SystemExit(f"unknown method {m!r}; choose from {list(factories)}")
-    gp_devices = args.gp_devices.split(",") if args.gp_devices else devices[:3]
+    gp_devices = args.gp_devices.split(",") if args.gp_devices else [devices[i] for i in
+                                                                     sorted({0, len(devices) // 2, len(devices) - 1})]
     labels = {m: factories[m][1] for m in methods}
     results: dict[str, list] = {m: [] for m in methods}
     t0 = time.time()
@@ -286,30 +333,15 @@ def main(argv=None) -> int:
                 r.update(device=d, seed=s)
                 results[m].append(r)
         print(f"# {m}: {len(results[m])} runs, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
-    for scorer in (proxy, cost):
-        if scorer.evaluations:  # only write back when this run computed new values
-            scorer.save()
-    if "gp" in results:
-        labels["gp"] = gp_label(labels["gp"], results["gp"])
-    table = summarise(results, budgets, labels)
-    per_device = {}
-    for m in methods:
-        for d in sorted({r["device"] for r in results[m]}):
-            rs = [r for r in results[m] if r["device"] == d]
-            per_device.setdefault(d, {})[m] = {f"HV@{b}": float(np.median([r["hv"][b - 1] for r in rs])) for b in budgets}
-    OUT.mkdir(parents=True, exist_ok=True)
+    wall = time.time() - t0
     command = " ".join(["benchmarks/search_quality.py"] + (argv if argv is not None else sys.argv[1:]))
-    header = (f"NB201 cifar10-valid: valid error vs latency; devices: {len(devices)} ({', '.join(devices)}); "
-              f"seeds: {args.seeds}; proxy: {args.proxy}; static cost: {args.cost}; wall {time.time() - t0:.0f} s\n"
-              f"command: {command}\n")
-    print(header)
-    print(table)
-    (OUT / f"{args.tag}.md").write_text(header + "\n" + table + "\n")
-    (OUT / f"{args.tag}.json").write_text(json.dumps({"args": vars(args), "command": command, "labels": labels,
-                                                      "per_device": per_device,
-                                                      "results": results}))
-    plot(results, labels, OUT / f"{args.tag}.png")
-    print(f"\nsaved {OUT / (args.tag + '.md')}, .json, .png")
+    header = (f"NB201 cifar10-valid: valid error vs device latency; devices: {len(devices)} ({', '.join(devices)}); "
+              f"seeds: {args.seeds}; proxy: {args.proxy}; static cost: {args.cost}; wall {wall:.0f} s "
+              f"(2 shared, loaded cores)\ncommand: {command}\n")
+    if args.tune_check:
+        header += tune_check(bench, bench.space, scores, args) + "\n"
+    report(results, labels, budgets, header, args.tag, args.focus,
+           extra={"args": vars(args), "command": command, "wall_s": wall})
     return 0
 
 

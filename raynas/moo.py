@@ -257,6 +257,38 @@ def hypervolume_contributions(points, reference) -> np.ndarray:
     return out
 
 
+def hypervolume_improvement(front, candidates, reference) -> np.ndarray:
+    """Hypervolume each candidate row would add to ``front`` on its own (minimisation, bounded by
+    ``reference``): ``HV(front + {c}) - HV(front)``. Vectorised exactly in 2-D (the staircase of the
+    front integrated against every candidate at once); one exact HV per candidate above that."""
+    f = _as_points(front)
+    c = _as_points(candidates)
+    ref = np.asarray(reference, dtype=float).reshape(-1)
+    if c.size == 0:
+        return np.zeros(0)
+    if c.shape[1] != ref.size or (f.size and f.shape[1] != ref.size):
+        raise InvalidConfigError(f"reference point has {ref.size} values; front/candidates have "
+                                 f"{f.shape[1] if f.size else c.shape[1]} objectives")
+    f = f[np.all(np.isfinite(f), axis=1) & np.all(f < ref, axis=1)] if f.size else np.empty((0, ref.size))
+    if ref.size != 2:
+        base = hypervolume(f, ref)
+        return np.array([hypervolume(np.vstack([f, p]), ref) - base for p in c])
+    if len(f):
+        f = np.unique(f[pareto_mask(f)], axis=0)
+        f = f[np.argsort(f[:, 0], kind="stable")]
+    # the front's attainment height h(x) is a step function: ref_y before the first point, then y_i
+    # from x_i on; intervals [edges_k, edges_{k+1}) with height heights_k
+    edges = np.concatenate([[-np.inf], f[:, 0], [ref[0]]])
+    heights = np.concatenate([[ref[1]], f[:, 1]])
+    a = np.minimum(c[:, :1], ref[0])  # a candidate's region starts at its own x
+    b = c[:, 1:2]
+    lo = np.maximum(edges[None, :-1], a)
+    width = np.clip(edges[None, 1:] - lo, 0.0, None)
+    gain = np.sum(width * np.clip(heights[None, :] - b, 0.0, None), axis=1)
+    gain[~np.all(np.isfinite(c), axis=1)] = 0.0
+    return gain
+
+
 @dataclass(frozen=True)
 class Normaliser:
     """Min-max normalisation of each objective over a reference population (all archs of a device)."""
@@ -358,7 +390,7 @@ def chebyshev(points, weights, ideal=None) -> np.ndarray:
 __all__ = [
     "MODES", "validate_metric_mode", "minimisation_signs", "to_minimisation", "dominates", "pareto_mask",
     "nondominated_ranks", "nondominated_sort", "crowding_distance", "rank_and_crowding", "nsga2_order",
-    "hypervolume", "hypervolume_contributions", "Normaliser", "normalised_hypervolume", "hv_trajectory",
+    "hypervolume", "hypervolume_contributions", "hypervolume_improvement", "Normaliser", "normalised_hypervolume", "hv_trajectory",
     "simplex_grid", "das_dennis", "quarter_circle_preferences", "sample_preferences", "dirichlet_preferences",
     "weighted_sum", "chebyshev",
 ]

@@ -8,6 +8,7 @@ enter the front as if they were complete.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,17 @@ def results_dataframe(results) -> pd.DataFrame:
             rows.append(row)
         return pd.DataFrame(rows)
     raise InvalidConfigError(f"expected a ResultGrid or a DataFrame, got {type(results).__name__}")
+
+
+def is_complete(result: dict, fidelity: str = "epoch", full_fidelity: str = "max_epochs") -> bool:
+    """Whether one result (a dict) is a complete evaluation: it is, unless it carries its fidelity
+    and the full fidelity (raynas trainables report ``epoch`` and ``max_epochs``) and the former is
+    below the latter -- a trial a scheduler stopped early."""
+    t, full = result.get(fidelity), result.get(full_fidelity)
+    try:
+        return t is None or full is None or float(t) >= float(full)
+    except (TypeError, ValueError):
+        return True
 
 
 def mark_complete(df: pd.DataFrame, fidelity: str = "training_iteration",
@@ -78,3 +90,35 @@ def front_hypervolume(front: pd.DataFrame, metric: Sequence[str], mode: Sequence
     signs = moo.minimisation_signs(metric, mode)
     values = front[list(metric)].to_numpy(dtype=float) * signs
     return float(moo.hypervolume(values, np.asarray(reference, dtype=float) * signs))
+
+
+@dataclass(frozen=True)
+class ParetoSummary:
+    """The Pareto-optimal complete trials and their hypervolume (``reference`` in metric units)."""
+
+    front: pd.DataFrame
+    hypervolume: float
+    reference: tuple[float, ...]
+    n_trials: int
+    n_complete: int
+
+
+def pareto_summary(results, metric: Sequence[str], mode: Sequence[str], reference: Sequence[float] | None = None,
+                   fidelity: str = "training_iteration", full_fidelity: float | None = None) -> ParetoSummary:
+    """Pareto front of a ``ResultGrid`` or DataFrame (complete trials only) and its hypervolume.
+
+    ``reference`` defaults to the worst value of each metric over the complete trials (their nadir),
+    so the number compares runs only when they share a reference: pass one for that."""
+    df = results_dataframe(results)
+    front = pareto_front(df, metric, mode, fidelity, full_fidelity)
+    complete = df[mark_complete(df, fidelity, full_fidelity)]
+    if reference is None:
+        signs = moo.minimisation_signs(metric, mode)
+        values = complete[list(metric)].to_numpy(dtype=float) * signs
+        values = values[np.isfinite(values).all(axis=1)]
+        reference = tuple(float(v) for v in (values.max(axis=0) * signs)) if len(values) else (np.nan,) * len(metric)
+    reference = tuple(float(r) for r in reference)
+    if len(reference) != len(metric):
+        raise InvalidConfigError(f"reference {list(reference)} must give one value per metric {list(metric)}")
+    hv = front_hypervolume(front, metric, mode, reference) if len(front) and np.all(np.isfinite(reference)) else 0.0
+    return ParetoSummary(front, hv, reference, len(df), len(complete))

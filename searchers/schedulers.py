@@ -39,57 +39,24 @@ def _finite(value) -> bool:
     return isinstance(value, (int, float, np.floating, np.integer)) and math.isfinite(float(value))
 
 
-class HardwareBudgetStop(_PicklingScheduler):
-    """Stop a trial as soon as it reports ``cost_metric`` above ``budget`` (e.g. ``latency_ms``)."""
+class _Gate(_PicklingScheduler):
+    """A scheduler that may stop a trial on one of its results and otherwise defers to ``inner``
+    (any Tune scheduler: ASHA, :class:`MultiObjectiveASHA`, another gate; default FIFO)."""
 
-    def __init__(self, budget: float, cost_metric: str = "latency_ms"):
+    def __init__(self, scheduler: TrialScheduler | None = None):
         super().__init__()
-        if not _finite(budget) or budget <= 0:
-            raise InvalidConfigError(f"budget must be a positive number, got {budget!r}")
-        self.budget = float(budget)
-        self.cost_metric = cost_metric
-        self._metric = cost_metric
-        self.stopped: dict[str, float] = {}
+        if scheduler is not None and not isinstance(scheduler, TrialScheduler):
+            raise InvalidConfigError(f"scheduler must be a Tune TrialScheduler, got {type(scheduler).__name__}")
+        self.inner = scheduler or FIFOScheduler()
 
-    def set_search_properties(self, metric, mode, **spec) -> bool:
-        return True
+    def gate(self, trial, result: dict) -> bool:  # pragma: no cover - abstract
+        """True to stop the trial now."""
+        raise NotImplementedError
 
     def on_trial_result(self, tune_controller, trial, result) -> str:
-        cost = result.get(self.cost_metric)
-        if cost is not None and _finite(cost) and cost > self.budget:
-            self.stopped[trial.trial_id] = float(cost)
+        if self.gate(trial, result):
             return TrialScheduler.STOP
-        return TrialScheduler.CONTINUE
-
-    def debug_string(self) -> str:
-        return f"HardwareBudgetStop({self.cost_metric} <= {self.budget:g}): {len(self.stopped)} stopped"
-
-
-class ProxyGate(_PicklingScheduler):
-    """Stop trials whose proxy score is below the running ``quantile`` of earlier trials' scores.
-
-    The gate looks at the first result that carries ``proxy_metric`` (raynas trainables report the
-    proxies before training starts); the first ``min_trials`` trials always pass. Other results go
-    to ``scheduler`` when given (ASHA, MO-ASHA, ...)."""
-
-    def __init__(self, proxy_metric: str = "proxy/synflow", mode: str = "max", quantile: float = 0.5,
-                 min_trials: int = 5, scheduler: TrialScheduler | None = None):
-        super().__init__()
-        if mode not in ("min", "max"):
-            raise InvalidConfigError(f"mode must be 'min' or 'max', got {mode!r}")
-        if not 0.0 <= quantile < 1.0:
-            raise InvalidConfigError(f"quantile must be in [0, 1), got {quantile!r}")
-        if not isinstance(min_trials, int) or min_trials < 1:
-            raise InvalidConfigError(f"min_trials must be a positive integer, got {min_trials!r}")
-        self.proxy_metric = proxy_metric
-        self.sign = 1.0 if mode == "max" else -1.0
-        self.quantile = quantile
-        self.min_trials = min_trials
-        self.inner = scheduler or FIFOScheduler()
-        self.scores: list[float] = []
-        self.gated: set[str] = set()
-        self.gate_stopped: dict[str, float] = {}
-        self._metric = proxy_metric
+        return self.inner.on_trial_result(tune_controller, trial, result)
 
     def set_search_properties(self, metric, mode, **spec) -> bool:
         return self.inner.set_search_properties(metric, mode, **spec)
@@ -109,6 +76,58 @@ class ProxyGate(_PicklingScheduler):
     def choose_trial_to_run(self, tune_controller):
         return self.inner.choose_trial_to_run(tune_controller)
 
+
+class HardwareBudgetStop(_Gate):
+    """Stop a trial as soon as it reports ``cost_metric`` above ``budget`` (e.g. the latency on the
+    target device, ``"latency_ms/raspi4"``); raynas trainables report it before training starts, so
+    an over-budget architecture costs no training. Other results go to ``scheduler``."""
+
+    def __init__(self, budget: float, cost_metric: str = "latency_ms", scheduler: TrialScheduler | None = None):
+        super().__init__(scheduler)
+        if not _finite(budget) or budget <= 0:
+            raise InvalidConfigError(f"budget must be a positive number, got {budget!r}")
+        if not isinstance(cost_metric, str) or not cost_metric:
+            raise InvalidConfigError(f"cost_metric must be a result key, got {cost_metric!r}")
+        self.budget = float(budget)
+        self.cost_metric = cost_metric
+        self.stopped: dict[str, float] = {}
+
+    def gate(self, trial, result: dict) -> bool:
+        cost = result.get(self.cost_metric)
+        if cost is not None and _finite(cost) and cost > self.budget:
+            self.stopped[trial.trial_id] = float(cost)
+            return True
+        return False
+
+    def debug_string(self) -> str:
+        return f"HardwareBudgetStop({self.cost_metric} <= {self.budget:g}): {len(self.stopped)} stopped"
+
+
+class ProxyGate(_Gate):
+    """Stop trials whose proxy score is below the running ``quantile`` of earlier trials' scores.
+
+    The gate looks at the first result that carries ``proxy_metric`` (raynas trainables report the
+    proxies before training starts); the first ``min_trials`` trials always pass, and every score
+    (of stopped trials too) enters the running quantile. Other results go to ``scheduler`` (ASHA,
+    MO-ASHA, ...)."""
+
+    def __init__(self, proxy_metric: str = "proxy/synflow", mode: str = "max", quantile: float = 0.5,
+                 min_trials: int = 5, scheduler: TrialScheduler | None = None):
+        super().__init__(scheduler)
+        if mode not in ("min", "max"):
+            raise InvalidConfigError(f"mode must be 'min' or 'max', got {mode!r}")
+        if not _finite(quantile) or not 0.0 <= quantile < 1.0:
+            raise InvalidConfigError(f"quantile must be in [0, 1), got {quantile!r}")
+        if not isinstance(min_trials, int) or min_trials < 1:
+            raise InvalidConfigError(f"min_trials must be a positive integer, got {min_trials!r}")
+        self.proxy_metric = proxy_metric
+        self.sign = 1.0 if mode == "max" else -1.0
+        self.quantile = quantile
+        self.min_trials = min_trials
+        self.scores: list[float] = []
+        self.gated: set[str] = set()
+        self.gate_stopped: dict[str, float] = {}
+
     def admits(self, score: float) -> bool:
         """Whether a trial with this proxy score passes the gate (and records the score)."""
         value = self.sign * float(score) if _finite(score) else -math.inf
@@ -117,13 +136,14 @@ class ProxyGate(_PicklingScheduler):
             self.scores.append(value)
         return passes
 
-    def on_trial_result(self, tune_controller, trial, result) -> str:
-        if trial.trial_id not in self.gated and self.proxy_metric in result:
-            self.gated.add(trial.trial_id)
-            if not self.admits(result[self.proxy_metric]):
-                self.gate_stopped[trial.trial_id] = result[self.proxy_metric]
-                return TrialScheduler.STOP
-        return self.inner.on_trial_result(tune_controller, trial, result)
+    def gate(self, trial, result: dict) -> bool:
+        if trial.trial_id in self.gated or self.proxy_metric not in result:
+            return False
+        self.gated.add(trial.trial_id)
+        if self.admits(result[self.proxy_metric]):
+            return False
+        self.gate_stopped[trial.trial_id] = result[self.proxy_metric]
+        return True
 
     def debug_string(self) -> str:
         return f"ProxyGate({self.proxy_metric}, q={self.quantile}): {len(self.gate_stopped)} stopped"

@@ -157,3 +157,19 @@ def test_metric_mode_validation_and_minimisation():
 
     df = pd.DataFrame({"acc": [90.0], "lat": [3.0]})
     assert moo.to_minimisation(df, ["acc", "lat"], ["max", "min"]).tolist() == [[-90, 3]]
+
+
+def test_hypervolume_improvement_matches_the_definition():
+    rng = np.random.default_rng(0)
+    for n_front, k in [(0, 2), (1, 2), (6, 2), (5, 3)]:
+        front = rng.random((n_front, k))
+        cands = rng.random((40, k)) * 1.2 - 0.1  # some beyond the reference, some dominating everything
+        ref = np.ones(k)
+        base = moo.hypervolume(front, ref) if n_front else 0.0
+        expected = [moo.hypervolume(np.vstack([front, c]), ref) - base for c in cands]
+        np.testing.assert_allclose(moo.hypervolume_improvement(front, cands, ref), expected, atol=1e-12)
+    # a dominated candidate adds nothing; one beating the whole front adds its exclusive box
+    front = np.array([[0.2, 0.6], [0.5, 0.3]])
+    assert moo.hypervolume_improvement(front, [[0.6, 0.7]], [1, 1])[0] == 0.0
+    assert moo.hypervolume_improvement(front, [[0.1, 0.1]], [1, 1])[0] == pytest.approx(
+        0.9 * 0.9 - moo.hypervolume(front, [1, 1]))

@@ -53,3 +53,27 @@ def test_bad_metric_mode_and_missing_columns(df):
         pareto_front(df, ["accuracy", "latency_ms"], ["max", "sideways"])
     with pytest.raises(InvalidConfigError, match="energy"):
         pareto_front(df, ["accuracy", "energy"], ["max", "min"])
+
+
+def test_pareto_summary_front_and_hypervolume(df):
+    from searchers.results import pareto_summary
+
+    s = pareto_summary(df, ["accuracy", "latency_ms"], ["max", "min"], reference=[0.0, 10.0])
+    assert list(s.front["trial_id"]) == ["a", "b", "c"]
+    assert s.hypervolume == pytest.approx(90 * 5 + 80 * 3 + 70 * 1)
+    assert (s.n_trials, s.n_complete) == (5, 4)
+    # default reference: the nadir of the complete trials (accuracy 70, latency 6)
+    d = pareto_summary(df, ["accuracy", "latency_ms"], ["max", "min"])
+    assert d.reference == (70.0, 6.0)
+    assert d.hypervolume == pytest.approx((90 - 70) * (6 - 5) + (80 - 70) * (5 - 2))
+    with pytest.raises(InvalidConfigError, match="one value per metric"):
+        pareto_summary(df, ["accuracy", "latency_ms"], ["max", "min"], reference=[1.0])
+
+
+def test_is_complete_reads_the_fidelity_of_one_result():
+    from searchers.results import is_complete
+
+    assert is_complete({"accuracy": 1.0})
+    assert is_complete({"epoch": 3, "max_epochs": 3})
+    assert not is_complete({"epoch": 1, "max_epochs": 3})
+    assert is_complete({"epoch": "?", "max_epochs": 3})

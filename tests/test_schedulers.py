@@ -79,3 +79,72 @@ def test_scheduler_state_round_trips(tmp_path):
     r.restore(str(path))
     assert list(r.recorded[1]) == ["t0"]
     np.testing.assert_array_equal(r.recorded[1]["t0"], s.recorded[1]["t0"])
+
+
+def test_scheduler_wraps_an_inner_scheduler_and_rejects_junk():
+    inner = MultiObjectiveASHA(["a", "b"], ["max", "min"], time_attr="epoch", max_t=9)
+    s = HardwareBudgetStop(5.0, "lat", scheduler=ProxyGate("p", min_trials=1, scheduler=inner))
+    assert s.on_trial_result(None, trial(0), {"lat": 6.0, "p": 1.0}) == STOP  # over budget: the gate never sees it
+    assert s.on_trial_result(None, trial(1), {"lat": 1.0, "p": 1.0}) == CONT
+    assert s.on_trial_result(None, trial(2), {"lat": 1.0, "p": 0.5}) == STOP  # below the proxy quantile
+    assert s.on_trial_result(None, trial(1), {"lat": 1.0, "epoch": 1, "a": 1.0, "b": 1.0}) == CONT
+    assert list(inner.recorded[1]) == ["t1"]  # later results reach the innermost scheduler
+    with pytest.raises(InvalidConfigError, match="TrialScheduler"):
+        HardwareBudgetStop(5.0, scheduler="asha")
+
+
+def staged_tabular_trainable(data_dir, device: str, epochs: int = 3):
+    """NB201 from the tables, reported as a trial would: cost and a proxy at epoch 0 (before
+    training), then accuracy rising linearly to the table's value at ``epochs``. The proxy is a
+    stand-in (number of convolution edges): these tests are about scheduling, not proxy quality."""
+    from ray import tune
+
+    from raynas.benchmarks import NB201Benchmark
+
+    bench = NB201Benchmark(data_dir)
+
+    def trainable(config):
+        arch = bench.space.from_config(config)
+        acc, lat = bench.accuracy(arch), bench.latency(arch, device)
+        static = {"latency_ms": lat, "proxy/convs": float(sum(o in (2, 3) for o in arch)), "max_epochs": epochs,
+                  "arch": bench.space.arch_str(arch)}
+        tune.report({**static, "epoch": 0, "accuracy": 10.0})
+        for e in range(1, epochs + 1):
+            tune.report({**static, "epoch": e, "accuracy": 10.0 + (acc - 10.0) * e / epochs})
+
+    return trainable
+
+
+def test_schedulers_through_tune(ray_local, data_dir, tmp_path):
+    """Budget stop, proxy gate and MO-ASHA nested in one Tune run: each stops what it should, the
+    searcher never counts a stopped trial as complete, the front holds complete trials only."""
+    from ray import tune
+
+    from searchers import RandomSearch, pareto_front, results_dataframe
+
+    metric, mode = ["accuracy", "latency_ms"], ["max", "min"]
+    budget = 40.0  # raspi4 latencies span 0.01-99 ms
+    asha = MultiObjectiveASHA(metric, mode, time_attr="epoch", max_t=3, grace_period=1, reduction_factor=3)
+    gate = ProxyGate("proxy/convs", mode="max", quantile=0.3, min_trials=4, scheduler=asha)
+    scheduler = HardwareBudgetStop(budget, "latency_ms", scheduler=gate)
+    searcher = RandomSearch(metric=metric, mode=mode, seed=4)
+    tuner = tune.Tuner(
+        staged_tabular_trainable(data_dir, "raspi4"),
+        tune_config=tune.TuneConfig(search_alg=tune.search.ConcurrencyLimiter(searcher, 1), scheduler=scheduler,
+                                    num_samples=20, reuse_actors=True),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="sched", verbose=0),
+    )
+    df = results_dataframe(tuner.fit())
+    assert len(df) == 20
+    over = df["latency_ms"] > budget
+    assert over.any() and (df.loc[over, "epoch"] == 0).all()  # stopped at once, before any training
+    gated = df["trial_id"].isin(gate.gate_stopped)
+    assert gated.any() and (df.loc[gated, "epoch"] == 0).all()
+    assert not (over & gated).any()  # the budget stop decided first
+    promoted_cut = (df["epoch"] >= 1) & (df["epoch"] < 3)
+    assert promoted_cut.any() and asha.num_stopped == promoted_cut.sum()  # MO-ASHA stopped some at a rung
+    complete = df["epoch"] == 3
+    assert complete.any()
+    assert searcher.stopped_early == (~complete).sum() and searcher.completed == 20
+    front = pareto_front(df, metric, mode)
+    assert (front["epoch"] == 3).all()

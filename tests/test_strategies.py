@@ -198,3 +198,50 @@ def test_batch_scorer_is_cached_and_pluggable():
     s = ZeroCostStrategy(SPACE, proxy, conv_params, warmup_candidates=50, warmup_size=3, seed=0)
     drive(s, 12)
     assert s.estimate_evaluations["proxy"] >= 50
+
+
+def test_proxy_scores_compute_each_network_once_on_the_real_networks():
+    from raynas.proxies import score_architectures
+    from raynas.strategies import ProxyScores
+
+    small = NB201Space(channels=4, cells_per_stage=1)
+    archs = [(3, 1, 0, 2, 4, 3), (0, 0, 3, 0, 0, 0), (3, 1, 0, 2, 4, 3)]
+    scores = ProxyScores(small, ["synflow", "flops"])
+    values = scores.values(archs)
+    assert scores.evaluations == 2 and values.shape == (3, 2)
+    direct = score_architectures(small, archs[:2], ["synflow", "flops"], None, input_shape=(3, 32, 32))
+    np.testing.assert_allclose(values[:2], direct.to_numpy(dtype=float))
+    scores.values(archs[:1])
+    assert scores.evaluations == 2  # cached
+    synflow = scores.scorer("synflow", "log")
+    assert synflow(archs[0]) == pytest.approx(np.log1p(values[0, 0]))
+    restored = ProxyScores(small, ["synflow", "flops"])
+    restored.load_state_dict(json.loads(json.dumps(scores.state_dict())))
+    np.testing.assert_allclose(restored.values(archs), values)
+    assert restored.evaluations == 2
+
+
+def test_unknown_proxy_names_raise_at_construction():
+    from raynas.errors import UnknownNameError
+
+    with pytest.raises(UnknownNameError, match="synflw"):
+        ZeroCostStrategy(SPACE, "synflw", "flops")
+    with pytest.raises(InvalidConfigError, match="neighbourhood"):
+        ZeroCostStrategy(SPACE, conv_params, conv_params, neighbourhood="everywhere")
+
+
+def test_ridge_is_exact_on_linear_data_and_safe_on_unseen_columns():
+    from raynas.strategies.zero_cost import OnlineRidge
+
+    rng = np.random.default_rng(0)
+    x = rng.random((60, 4))
+    x[:, 3] = 0.0  # never varies in training (an op never told)
+    y = np.stack([x[:, :3] @ [1.0, -2.0, 3.0] + 5.0, x[:, 0]], axis=1)
+    model = OnlineRidge(alpha=1e-9).fit(x, y)
+    test = rng.random((5, 4))  # column 3 now set: the mean must not explode ...
+    pred, sd = model.predict(test, return_std=True)
+    np.testing.assert_allclose(pred[:, 0], test[:, :3] @ [1.0, -2.0, 3.0] + 5.0, atol=1e-5)
+    seen = test.copy()
+    seen[:, 3] = 0.0
+    _, sd_seen = model.predict(seen, return_std=True)
+    assert np.all(sd > sd_seen)  # ... but its uncertainty grows in a direction never seen

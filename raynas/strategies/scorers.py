@@ -108,6 +108,147 @@ def network_scorer(space, name: str = "params", cache_dir: str | os.PathLike | N
     return CachedScorer(lambda a: network_measures(space, a, (name,), **kwargs)[name], name, path)
 
 
+class ProxyScores:
+    """Registered zero-cost proxies (:mod:`raynas.proxies`) of ``space``'s networks, cached per architecture.
+
+    All ``names`` are computed together on one build of each network (one shared pass serves
+    synflow and path_params; FLOPs and params read the model), so a proxy and a hardware cost cost
+    one network between them. Names are checked at construction: an unknown one raises
+    :class:`~raynas.errors.UnknownNameError` naming it and the known proxies.
+
+    Args:
+        space: the search space that builds the networks.
+        names: registered proxy names (``synflow``, ``path_params``, ``flops``, ``snip``, ...).
+        batch: the :class:`~raynas.proxies.BatchSpec` data proxies see (default: a Fashion-MNIST
+            stand-in batch of 64 CIFAR-shaped images); data-free proxies ignore it.
+        num_classes, init_seed, input_shape: how each network is built (``torch.manual_seed(init_seed)``).
+        cache_dir: keep values in a :class:`~raynas.proxies.ProxyTable` CSV there (shared across runs).
+        mapper: ``mapper(chunks) -> list of DataFrames`` computing chunks of architectures elsewhere
+            (``searchers.zero_cost`` passes one running Ray tasks); default: on this process.
+        chunk_size: architectures per chunk handed to ``mapper``.
+
+    ``evaluations`` counts networks actually computed (not found in a cache): the proxy budget.
+    """
+
+    def __init__(self, space, names: Sequence[str], *, batch=None, num_classes: int = 10, init_seed: int = 0,
+                 input_shape: Sequence[int] = (3, 32, 32), cache_dir: str | os.PathLike | None = None,
+                 data_dir: str | os.PathLike | None = None, mapper: Callable | None = None, chunk_size: int = 25):
+        from raynas.proxies import BatchSpec, resolve_names
+
+        self.space = space
+        self.names = resolve_names(list(names))
+        self.batch = batch if batch is not None else BatchSpec(image_size=int(input_shape[-1]),
+                                                                 channels=int(input_shape[0]))
+        self.num_classes = num_classes
+        self.init_seed = init_seed
+        self.input_shape = tuple(int(v) for v in input_shape)
+        self.cache_dir = cache_dir
+        self.data_dir = data_dir
+        self.mapper = mapper
+        self.chunk_size = max(1, int(chunk_size))
+        self.cache: dict[Arch, np.ndarray] = {}
+        self.evaluations = 0
+        self._table = None
+
+    @property
+    def data_free(self) -> bool:
+        from raynas.proxies import get_proxy
+
+        return all(get_proxy(n).data_free for n in self.names)
+
+    def _compute(self, archs: list[Arch]):
+        """Values of ``archs`` (all uncached here) as a DataFrame with one row per architecture."""
+        import pandas as pd
+
+        from raynas.proxies import ProxyTable, score_architectures
+
+        if self.cache_dir is not None:
+            if self._table is None:
+                self._table = ProxyTable(self.space, self.batch, self.num_classes, self.init_seed,
+                                         cache_dir=self.cache_dir, data_dir=self.data_dir)
+            missing = len(self._table.missing(archs, self.names))
+            self.evaluations += missing
+            return self._table.get(archs, self.names)
+        chunks = [archs[i:i + self.chunk_size] for i in range(0, len(archs), self.chunk_size)]
+        self.evaluations += len(archs)
+        if self.mapper is not None:
+            return pd.concat(list(self.mapper(chunks)))
+        batch = None if self.data_free else self.batch.load(self.num_classes, self.data_dir)
+        return score_architectures(self.space, archs, self.names, batch, num_classes=self.num_classes,
+                                   seed=self.init_seed, input_shape=self.input_shape)
+
+    def values(self, archs: Iterable[Sequence[int]]) -> np.ndarray:
+        """``[n, len(names)]`` values (NaN where a proxy failed), computing the uncached ones."""
+        archs = [tuple(int(x) for x in a) for a in archs]
+        todo = list(dict.fromkeys(a for a in archs if a not in self.cache))
+        if todo:
+            df = self._compute(todo)
+            vals = df[self.names].apply(lambda c: c.astype(float)).to_numpy(dtype=float)
+            for a, v in zip(todo, vals):
+                self.cache[a] = v
+        return np.array([self.cache[a] for a in archs], dtype=float).reshape(len(archs), len(self.names))
+
+    def scorer(self, name: str, transform: str = "none") -> ProxyColumn:
+        """A scorer (``__call__``/``score_many``) of one of the names; ``transform="log"`` gives
+        ``sign(v) log(1 + |v|)``, for proxies spanning many orders of magnitude (synflow)."""
+        if name not in self.names:
+            raise UnknownNameError(f"proxy {name!r} is not among this table's proxies {self.names}")
+        return ProxyColumn(self, self.names.index(name), transform)
+
+    def state_dict(self) -> dict:
+        return {"names": list(self.names), "evaluations": self.evaluations,
+                "cache": {",".join(map(str, a)): [float(x) for x in v] for a, v in self.cache.items()}}
+
+    def load_state_dict(self, state: dict) -> None:
+        if list(state["names"]) != list(self.names):
+            raise UnknownNameError(f"cached proxies {state['names']} differ from this table's {self.names}")
+        self.evaluations = int(state["evaluations"])
+        self.cache = {tuple(int(c) for c in k.split(",")): np.asarray(v, dtype=float)
+                      for k, v in state["cache"].items()}
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_table"] = None  # reopened from its file on demand
+        return state
+
+
+TRANSFORMS = ("none", "log")
+
+
+class ProxyColumn:
+    """One proxy of a :class:`ProxyScores`, as a scorer; ``evaluations`` are the table's."""
+
+    def __init__(self, table: ProxyScores, column: int, transform: str = "none"):
+        if transform not in TRANSFORMS:
+            raise UnknownNameError(f"unknown transform {transform!r}; known: {', '.join(TRANSFORMS)}")
+        self.table = table
+        self.column = column
+        self.transform = transform
+        self.name = table.names[column]
+
+    @property
+    def evaluations(self) -> int:
+        return self.table.evaluations
+
+    def score_many(self, archs: Iterable[Sequence[int]]) -> np.ndarray:
+        v = self.table.values(archs)[:, self.column]
+        if self.transform == "log":
+            v = np.sign(v) * np.log1p(np.abs(v))
+        return v
+
+    def __call__(self, arch: Sequence[int]) -> float:
+        return float(self.score_many([arch])[0])
+
+
+def proxy_scorer(space, name: str, **kwargs) -> ProxyColumn:
+    """A cached scorer of one registered proxy (see :class:`ProxyScores` for ``kwargs``)."""
+    return ProxyScores(space, [name], **kwargs).scorer(name, "log" if name in LOG_PROXIES else "none")
+
+
+#: Proxies whose values span tens of orders of magnitude across a space: scored on a log scale.
+LOG_PROXIES = frozenset({"synflow"})
+
+
 def score_all(scorer, archs: Sequence[Arch]) -> np.ndarray:
     """Scores of many architectures with a per-arch callable or a batch ``score_many``."""
     if hasattr(scorer, "score_many"):

@@ -39,56 +39,74 @@ from raynas.errors import InvalidConfigError
 from raynas.evolution import propose_unseen, unseen
 from raynas.strategies.aging import ParentSelector
 from raynas.strategies.base import Arch, Strategy
-from raynas.strategies.scorers import CachedScorer, network_scorer, score_all
+from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, ProxyScores, score_all
 
 ENGINES = ("evolution", "random")
 MOVE_CHOICES = ("preference", "hvi")
+NEIGHBOURHOODS = ("parent", "front")
 
 
 class OnlineRidge:
-    """Ridge regression ``features -> targets`` (one column per target) refitted from scratch.
+    """Bayesian ridge regression ``features -> targets`` (one column per target), refitted from scratch.
 
-    Written with ``einsum``, not BLAS: the problems are tiny, and a multi-threaded BLAS call on a
-    loaded machine can stall for tens of milliseconds."""
+    Features are standardised on the training rows (a column constant there is only centred, so an
+    unseen value cannot blow a prediction up); :meth:`predict` can also return each prediction's
+    standard deviation ``sigma * sqrt(1 + z' (Z'Z + alpha I)^-1 z)``, ``sigma`` the residual
+    standard deviation of that target. Written with ``einsum``, not BLAS: the problems are tiny,
+    and a multi-threaded BLAS call on a loaded machine can stall for tens of milliseconds."""
 
     def __init__(self, alpha: float = 1.0):
         self.alpha = alpha
         self.coef: np.ndarray | None = None
 
+    def _design(self, x: np.ndarray) -> np.ndarray:
+        return np.hstack([(x - self.mu) / self.sd, np.ones((len(x), 1))])
+
     def fit(self, x: np.ndarray, y: np.ndarray) -> OnlineRidge:
         y = y.reshape(len(y), -1)
-        self.mu, self.sd = x.mean(0), x.std(0) + 1e-9
-        z = np.hstack([(x - self.mu) / self.sd, np.ones((len(x), 1))])
+        self.mu, sd = x.mean(0), x.std(0)
+        self.sd = np.where(sd > 1e-8, sd, 1.0)
+        z = self._design(x)
         reg = self.alpha * np.eye(z.shape[1])
-        reg[-1, -1] = 0.0
-        coef = np.zeros((z.shape[1], y.shape[1]))
+        reg[-1, -1] = 1e-6
         ok = np.isfinite(y)
-        if ok.all():
-            coef = np.linalg.solve(np.einsum("ij,ik->jk", z, z) + reg, np.einsum("ij,ik->jk", z, y))
-        else:  # targets with failed (non-finite) values: fit each on its finite rows
-            for j in range(y.shape[1]):
-                zj, yj = z[ok[:, j]], y[ok[:, j], j]
-                if len(yj):
-                    coef[:, j] = np.linalg.solve(np.einsum("ij,ik->jk", zj, zj) + reg, np.einsum("ij,i->j", zj, yj))
-        self.coef = coef
+        k = y.shape[1]
+        self.coef = np.zeros((z.shape[1], k))
+        self.inv = np.zeros((k, z.shape[1], z.shape[1]))
+        self.sigma = np.zeros(k)
+        for j in range(k):  # targets with failed (non-finite) values are fitted on their finite rows
+            zj, yj = z[ok[:, j]], y[ok[:, j], j]
+            if not len(yj):
+                continue
+            self.inv[j] = np.linalg.inv(np.einsum("ij,ik->jk", zj, zj) + reg)
+            self.coef[:, j] = np.einsum("jk,ik,i->j", self.inv[j], zj, yj)
+            resid = yj - zj @ self.coef[:, j]
+            self.sigma[j] = np.sqrt(np.sum(resid ** 2) / max(1, len(yj) - 1))
         return self
 
-    def predict(self, x: np.ndarray) -> np.ndarray:
-        z = np.hstack([(x - self.mu) / self.sd, np.ones((len(x), 1))])
-        return np.einsum("ij,jk->ik", z, self.coef)
+    def predict(self, x: np.ndarray, return_std: bool = False):
+        z = self._design(x)
+        mean = np.einsum("ij,jk->ik", z, self.coef)
+        if not return_std:
+            return mean
+        lev = np.einsum("ij,kjl,il->ik", z, self.inv, z)
+        return mean, self.sigma[None, :] * np.sqrt(1.0 + np.clip(lev, 0.0, None))
 
 
-def _as_scorer(s, space, default: str):
-    """A name (built-in network scorer), a callable ``Arch -> float`` (cached here), or an object
-    with ``score_many(archs)`` (e.g. :meth:`CachedScorer.from_batch` over a batch proxy)."""
+def _as_scorer(s, space, default: str, scores: ProxyScores | None = None):
+    """A registered proxy name (scored through ``scores``, a shared :class:`ProxyScores`), a callable
+    ``Arch -> float`` (cached here), or an object with ``score_many(archs)``."""
     if s is None or isinstance(s, str):
-        return network_scorer(space, s or default)
+        name = s or default
+        if scores is None or name not in scores.names:
+            scores = ProxyScores(space, [name])
+        return scores.scorer(name, "log" if name in LOG_PROXIES else "none")
     if hasattr(s, "score_many"):
         return s
     if callable(s):
         return CachedScorer(s, getattr(s, "__name__", default))
     raise InvalidConfigError(
-        f"a scorer must be a built-in name, a callable Arch -> float or have score_many(archs); got {s!r}")
+        f"a scorer must be a registered proxy name, a callable Arch -> float or have score_many(archs); got {s!r}")
 
 
 class ZeroCostStrategy(Strategy):
@@ -119,15 +137,20 @@ class ZeroCostStrategy(Strategy):
     def __init__(self, space, proxy: Any = "path_params", cost: Any = "flops", *, learned: Sequence[int] = (0, 1),
                  engine: Any = "evolution", warmup_candidates: int = 3000, warmup_size: int = 10,
                  random_move_prob: float = 0.1, n_mutants: int | None = None, population_size: int = 40,
-                 sample_size: int = 10, min_fit: int = 8, move_choice: str = "hvi",
-                 seed: int | None = None, n_objectives: int = 2):
+                 sample_size: int = 10, min_fit: int = 8, move_choice: str = "hvi", neighbourhood: str = "parent",
+                 exploration: float = 0.0,
+                 scores: ProxyScores | None = None, seed: int | None = None, n_objectives: int = 2):
         super().__init__(space, seed, n_objectives)
         if isinstance(engine, str) and engine not in ENGINES:
             raise InvalidConfigError(f"engine must be one of {ENGINES} or a Strategy, got {engine!r}")
         if not 0.0 <= random_move_prob <= 1.0:
             raise InvalidConfigError(f"random_move_prob must be in [0, 1], got {random_move_prob}")
-        self.proxy = _as_scorer(proxy, space, "path_params")
-        self.cost = _as_scorer(cost, space, "flops")
+        if scores is None:
+            names = [n for n in (proxy or "path_params", cost or "flops") if isinstance(n, str)]
+            scores = ProxyScores(space, list(dict.fromkeys(names))) if names else None
+        self.scores = scores
+        self.proxy = _as_scorer(proxy, space, "path_params", scores)
+        self.cost = _as_scorer(cost, space, "flops", scores)
         if n_objectives != 2:
             raise InvalidConfigError("ZeroCostStrategy estimates two objectives (accuracy proxy, hardware cost); "
                                      f"got n_objectives={n_objectives}")
@@ -144,6 +167,12 @@ class ZeroCostStrategy(Strategy):
         if move_choice not in MOVE_CHOICES:
             raise InvalidConfigError(f"move_choice must be one of {MOVE_CHOICES}, got {move_choice!r}")
         self.move_choice = move_choice
+        if neighbourhood not in NEIGHBOURHOODS:
+            raise InvalidConfigError(f"neighbourhood must be one of {NEIGHBOURHOODS}, got {neighbourhood!r}")
+        self.neighbourhood = neighbourhood
+        if not 0.0 <= exploration < float("inf"):
+            raise InvalidConfigError(f"exploration must be a number >= 0, got {exploration!r}")
+        self.exploration = float(exploration)
         self.selector = ParentSelector(population_size, min(sample_size, population_size)) \
             if engine == "evolution" else None
         self._queue: list[Arch] | None = None
@@ -164,13 +193,19 @@ class ZeroCostStrategy(Strategy):
         onehot = np.stack([self.space.encode_onehot(a) for a in archs])
         return np.hstack([onehot, static])
 
-    def estimates(self, archs: Sequence[Arch]) -> np.ndarray:
-        """``[n, 2]`` minimised estimates (``-proxy``, cost or learned values) of ``archs``."""
+    def estimates(self, archs: Sequence[Arch], optimism: float = 0.0) -> np.ndarray:
+        """``[n, 2]`` minimised estimates (``-proxy``, cost or learned values) of ``archs``; learned
+        ones are lowered by ``optimism`` predictive standard deviations (an optimistic estimate)."""
         archs = [tuple(a) for a in archs]
         est = self._static(archs)
         if self.learned and len(self.history) >= self.min_fit:
             self._refit()
-            pred = self._model.predict(self._features(archs, est))
+            x = self._features(archs, est)
+            if optimism:
+                pred, sd = self._model.predict(x, return_std=True)
+                pred = pred - optimism * sd
+            else:
+                pred = self._model.predict(x)
             for k, j in enumerate(self.learned):
                 est[:, j] = pred[:, k]
         return est
@@ -213,7 +248,7 @@ class ZeroCostStrategy(Strategy):
         (``move_choice="hvi"``) the one whose estimate adds most hypervolume to the told front's."""
         if len(cands) == 1:
             return cands[0]
-        est = self.estimates(cands)
+        est = self.estimates(cands, self.exploration)
         if self.move_choice == "hvi":
             best = self._best_hvi(est)
             if best is not None:
@@ -235,17 +270,16 @@ class ZeroCostStrategy(Strategy):
         span = np.where(hi > lo, hi - lo, 1.0)
         f, e = (fe - lo) / span, (est - lo) / span
         ref = np.full(est.shape[1], 1.1)
-        base = moo.hypervolume(f, ref)
-        gain = np.array([moo.hypervolume(np.vstack([f, p]), ref) - base for p in e])
+        gain = moo.hypervolume_improvement(f, e, ref)
         return int(np.argmax(gain)) if gain.max() > 1e-12 else None
 
-    def _move(self, parent: Arch, include_parent: bool = False) -> Arch | None:
+    def _move(self, parent: Arch, include_parent: bool = False, random_only: bool = False) -> Arch | None:
         cands = unseen(([parent] if include_parent else []) + list(self.space.neighbours(parent)), self.seen)
         if not cands:
             return None
         if self.n_mutants is not None and len(cands) > self.n_mutants:
             cands = [cands[i] for i in sorted(self.rng.choice(len(cands), self.n_mutants, replace=False))]
-        if self.rng.random() < self.random_move_prob:
+        if random_only or self.rng.random() < self.random_move_prob:
             return cands[int(self.rng.integers(len(cands)))]
         return self._best(cands)
 
@@ -253,6 +287,11 @@ class ZeroCostStrategy(Strategy):
         if self.selector is not None:
             return self.selector.select(self.rng) if len(self.selector.population) >= 2 else None
         return self.space.sample(self.rng)
+
+    def _front_neighbours(self) -> list[Arch]:
+        """Unseen one-decision mutants of every told non-dominated architecture."""
+        front, _ = self.history.front()
+        return unseen((n for a in front for n in self.space.neighbours(a)), self.seen)
 
     def _propose(self) -> Arch:
         if self._queue is None:
@@ -267,11 +306,15 @@ class ZeroCostStrategy(Strategy):
             if choice != proposal and hasattr(self.engine, "discard"):
                 self.engine.discard(proposal)
             return choice
+        if self.neighbourhood == "front" and self.rng.random() >= self.random_move_prob:
+            cands = self._front_neighbours()
+            if cands:
+                return self._best(cands)
         for _ in range(20):
             parent = self._parent()
             if parent is None:
                 break
-            choice = self._move(parent)
+            choice = self._move(parent, random_only=self.neighbourhood == "front")
             if choice is not None:
                 return choice
         return propose_unseen(lambda: self.space.sample(self.rng), self.seen, self.space, self.rng)

@@ -1,6 +1,6 @@
 """Driver used by the interrupt/resume tests: a tabular NB201 search through Tune.
 
-    python tabular_search.py OUTDIR SEARCHER NUM_SAMPLES [--restore] [--address ADDR]
+    python tabular_search.py OUTDIR SEARCHER NUM_SAMPLES [--restore] [--address ADDR] [--delay S] [--kw JSON]
 
 Prints one ``DONE <trial_id> <arch>`` line per completed trial, so a test can kill the driver
 after a given number of trials and check the resumed run against an uninterrupted one.
@@ -9,6 +9,7 @@ after a given number of trials and check the resumed run against an uninterrupte
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 
@@ -37,16 +38,19 @@ def main() -> int:
     p.add_argument("--restore", action="store_true")
     p.add_argument("--address", default="local")
     p.add_argument("--delay", type=float, default=0.0, help="seconds each trial sleeps (to be killable)")
+    p.add_argument("--kw", default="{}", help="JSON keyword arguments of the searcher")
+    p.add_argument("--device", default="gold_6226")
     args = p.parse_args()
     ray.init(address=args.address, num_cpus=2 if args.address == "local" else None, include_dashboard=False,
              log_to_driver=False)
-    trainable = tabular_trainable(devices=["gold_6226"], delay_s=args.delay)
+    trainable = tabular_trainable(devices=[args.device], delay_s=args.delay)
     path = os.path.join(args.outdir, "exp")
     if args.restore:
         tuner = tune.Tuner.restore(path, trainable=trainable, resume_errored=True)
     else:
-        searcher = make_searcher(args.searcher, NB201Space(), metric=["accuracy", "latency_ms"],
-                                 mode=["max", "min"], seed=0)
+        searcher = make_searcher(args.searcher, NB201Space(channels=4, cells_per_stage=1),
+                                 metric=["accuracy", "latency_ms"], mode=["max", "min"], seed=0,
+                                 **json.loads(args.kw))
         tuner = tune.Tuner(
             trainable,
             tune_config=tune.TuneConfig(search_alg=tune.search.ConcurrencyLimiter(searcher, 1),
@@ -55,7 +59,7 @@ def main() -> int:
         )
     grid = tuner.fit()
     df = results_dataframe(grid)
-    df[["trial_id", "arch", "accuracy", "latency_ms"]].to_csv(os.path.join(args.outdir, "final.csv"), index=False)
+    df.reindex(columns=["trial_id", "arch", "accuracy", "latency_ms"]).to_csv(os.path.join(args.outdir, "final.csv"), index=False)
     ray.shutdown()
     return 0
 

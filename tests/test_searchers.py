@@ -1,0 +1,285 @@
+"""The Tune searchers: construction errors, Tune's protocol, checkpoints, and real Tune runs."""
+
+from __future__ import annotations
+
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+from raynas.errors import InvalidConfigError, UnknownNameError
+from raynas.spaces import NB201Space
+from raynas.strategies import ZeroCostStrategy
+from searchers import (AgingEvolutionSearch, OptunaStrategySearch, RandomSearch, ZeroCostSearch,
+                       make_searcher)
+
+# A small NB201 network (C=4, N=1): the same decisions and configs as the benchmark's, cheap proxies.
+SMALL = NB201Space(channels=4, cells_per_stage=1)
+METRIC, MODE = ["accuracy", "latency_ms"], ["max", "min"]
+ZC_KW = dict(warmup_candidates=30, warmup_size=4, population_size=8, sample_size=3, n_mutants=6)
+
+
+def conv_weight(arch) -> float:
+    """A cheap stand-in proxy for protocol tests (tests using real proxies say so)."""
+    return float(sum({2: 1.0, 3: 9.0}.get(o, 0.0) for o in arch))
+
+
+def zc(seed=0, **kw):
+    return ZeroCostSearch(SMALL, METRIC, MODE, proxy=conv_weight, cost=conv_weight, seed=seed, **{**ZC_KW, **kw})
+
+
+def fake_result(arch, complete=True):
+    """A deterministic result for an architecture (no data needed)."""
+    a = np.asarray(arch)
+    res = {"accuracy": float(50 + 10 * np.sum(a == 3) + 5 * np.sum(a == 2) - 8 * np.sum(a == 0)),
+           "latency_ms": float(1 + 3 * np.sum(a == 3) + np.sum(a == 2))}
+    if not complete:
+        res.update(epoch=1, max_epochs=3)
+    return res
+
+
+def run(searcher, n, start=0, space=SMALL):
+    archs = []
+    for i in range(start, start + n):
+        config = searcher.suggest(f"t{i}")
+        arch = space.from_config(config)
+        searcher.on_trial_complete(f"t{i}", fake_result(arch))
+        archs.append(arch)
+    return archs
+
+
+# --- construction ------------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [ZeroCostSearch, AgingEvolutionSearch, RandomSearch, OptunaStrategySearch])
+def test_bad_metric_mode_lists_rejected_at_construction(cls):
+    with pytest.raises(InvalidConfigError, match="sideways"):
+        cls(SMALL, ["accuracy", "latency_ms"], ["max", "sideways"])
+    with pytest.raises(InvalidConfigError, match="same length"):
+        cls(SMALL, ["accuracy", "latency_ms"], ["max"])
+    with pytest.raises(InvalidConfigError, match="metric and mode lists"):
+        cls(SMALL)
+    with pytest.raises(InvalidConfigError, match="twice"):
+        cls(SMALL, ["accuracy", "accuracy"], ["max", "max"])
+
+
+def test_zero_cost_search_rejects_unknown_names_and_bad_settings():
+    with pytest.raises(UnknownNameError, match="synflw"):
+        ZeroCostSearch(SMALL, METRIC, MODE, proxy="synflw")
+    with pytest.raises(UnknownNameError, match="latency_magic"):
+        ZeroCostSearch(SMALL, METRIC, MODE, cost="latency_magic")
+    with pytest.raises(InvalidConfigError, match="bayes"):
+        ZeroCostSearch(SMALL, METRIC, MODE, engine="bayes")
+    with pytest.raises(InvalidConfigError, match="two metrics"):
+        ZeroCostSearch(SMALL, ["accuracy", "latency_ms", "energy"], ["max", "min", "min"])
+    with pytest.raises(InvalidConfigError, match="static_metrics"):
+        ZeroCostSearch(SMALL, METRIC, MODE, static_metrics=["energy"])
+    with pytest.raises(UnknownNameError, match="bogus"):
+        make_searcher("bogus", SMALL, METRIC, MODE)
+
+
+def test_make_searcher_names():
+    assert isinstance(make_searcher("zc", SMALL, METRIC, MODE, seed=0, **ZC_KW), ZeroCostSearch)
+    assert isinstance(make_searcher("aging", SMALL, METRIC, MODE), AgingEvolutionSearch)
+    assert isinstance(make_searcher("random", SMALL, METRIC, MODE), RandomSearch)
+    tpe = make_searcher("tpe", SMALL, METRIC, MODE, seed=0)
+    assert isinstance(tpe, OptunaStrategySearch) and type(tpe.strategy.sampler).__name__ == "TPESampler"
+    zc = make_searcher("zero_cost", SMALL, METRIC, MODE, engine="nsga2", **ZC_KW)
+    assert type(zc.strategy.engine.sampler).__name__ == "NSGAIISampler"
+
+
+def test_set_search_properties_checks_metric_and_param_space():
+    from ray import tune
+
+    s = RandomSearch(SMALL, METRIC, MODE, seed=0)
+    good = {**{d: tune.choice(ops) for d, ops in SMALL.param_space().items()}, "lr": 0.1}
+    assert s.set_search_properties("accuracy", "max", good) is True
+    with pytest.raises(InvalidConfigError, match="energy"):
+        s.set_search_properties("energy", "min", {})
+    with pytest.raises(InvalidConfigError, match="contradicts"):
+        s.set_search_properties("accuracy", "min", {})
+    with pytest.raises(InvalidConfigError, match="conv_7x7"):
+        s.set_search_properties(None, None, {"edge_10": tune.choice(["none", "conv_7x7"])})
+    with pytest.raises(InvalidConfigError, match="uniform|Float"):
+        s.set_search_properties(None, None, {"edge_10": tune.uniform(0, 1)})
+
+
+# --- protocol ----------------------------------------------------------------------------------
+def test_zero_cost_search_suggests_what_the_strategy_asks():
+    """The adapter adds nothing to the algorithm: same seed, same proposals as the strategy."""
+    searcher = ZeroCostSearch(SMALL, METRIC, MODE, proxy="params", cost="flops", seed=3, **ZC_KW)
+    direct = ZeroCostStrategy(SMALL, "params", "flops", seed=3, **ZC_KW)
+    via_tune = run(searcher, 14)
+    asked = []
+    for _ in range(14):
+        a = direct.ask()
+        r = fake_result(a)
+        direct.tell(a, (-r["accuracy"], r["latency_ms"]))
+        asked.append(a)
+    assert via_tune == asked
+    assert len(set(via_tune)) == 14
+    # proxies computed on the real networks, once per architecture
+    assert searcher.proxy_evaluations["proxy"] == len(searcher.scores.cache) >= ZC_KW["warmup_candidates"] - 2
+
+
+@pytest.mark.parametrize("name", ["zc", "aging", "random", "tpe"])
+def test_save_restore_resumes_with_identical_suggestions(tmp_path, name):
+    kw = {**ZC_KW, "proxy": conv_weight, "cost": conv_weight} if name == "zc" else {}
+    ref = make_searcher(name, SMALL, METRIC, MODE, seed=1, **kw)
+    full = run(ref, 20)
+    s = make_searcher(name, SMALL, METRIC, MODE, seed=1, **kw)
+    first = run(s, 12)
+    in_flight = SMALL.from_config(s.suggest("t12"))  # a trial running at checkpoint time
+    s.save(str(tmp_path / "state.pkl"))
+    r = make_searcher(name, SMALL, METRIC, MODE, seed=99, **kw)  # everything must come from the checkpoint
+    r.restore(str(tmp_path / "state.pkl"))
+    assert r.live == {"t12": in_flight}
+    r.on_trial_complete("t12", fake_result(in_flight))
+    rest = run(r, 7, start=13)
+    assert first + [in_flight] + rest == full
+    assert r.completed == 20
+
+
+def test_restore_rejects_another_searchers_checkpoint(tmp_path):
+    a = RandomSearch(SMALL, METRIC, MODE, seed=0)
+    run(a, 2)
+    a.save(str(tmp_path / "a.pkl"))
+    with pytest.raises(InvalidConfigError, match="RandomSearch"):
+        AgingEvolutionSearch(SMALL, METRIC, MODE).restore(str(tmp_path / "a.pkl"))
+
+
+def test_zero_cost_checkpoint_carries_the_proxy_cache(tmp_path):
+    s = ZeroCostSearch(SMALL, METRIC, MODE, proxy="params", cost="flops", seed=0, **ZC_KW)
+    run(s, 6)
+    s.save(str(tmp_path / "zc.pkl"))
+    r = ZeroCostSearch(SMALL, METRIC, MODE, proxy="params", cost="flops", seed=0, **ZC_KW)
+    r.restore(str(tmp_path / "zc.pkl"))
+    assert r.scores.cache.keys() == s.scores.cache.keys()
+    assert r.scores.evaluations == s.scores.evaluations  # nothing recomputed on restore
+
+
+def test_early_stopped_and_failed_trials_are_never_complete_evaluations():
+    s = zc()
+    a = SMALL.from_config(s.suggest("a"))
+    s.on_trial_complete("a", fake_result(a, complete=False))
+    # accuracy of a stopped trial is not its final value: infinitely bad; latency is kept (static metric)
+    assert s.strategy.history.values[-1] == (math.inf, fake_result(a)["latency_ms"])
+    b = SMALL.from_config(s.suggest("b"))
+    s.on_trial_complete("b", None, error=True)
+    assert s.strategy.history.values[-1] == (math.inf, math.inf)
+    c = SMALL.from_config(s.suggest("c"))
+    s.on_trial_complete("c", {"accuracy": float("nan"), "latency_ms": 3.0})
+    assert s.strategy.history.values[-1] == (math.inf, 3.0)
+    assert s.stopped_early == 1 and s.completed == 3
+    assert len({a, b, c}) == 3
+    assert s.on_trial_complete("unknown-trial", fake_result(a)) is None  # ignored
+
+
+def test_add_evaluated_point_feeds_the_strategy():
+    s = AgingEvolutionSearch(SMALL, METRIC, MODE, seed=0)
+    s.add_evaluated_point(SMALL.to_config((3,) * 6), [90.0, 12.0])
+    s.add_evaluated_point(SMALL.to_config((0,) * 6), {"accuracy": 10.0, "latency_ms": 1.0})
+    assert s.strategy.history.values == [(-90.0, 12.0), (-10.0, 1.0)]
+    with pytest.raises(InvalidConfigError, match="2 metrics"):
+        s.add_evaluated_point(SMALL.to_config((3,) * 6), [90.0])
+
+
+def test_searcher_pickles_for_tune():
+    s = zc()
+    run(s, 3)
+    t = pickle.loads(pickle.dumps(s))
+    assert run(t, 3, start=3) == run(s, 3, start=3)
+
+
+# --- through Tune ----------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_proxies_in_ray_tasks_equal_the_driver_ones(ray_local):
+    archs = [SMALL.sample(np.random.default_rng(i)) for i in range(12)]
+    driver = ZeroCostSearch(SMALL, METRIC, MODE, proxy="path_params", cost="flops", seed=0, **ZC_KW)
+    tasks = ZeroCostSearch(SMALL, METRIC, MODE, proxy="path_params", cost="flops", seed=0, proxy_workers=2,
+                           proxy_chunk=5, **ZC_KW)
+    np.testing.assert_allclose(tasks.scores.values(archs), driver.scores.values(archs))
+    assert tasks.scores.evaluations == len(set(archs))
+
+
+def test_tabular_search_through_tune_with_limiter_and_mo_asha(ray_local, data_dir, tmp_path):
+    import os
+
+    from ray import tune
+
+    from searchers import MultiObjectiveASHA, pareto_summary
+    from searchers.trainables import tabular_trainable
+
+    searcher = ZeroCostSearch(SMALL, ["accuracy", "latency_ms/raspi4"], MODE, proxy="params", cost="flops",
+                              seed=0, **ZC_KW)
+    tuner = tune.Tuner(
+        tabular_trainable(devices=["raspi4"], data_dir=str(data_dir)),
+        tune_config=tune.TuneConfig(search_alg=tune.search.ConcurrencyLimiter(searcher, 2), num_samples=12,
+                                    scheduler=MultiObjectiveASHA(["accuracy", "latency_ms/raspi4"], MODE,
+                                                                 time_attr="epoch", max_t=1),
+                                    reuse_actors=True),
+        run_config=tune.RunConfig(storage_path=str(tmp_path), name="zc", verbose=0),
+    )
+    grid = tuner.fit()
+    summary = pareto_summary(grid, ["accuracy", "latency_ms/raspi4"], MODE)
+    assert summary.n_trials == 12 and len(summary.front) >= 1 and summary.hypervolume > 0
+    archs = [r.metrics["arch"] for r in grid]
+    assert len(set(archs)) == 12  # no architecture evaluated twice
+    assert searcher.completed == 12 and not searcher.live
+    assert any(f.startswith("searcher-state") for f in os.listdir(tmp_path / "zc"))
+
+
+def _expected_archs(name: str, kw: dict, n: int, bench, device: str) -> list[str]:
+    """What an uninterrupted sequential (ConcurrencyLimiter(1)) search proposes: the searcher driven
+    directly with the same seed and the same tabular results."""
+    s = make_searcher(name, SMALL, METRIC, MODE, seed=0, **kw)
+    out = []
+    for i in range(n):
+        arch = SMALL.from_config(s.suggest(f"t{i}"))
+        s.on_trial_complete(f"t{i}", {"accuracy": bench.accuracy(arch), "latency_ms": bench.latency(arch, device)})
+        out.append(SMALL.arch_str(arch))
+    return out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["zc", "tpe"])
+def test_tuner_restore_resumes_without_duplicate_or_lost_trials(tmp_path, data_dir, name):
+    """Interrupt a Tune search (SIGINT, as Ctrl+C) after 5 trials, resume it with Tuner.restore, and
+    compare with the uninterrupted search: every trial once, the same architectures."""
+    import json
+    import os
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import pandas as pd
+
+    from raynas.benchmarks import NB201Benchmark
+
+    root = Path(__file__).resolve().parents[1]
+    script = root / "tests" / "scripts" / "tabular_search.py"
+    kw = {"proxy": "params", "cost": "flops", **ZC_KW} if name == "zc" else {}
+    n, device = 12, "gold_6226"
+    env = {**os.environ, "RAYNAS_DATA": str(data_dir), "PYTHONPATH": str(root), "TUNE_GLOBAL_CHECKPOINT_S": "0"}
+    cmd = [sys.executable, str(script), str(tmp_path), name, str(n), "--delay", "1.0", "--kw", json.dumps(kw),
+           "--device", device]
+    first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env, cwd=root)
+    done = []
+    for line in first.stdout:
+        if line.startswith("DONE"):
+            done.append(line.split()[2])
+            if len(done) == 5:
+                first.send_signal(signal.SIGINT)
+                break
+    first.stdout.read()
+    assert first.wait(timeout=120) == 0
+    interrupted = pd.read_csv(tmp_path / "final.csv")
+    assert interrupted["arch"].notna().sum() < n  # the search really stopped early
+    second = subprocess.run(cmd + ["--restore"], capture_output=True, text=True, env=env, cwd=root, timeout=600)
+    assert second.returncode == 0, second.stderr[-3000:]
+    final = pd.read_csv(tmp_path / "final.csv")
+    assert len(final) == n and final["trial_id"].is_unique and final["arch"].notna().all()
+    assert final["arch"].is_unique  # no duplicate architecture
+    expected = _expected_archs(name, kw, n, NB201Benchmark(data_dir), device)
+    assert sorted(final["arch"]) == sorted(expected)  # none lost, none extra: the uninterrupted search's
+    assert set(done) <= set(final["arch"])
