@@ -76,6 +76,50 @@ def nsga2_archs(space, objectives, evaluations: int, seed: int, population: int)
     return archs
 
 
+def run_feedback(bench, space, bundle, targets, checkpoints, args, seed, record) -> None:
+    """Drive :class:`HypernetStrategy` by ask/tell over ``targets`` as a Tune experiment with
+    ``HypernetSearch`` would (trial results refine both surrogates and the hypernetwork), and call
+    ``record(k, device, nHV)`` when every device has had ``k`` proposals evaluated."""
+    from raynas.strategies.hypernet import HypernetStrategy
+
+    strat = HypernetStrategy(space, bundle.hypernet, targets, accuracy=bundle.accuracy, latency=bundle.latency,
+                             n_preferences=args.preferences, refit_every=args.refit_every,
+                             accuracy_kind="error_percent",
+                             latency_replay=bundle.latency_replay, accuracy_replay=bundle.accuracy_replay, seed=seed)
+    evaluated = {d: [] for d in targets}
+    todo = sorted(checkpoints)
+    while todo:
+        arch, ctx = strat.ask_with_context()
+        d = ctx["target_device"]
+        if len(evaluated[d]) >= todo[-1]:  # this device is done: the trial is not run
+            strat.tell(arch, [math.nan, math.nan], device=d)
+            continue
+        evaluated[d].append(arch)
+        strat.tell(arch, bench.objectives(arch, d, args.split), device=d)  # (error %, latency ms)
+        while todo and min(len(v) for v in evaluated.values()) >= todo[0]:
+            for dev, archs in evaluated.items():
+                record(todo[0], dev, bench.normalised_hv(archs[: todo[0]], dev))
+            todo.pop(0)
+
+
+def supernet_bundle(space, latency, devices, args, seed):
+    """Supernet mode: the hypernetwork trained jointly with a weight-sharing supernet on a real dataset."""
+    from types import SimpleNamespace
+
+    from raynas.data import default_data_dir
+    from raynas.hypernet.supernet import SupernetSettings, train_supernet_mode
+
+    settings = SupernetSettings(steps=args.steps, warmup_steps=args.warmup_steps, sampler=args.sampler,
+                                scalarisation=args.scalarisation, seed=seed)
+    trainer = train_supernet_mode(space, latency, devices, dataset=args.dataset,
+                                  data_dir=args.data_dir or default_data_dir(), limit=args.dataset_limit,
+                                  channels=args.channels, settings=settings, seed=seed)
+    probes = {"all conv3x3": (3,) * 6, "all conv1x1": (2,) * 6, "all skip": (1,) * 6, "all avg_pool": (4,) * 6}
+    report = "inherited-weight accuracy on the validation split: " + ", ".join(
+        f"{k} {trainer.evaluate(a):.1f}%" for k, a in probes.items())
+    return SimpleNamespace(hypernet=trainer.hypernet, report=report)
+
+
 class LiveDevice:
     """This CPU as an unseen device: latencies measured here (cached per architecture)."""
 
@@ -108,6 +152,16 @@ def main(argv=None) -> int:
     ap.add_argument("--preferences", type=int, default=24)
     ap.add_argument("--nsga-population", type=int, default=16,
                     help="16 was the best of 8/16/32 at these budgets (held-out devices, 5 seeds)")
+    ap.add_argument("--feedback", default="24,49,100,249",
+                    help="proposals per device at which to score the trial-feedback loop ('' to skip)")
+    ap.add_argument("--refit-every", type=int, default=24, help="trials between refits in the feedback loop")
+    ap.add_argument("--mode", default="surrogate", choices=["surrogate", "supernet"],
+                    help="supernet: the accuracy gradient comes from a weight-sharing NB201 supernet trained jointly "
+                         "on --dataset (no accuracy labels: N=0); fronts are still scored on the CIFAR-10 table")
+    ap.add_argument("--dataset", default="fashion-mnist", choices=["fashion-mnist", "digits"])
+    ap.add_argument("--dataset-limit", type=int, default=6000)
+    ap.add_argument("--warmup-steps", type=int, default=200, help="supernet weight-only warm-up steps")
+    ap.add_argument("--channels", type=int, default=8, help="supernet width")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--local-device", action="store_true", help="also this CPU, measured live (unseen)")
     ap.add_argument("--local-population", type=int, default=150,
@@ -128,9 +182,12 @@ def main(argv=None) -> int:
     train, test, other = choose_split(data.devices, args.test_devices, args.train_devices)
     held = test + other
     seeds = [int(s) for s in args.seeds.split(",")]
-    label_counts = [int(n) for n in args.labels.split(",")]
+    label_counts = [int(n) for n in args.labels.split(",")] if args.mode == "surrogate" else [0]
     per_device = len(data.reference_rows) + args.preferences
     budget_total = {n: per_device + math.ceil(n / len(test)) for n in label_counts}
+    feedback = [int(k) for k in args.feedback.split(",") if k.strip()] if args.mode == "surrogate" else []
+    n_fb = label_counts[0]
+    budget_fb = {k: len(data.reference_rows) + k + math.ceil(n_fb / len(test)) for k in feedback}
     print(f"# train devices ({len(train)}): {', '.join(train)}")
     print(f"# held-out, primary ({len(test)}): {', '.join(test)}")
     print(f"# held-out, outside the split ({len(other)}): {', '.join(other) or '-'}")
@@ -139,6 +196,10 @@ def main(argv=None) -> int:
     print(f"# evaluations per held-out device: {per_device} (10 reference latencies + {args.preferences} proposals)"
           f" + N accuracy labels shared; NSGA-II @dev = {per_device}, @total = "
           + ", ".join(f"{budget_total[n]} (N={n})" for n in label_counts), flush=True)
+    if feedback:
+        print(f"# trial feedback (HypernetStrategy as HypernetSearch runs it in Tune, refit every {args.refit_every} "
+              f"trials) from N={n_fb} labels, on the primary held-out devices: per device 10 + k evaluations, "
+              f"NSGA-II at equal total = " + ", ".join(f"{budget_fb[k]} (k={k})" for k in feedback), flush=True)
 
     local = LiveDevice(space, args.local_population, 0) if args.local_device else None
     grid = torch.tensor(moo.quarter_circle_preferences(args.preferences), dtype=torch.float32)
@@ -161,15 +222,23 @@ def main(argv=None) -> int:
                   f"{np.round(local_prof.reference_ms, 2).tolist()} ms", flush=True)
         for n in label_counts:
             t0 = time.perf_counter()
-            fit = nb201_accuracy_surrogate(space, n, args.data_dir, split=args.split, seed=seed)
-            acc_s = time.perf_counter() - t0
-            settings = TrainSettings(steps=args.steps, sampler=args.sampler, scalarisation=args.scalarisation, seed=seed)
-            bundle = train_surrogate_mode(space, train, data_dir=args.data_dir, settings=settings, seed=seed,
-                                          accuracy=fit, latency=latency)
-            train_s = time.perf_counter() - t0 + lat_s
-            print(f"# seed {seed}, N={n}: trained in {train_s:.1f}s "
-                  f"(latency predictor {lat_s:.1f}s, accuracy surrogate {acc_s:.1f}s, "
-                  f"hypernet {bundle.timings['hypernet_s']:.1f}s)", flush=True)
+            if args.mode == "supernet":
+                bundle = supernet_bundle(space, latency, {d: data.profile(d) for d in train}, args, seed)
+                train_s = time.perf_counter() - t0 + lat_s
+                print(f"# seed {seed}: supernet mode on {args.dataset} ({args.dataset_limit} images, width "
+                      f"{args.channels}, {args.warmup_steps} warm-up + {args.steps} joint steps) trained in "
+                      f"{train_s:.1f}s, no accuracy labels; {bundle.report}", flush=True)
+            else:
+                fit = nb201_accuracy_surrogate(space, n, args.data_dir, split=args.split, seed=seed)
+                acc_s = time.perf_counter() - t0
+                settings = TrainSettings(steps=args.steps, sampler=args.sampler, scalarisation=args.scalarisation,
+                                         seed=seed)
+                bundle = train_surrogate_mode(space, train, data_dir=args.data_dir, settings=settings, seed=seed,
+                                              accuracy=fit, latency=latency)
+                train_s = time.perf_counter() - t0 + lat_s
+                print(f"# seed {seed}, N={n}: trained in {train_s:.1f}s "
+                      f"(latency predictor {lat_s:.1f}s, accuracy surrogate {acc_s:.1f}s, "
+                      f"hypernet {bundle.timings['hypernet_s']:.1f}s)", flush=True)
             for d in held + train:
                 t1 = time.perf_counter()
                 archs = bundle.hypernet.argmax_archs(grid, torch.tensor(data.profile(d).embedding))
@@ -183,7 +252,14 @@ def main(argv=None) -> int:
                 local_sets[(n, seed)] = archs
                 for a in archs:
                     local.latency(a)
-        budgets = sorted({per_device, *budget_total.values()})
+            if n == n_fb and feedback:
+                t1 = time.perf_counter()
+                run_feedback(bench, space, bundle, {d: data.profile(d) for d in test}, feedback, args, seed,
+                             lambda k, d, hv: add(f"feedback k={k}", d, hv, secs=train_s + time.perf_counter() - t1))
+                print(f"# seed {seed}: trial-feedback loop up to k={max(feedback)} per device in "
+                      f"{time.perf_counter() - t1:.1f}s", flush=True)
+        budgets = sorted({per_device, *budget_total.values(), *budget_fb.values(),
+                          *(len(data.reference_rows) + k for k in feedback)})
         for d in held:
             obj = lambda a, d=d: bench.objectives(a, d, args.split)  # noqa: E731
             t1 = time.perf_counter()
@@ -227,7 +303,12 @@ def main(argv=None) -> int:
         add("population", name, nhv(local.population), len(local.population))
 
     # --- tables ---------------------------------------------------------------------------------------
-    def cell(method, d, k=0):
+    def cell(method, d, k=0, devs=None):
+        """mean ± std over seeds of one device, or (``devs``) of the per-seed means over devices"""
+        if devs is not None:
+            per_seed = [np.mean([res[(method, dd)][i][k] for dd in devs]) for i in range(len(seeds))
+                        if all((method, dd) in res and len(res[(method, dd)]) > i for dd in devs)]
+            return f"{np.mean(per_seed):.4f} ± {np.std(per_seed):.4f}" if per_seed else "-"
         v = [r[k] for r in res.get((method, d), [])]
         return f"{np.mean(v):.4f} ± {np.std(v):.4f}" if v else "-"
 
@@ -264,8 +345,23 @@ def main(argv=None) -> int:
               f"(+ training every evaluated net in real use) |")
     for n in label_counts:
         print(f"| random @{budget_total[n]} | {budget_total[n]} | {mean_of(f'random @{budget_total[n]}', test):.4f} | - |")
+    if feedback:
+        print(f"\n## Trial feedback: hypernetwork from N={n_fb} labels refined by the trials' results, "
+              f"vs per-device NSGA-II\n")
+        print("| proposals per device k | evaluations per device | hypernet + feedback | NSGA-II, equal per-device "
+              "(10 + k) | NSGA-II, equal total (10 + k + N/D) | random, equal total | wall-clock (hypernet) |")
+        print("|---|---|---|---|---|---|---|")
+        for k in feedback:
+            t = np.mean([r[2] for d in test for r in res[(f"feedback k={k}", d)]])
+            print(f"| {k} | {len(data.reference_rows) + k} + {n_fb} shared | {cell(f'feedback k={k}', None, devs=test)} | "
+                  f"{cell(f'NSGA-II @{len(data.reference_rows) + k}', None, devs=test)} | {cell(f'NSGA-II @{budget_fb[k]}', None, devs=test)} | "
+                  f"{cell(f'random @{budget_fb[k]}', None, devs=test)} | {t:.0f} s |")
 
     print()
+    for k in feedback:
+        hv, ns = mean_of(f"feedback k={k}", test), mean_of(f"NSGA-II @{budget_fb[k]}", test)
+        print(f"feedback k={k}: held-out mean nHV {hv:.4f} vs NSGA-II at equal total evaluations "
+              f"@{budget_fb[k]}: {'not worse' if hv >= ns else 'WORSE'} ({ns:.4f})")
     for n in label_counts:
         hv = mean_of(f"hypernet N={n}", test)
         ns_dev, ns_tot = mean_of(f"NSGA-II @{per_device}", test), mean_of(f"NSGA-II @{budget_total[n]}", test)

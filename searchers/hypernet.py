@@ -5,7 +5,13 @@ A thin adapter over :class:`raynas.strategies.hypernet.HypernetStrategy` (via th
 ``target_device`` (and ``preference``), so one Tune experiment profiles the fronts of every target
 device; the trainable reports e.g. ``accuracy`` and ``latency_ms/<target_device>`` (or plain
 ``latency_ms``). A metric ``m`` is read from ``f"{m}/{target_device}"`` when the result has it,
-else from ``m``. Completed trials refine the strategy's latency predictor and hypernetwork.
+else from ``m``. Completed trials refine the strategy's surrogates (latency predictor and accuracy
+surrogate) and its hypernetwork every ``refit_every`` trials.
+
+    search = HypernetSearch.from_tables(NB201Space(), train_devices=[...], targets=["raspi4", ...])
+    search.strategy.add_target(profile.name, profile)  # e.g. HardwareProfile.from_device(LocalDevice(), space)
+    run_search(trainable, tune_param_space(space), search, metric=["accuracy", "latency_ms"], mode=["max", "min"],
+               num_samples=24 * len(search.strategy.targets))
 """
 
 from __future__ import annotations

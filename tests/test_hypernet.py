@@ -396,3 +396,16 @@ def test_fbnet_metapredictor_zero_shot_and_hypernet(data_dir):
     acc_first, fast_first = hn.argmax_archs(torch.tensor([[0.95, 0.05], [0.05, 0.95]]), torch.tensor(prof.embedding))
     big = lambda a: sum(op in (3, 7) for op in a)  # noqa: E731
     assert big(acc_first) > big(fast_first)
+
+
+def test_default_device_split_uses_modnas_devices_only_where_present():
+    from raynas.hypernet import default_device_split
+
+    train, test, other = default_device_split(["raspi4", "pixel3", "new_gpu", "eyeriss", "1080ti_1"])
+    assert test == ["raspi4", "eyeriss"] and train == ["1080ti_1", "pixel3"] and other == ["new_gpu"]
+    cols = [f"dev{i}" for i in range(8)]  # a table with none of MODNAS's devices
+    train, test, other = default_device_split(cols, seed=3)
+    assert len(test) == 2 and set(train) == set(cols) - set(test) and not other
+    assert default_device_split(cols, seed=3) == (train, test, other)
+    with pytest.raises(InvalidConfigError):
+        default_device_split([])
