@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -307,6 +308,29 @@ def test_budget_sweep_on_table_devices_shares_scores(data_dir):
     assert rows[-1]["score_evaluations"] < sum(r["evaluations"] for r in rows)
 
 
+def test_predicted_latency_as_the_hardware_cost(data_dir):
+    from sklearn.linear_model import Ridge
+
+    from raynas.hardware import PredictedDevice, TableDevice
+
+    space = NB201Space()
+    table = TableDevice("pixel3", "nb201", data_dir)
+    rng = np.random.default_rng(0)
+    train = [space.sample(rng) for _ in range(300)]
+    encode = lambda archs: np.stack([space.encode_onehot(a) for a in archs])  # noqa: E731
+    model = Ridge(alpha=1.0).fit(encode(train), [table.latency_ms(a, space) for a in train])
+    dev = PredictedDevice("pixel3_pred", model, encode, "nb201")
+    budget = float(np.quantile(table.values, 0.3))
+    strat = SimilarityEvolutionStrategy(space, _cheap_score, latency_cost(dev, space), budget, penalty_weight=10.0,
+                                        population_size=8, sample_size=3, seed=0).run(40)
+    arch, rec = strat.best()
+    assert rec["cost"] == pytest.approx(float(model.predict(encode([arch]))[0]))
+    assert rec["cost"] <= budget and rec["penalty"] == 0.0
+    # the budget binds: without it the search prefers more convolutions (slower on the phone)
+    free, _ = SimilarityEvolutionStrategy(space, _cheap_score, seed=0, population_size=8, sample_size=3).run(40).best()
+    assert dev.latency_ms(free) > budget
+
+
 def test_fbnet_candidates_against_an_nb201_reference(batch):
     from raynas.spaces.fbnet import FBNetSpace
 
@@ -392,3 +416,31 @@ def test_searcher_budget_sweep_shares_the_similarity_cache(batch):
     assert shared.evaluations < sum(s.strategy.evaluations for s in searchers.values())
     with pytest.raises(InvalidConfigError, match="no cost function"):
         SimilarityEvolutionSearch.sweep(scorer, SPACE, costs, [("tpu", 1.0)])
+
+
+@pytest.mark.slow
+def test_benchmark_script_end_to_end(data_dir, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "rmi_search.py"
+    spec = importlib.util.spec_from_file_location("rmi_search_bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = ["--data-dir", str(data_dir), "--out", str(tmp_path), "--n-archs", "4", "--epochs", "1",
+            "--train-limit", "300", "--eval-size", "200", "--ref-limit", "400", "--ref-epochs", "1",
+            "--ref-channels", "8", "--ref-cells", "1", "--candidates", "6", "--fit-steps", "2", "--population", "3",
+            "--tournament", "2", "--n-table-devices", "2"]
+    assert bench.main(args) == 0
+    ranking = pd.read_csv(tmp_path / "ranking.csv")
+    assert len(ranking) == 4 and ranking["rmi"].between(0, 3).all() and (ranking["local_ms"] > 0).all()
+    search = pd.read_csv(tmp_path / "search.csv")
+    assert len(search) == 3 * 3  # 2 table devices + this CPU, 3 scores each
+    assert (search["rmi_evals"] == 6).all() and (search["rmi_search_s"] > 0).all()
+    assert (search.loc[search.device == search.device.iloc[0], "train_search"] == "measured").all()
+    # a second run finds the reference, the trainings and the fitted scores cached
+    t0 = len(json.loads((tmp_path / "trained.json").read_text())["data"])
+    assert bench.main(args + ["--skip-search"]) == 0
+    assert len(json.loads((tmp_path / "trained.json").read_text())["data"]) == t0

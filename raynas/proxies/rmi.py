@@ -38,12 +38,14 @@ Linear CKA between any two feature tensors is :func:`linear_cka` (or :func:`cka`
 estimator); :func:`rmi_score` / :class:`ReferenceRepresentation` sum it over matched stages.
 
 Measured (``benchmarks/rmi_search.py``, defaults; Fashion-MNIST, reference NB201 all-3x3 C=16 N=2
-at 85.4 %, candidates C=8 N=1, one batch of 64, 30 sampled cells each trained 3 epochs on 3,000
-images and tested on 2,000): Spearman with test accuracy of RMI at initialisation -0.13 (p=0.48),
-last-stage CKA -0.30, debiased -0.12, RBF -0.26 — **at this scale the at-init score does not rank
-architectures** (synflow 0.47, #params 0.35 do better); RMI after a 30-step one-batch fit 0.50
-(p=0.005) and RMI-NAS's mixed loss after that fit 0.65 (p<0.001). The fitted scores cost ~5 s per
-cell on the loaded 2-core machine (~50x the at-init score, ~1/5 of the 3-epoch training).
+at 85.4 %, candidates C=8 N=1, one batch of 64, cells trained 3 epochs on 3,000 images and tested on
+2,000), Spearman with test accuracy over two seeded samples of 30 cells (seed 0 | seed 1 | pooled 60):
+RMI at initialisation -0.13 | 0.08 | -0.02, last-stage CKA -0.30 | 0.11 | -0.09, RBF -0.26 | -0.04 |
+-0.16 — **at this scale the at-init score does not rank architectures** (no BatchNorm-mode variant
+helps); RMI after a 30-step one-batch fit 0.50 | 0.32 | 0.42, RMI-NAS's mixed loss after that fit
+0.65 | 0.43 | 0.54; for comparison synflow 0.47 | 0.54 | 0.49 and #params 0.35 | 0.53 | 0.44. The
+fitted scores cost ~5-6 s per cell on the loaded 2-core machine (~50x the at-init score, ~1/5 of the
+3-epoch training).
 
 Degenerate features (a stage whose outputs are identical for every input, e.g. an NB201 cell of
 ``none`` ops) have a zero centred Gram; their CKA is defined as 0 rather than NaN.
