@@ -7,6 +7,7 @@ can be rebuilt and used with the same data preprocessing.
 * :func:`train_reference` trains an NB201 network (any registered space) or :class:`SmallResNet`
   on ``digits`` or ``fashion-mnist`` with :mod:`raynas.training`;
 * :func:`save_reference` / :func:`load_reference`: one ``.pt`` file with ``state_dict`` + metadata;
+  :func:`load_reference` also reads a user's own checkpoint (a pickled module or a ``state_dict``);
 * :func:`from_module`: a user's own trained model with the names of the layers to compare.
 """
 
@@ -169,24 +170,64 @@ def save_reference(ref: ReferenceModel, path: str | os.PathLike) -> Path:
     return path
 
 
-def load_reference(path: str | os.PathLike, model: nn.Module | None = None) -> ReferenceModel:
-    """Load a reference saved by :func:`save_reference`. NB201/ResNet references are rebuilt from
-    their metadata; a user model saved with ``kind="module"`` needs ``model`` (an instance of the
-    same architecture) to load the weights into."""
+def load_reference(path: str | os.PathLike, model: nn.Module | None = None, layers: Sequence[str] | None = None,
+                   **metadata) -> ReferenceModel:
+    """Load a reference model from ``path``.
+
+    * a file written by :func:`save_reference`: NB201/ResNet references are rebuilt from their
+      metadata; a user model saved with ``kind="module"`` needs ``model`` (an instance of the same
+      architecture) to load the weights into;
+    * a user's own checkpoint: a whole pickled ``nn.Module`` (``torch.save(model, path)``), or a
+      plain ``state_dict`` (``torch.save(model.state_dict(), path)``, optionally under a
+      ``"state_dict"`` or ``"model"`` key) loaded into ``model``. ``layers`` name the layers to
+      compare (needed unless the model has ``stage_ends()``); ``metadata`` as in :func:`from_module`.
+
+    ``layers`` (and ``metadata``) also override what a :func:`save_reference` file holds."""
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"reference file {str(path)!r} does not exist")
-    blob = torch.load(path, map_location="cpu", weights_only=False)
-    meta = blob["metadata"]
-    if model is None:
-        if meta.get("kind") not in ("space", "resnet"):
-            raise InvalidConfigError(f"{path} holds a user model ({meta.get('kind')!r}); pass model= to load it into")
-        model, _ = build_reference_model(meta["kind"], meta.get("space", "nb201"), meta.get("arch"),
-                                         meta.get("space_kwargs"), meta["num_classes"], meta["channels"],
-                                         meta.get("resnet_width", 16), meta.get("resnet_blocks", 3))
-    model.load_state_dict(blob["state_dict"])
-    model.eval()
-    return ReferenceModel(model, list(blob["layers"]), meta)
+    try:
+        blob = torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # noqa: BLE001 - any unreadable file is one clear error
+        raise InvalidConfigError(f"{str(path)!r} is not a readable torch file: {type(e).__name__}: {e}") from None
+    if isinstance(blob, dict) and "metadata" in blob and "state_dict" in blob:  # save_reference's format
+        meta = {**blob["metadata"], **metadata}
+        if model is None:
+            if meta.get("kind") not in ("space", "resnet"):
+                raise InvalidConfigError(
+                    f"{path} holds a user model ({meta.get('kind')!r}); pass model= to load it into")
+            model, _ = build_reference_model(meta["kind"], meta.get("space", "nb201"), meta.get("arch"),
+                                             meta.get("space_kwargs"), meta["num_classes"], meta["channels"],
+                                             meta.get("resnet_width", 16), meta.get("resnet_blocks", 3))
+        _load_weights(model, blob["state_dict"], path)
+        ref = ReferenceModel(model, list(layers) if layers is not None else list(blob["layers"]), meta)
+        ref.modules()
+        model.eval()
+        return ref
+    if isinstance(blob, nn.Module):
+        if model is not None:
+            _load_weights(model, blob.state_dict(), path)
+            blob = model
+        return from_module(blob, layers, **metadata)
+    if isinstance(blob, dict):
+        state = blob.get("state_dict", blob.get("model", blob))
+        if model is None:
+            raise InvalidConfigError(f"{path} holds a state_dict; pass model= (an instance of its architecture)")
+        _load_weights(model, state, path)
+        return from_module(model, layers, **metadata)
+    raise InvalidConfigError(f"{path} holds a {type(blob).__name__}, not a model, a state_dict or a saved reference")
+
+
+def _load_weights(model: nn.Module, state, path: Path) -> None:
+    """``model.load_state_dict(state)`` with a one-line error naming the file."""
+    if not isinstance(state, dict):
+        raise InvalidConfigError(f"{path} does not hold a state_dict (found {type(state).__name__})")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()
+        raise InvalidConfigError(f"the weights in {path} do not fit {type(model).__name__}: "
+                                 f"{' '.join(line.strip() for line in first[:2])}") from None
 
 
 def from_module(model: nn.Module, layers: Sequence[str] | None = None, **metadata) -> ReferenceModel:

@@ -200,6 +200,35 @@ def test_reference_train_save_load_and_user_module(tmp_path, batch):
         from_module(user, ["missing"])
 
 
+def test_load_a_users_own_checkpoint(tmp_path, batch):
+    x, _ = batch
+
+    def make():
+        return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU(),
+                             nn.Flatten(), nn.Linear(6 * 64, 10))
+
+    torch.manual_seed(3)
+    user = make().eval()
+    torch.save(user.state_dict(), tmp_path / "plain.pt")
+    torch.save({"model": user.state_dict(), "epoch": 7}, tmp_path / "wrapped.pt")
+    torch.save(user, tmp_path / "whole.pt")
+    for name in ("plain.pt", "wrapped.pt"):
+        ref = load_reference(tmp_path / name, model=make(), layers=["1", "3"], dataset="digits")
+        assert torch.allclose(ref.model(x), user(x)) and ref.metadata["dataset"] == "digits"
+        assert ref.representation(x).score(user, ["1", "3"], train_mode=False).score == pytest.approx(2.0)
+    whole = load_reference(tmp_path / "whole.pt", layers=["1", "3"])
+    assert torch.allclose(whole.model(x), user(x)) and whole.layers == ["1", "3"]
+    with pytest.raises(InvalidConfigError, match="pass model="):
+        load_reference(tmp_path / "plain.pt", layers=["1", "3"])
+    with pytest.raises(InvalidConfigError, match="do not fit"):
+        load_reference(tmp_path / "plain.pt", model=nn.Sequential(nn.Linear(3, 3)), layers=["0"])
+    with pytest.raises(InvalidConfigError, match="stage_ends"):
+        load_reference(tmp_path / "whole.pt")  # no layers and no stage_ends(): say which are needed
+    (tmp_path / "junk.pt").write_text("not a checkpoint")
+    with pytest.raises(InvalidConfigError, match="not a readable torch file"):
+        load_reference(tmp_path / "junk.pt")
+
+
 # --- penalty and strategy ----------------------------------------------------------------------
 def test_penalty_zero_within_budget_and_growing_with_excess():
     assert hardware_penalty(3.0, 5.0) == 0.0 and hardware_penalty(5.0, 5.0) == 0.0
