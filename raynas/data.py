@@ -100,12 +100,15 @@ def _find(directory: Path, stem: str) -> Path:
 def load_fashion_mnist(directory: str | os.PathLike | None = None, split: str = "train",
                        limit: int | None = None) -> ImageDataset:
     """Fashion-MNIST from its IDX files. ``split`` is ``"train"`` (60k) or ``"test"`` (10k);
-    ``limit`` keeps the first images only."""
+    ``limit`` keeps the first images only. ``directory`` holds the IDX files, or is a data root with
+    a ``fashion-mnist`` folder (like ``$RAYNAS_DATA``)."""
     if split not in ("train", "test"):
         raise InvalidConfigError(f"split must be 'train' or 'test', got {split!r}")
     d = Path(directory) if directory is not None else default_data_dir() / "fashion-mnist"
     if not d.is_dir():
         raise DataNotFoundError(f"Fashion-MNIST data directory {str(d)!r} does not exist")
+    if not any(d.glob("*-idx3-ubyte*")) and (d / "fashion-mnist").is_dir():
+        d = d / "fashion-mnist"
     prefix = "train" if split == "train" else "t10k"
     images = _read_idx(_find(d, f"{prefix}-images-idx3-ubyte"))
     labels = _read_idx(_find(d, f"{prefix}-labels-idx1-ubyte"))

@@ -16,6 +16,8 @@ def test_fashion_mnist_from_idx_files(data_dir):
     ds = data.load_fashion_mnist(data_dir / "fashion-mnist", split="test")
     assert len(ds) == 10_000 and ds.shape == (1, 28, 28)
     train = data.load_dataset("fashion-mnist", data_dir / "fashion-mnist", limit=500)
+    from_root = data.load_dataset("fashion-mnist", data_dir, limit=500)  # the data root works too
+    assert torch.equal(from_root.images, train.images)
     assert len(train) == 500
     assert torch.bincount(ds.labels).tolist() == [1000] * 10  # the published test split is balanced
 
