@@ -1,127 +1,366 @@
-"""Few-shot latency transfer: Spearman rho over ALL architectures of each target device.
+"""Few-shot predictors (issue 11): raynas beside measured baselines, Spearman rho over ALL architectures.
 
-For every target device column of a space's latency table (leave-one-device-out: the sources are all
-other columns of the same space), draw n architectures (``--draws`` random draws per n), fit each
-predictor on their target latencies, and rank all architectures. Reported: median rho over draws,
-then the mean over targets, per method and n; per device beside its noise ceiling (5-fold CV, each
-fold trained on 80% of the device's architectures with a one-hot ridge and a GBDT, the better of the
-two). Devices whose timings are all integers (quantised phone timers) are reported separately.
-Device names are never hard-coded: whatever columns the data directory's tables have are used.
+Parts (``--parts``, default all):
 
-    OMP_WAIT_POLICY=PASSIVE nice -n 10 .venv/bin/python benchmarks/predictor_transfer.py --spaces nb201 fbnet
+* ``within``: leave-one-device-out inside a space — every device column of ``{space}/latency_ms.csv``
+  is the target once, the other columns are the sources. n target samples are drawn (``--draws``
+  random draws per n), each predictor is fitted on them and ranks every architecture. Reported:
+  median rho over draws, mean over targets; targets with integer-ms timings (quantised phone timers)
+  separately; every device beside its noise ceiling (5-fold CV, each fold trained on 80% of the
+  device's architectures with a one-hot ridge and a GBDT, the better of the two).
+* ``cross``: NB201 -> FBNet and FBNet -> NB201 with no target-space latency in training: the sources
+  are every device column of the *other* space; only the n target samples come from the target space.
+* ``accuracy``: accuracy predictors on NB201 CIFAR-10 (valid split) from n trained architectures,
+  ZCP encoding vs one-hot vs analytic features (and their concatenation), ridge / GBDT / MLP.
+* ``sampling``: which n architectures to measure (random, k-means and farthest-point diversity,
+  sequential uncertainty), for raynas's latency transfer.
+
+Methods (latency): ``onehot_ridge``, ``analytic_ridge`` (7 analytic features), ``nearest_source``,
+``nnls`` (the issue's baselines; ``raynas.predictors.models``), ``multipredict`` (a reproduction of
+Multi-Predict's MLP with a learned device embedding, pre-trained on the sources and fine-tuned on the
+n samples; ``--no-multipredict`` skips it), ``raynas`` (:class:`raynas.predictors.RaynasTransfer`).
+Cross-space adds ``roofline_ridge`` (the issue's cross-space baseline). Device names are never
+hard-coded: whatever columns the data directory's tables have are used.
+
+ZCP values come from the ProxyTable cache (:mod:`raynas.predictors.zcp`, ``benchmarks/cache``);
+parts that need them run on the architectures whose proxies are computed (``--compute-zcp`` fills
+the cache first, hours of CPU for a whole space) and say on how many.
+
+    OMP_WAIT_POLICY=PASSIVE OPENBLAS_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/predictor_transfer.py
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # BLAS threads busy-wait on a loaded machine
 
 import numpy as np  # noqa: E402
 
-METHODS = ("onehot_ridge", "analytic_ridge", "nearest_source", "nnls", "raynas")
+LATENCY_METHODS = ("onehot_ridge", "analytic_ridge", "nearest_source", "nnls", "multipredict", "raynas")
+CROSS_METHODS = ("onehot_ridge", "analytic_ridge", "roofline_ridge", "multipredict", "raynas")
+BASELINES = {"onehot_ridge", "analytic_ridge", "nearest_source", "nnls", "roofline_ridge"}
 
 
-def noise_ceiling(onehot: np.ndarray, y: np.ndarray, seed: int = 0, gbdt: bool = True) -> float:
+def log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def rho(pred, y) -> float:
+    """Spearman rho; a constant prediction ranks nothing and counts as 0."""
+    from raynas.predictors import spearman
+
+    r = spearman(pred, y)
+    return 0.0 if np.isnan(r) else r
+
+
+def noise_ceiling(onehot: np.ndarray, y: np.ndarray, seed: int = 0) -> float:
+    """Best 5-fold cross-validated rho of a one-hot ridge and a one-hot GBDT (each fold fitted on 80%)."""
     from sklearn.ensemble import HistGradientBoostingRegressor
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import KFold
 
-    from raynas.predictors.models import spearman
-
     z = np.log(np.maximum(y, 1e-9))
     best = -1.0
-    models = [lambda: Ridge(alpha=1.0)]
-    if gbdt:
-        models.append(lambda: HistGradientBoostingRegressor(max_iter=300, random_state=seed))
-    for mk in models:
+    for mk in (lambda: Ridge(alpha=1.0), lambda: HistGradientBoostingRegressor(max_iter=300, random_state=seed)):
         oof = np.zeros_like(z)
         for tr, te in KFold(5, shuffle=True, random_state=seed).split(onehot):
             oof[te] = mk().fit(onehot[tr], z[tr]).predict(onehot[te])
-        best = max(best, spearman(oof, y))
+        best = max(best, rho(oof, y))
     return best
 
 
-def run_space(space: str, ns, draws: int, targets=None, data_dir=None, ceiling: bool = True, verbose=True):
-    import torch
+def draws_for(n_rows: int, n: int, draws: int, salt: int) -> list[np.ndarray]:
+    return [np.random.default_rng([d, n, salt]).choice(n_rows, n, replace=False) for d in range(draws)]
 
-    torch.set_num_threads(1)
+
+def is_integer(y: np.ndarray) -> bool:
+    return bool(np.allclose(y, np.round(y)))
+
+
+# --- (a) within a space -------------------------------------------------------------------------
+def run_within(space: str, ns, draws: int, targets=None, data_dir=None, multipredict: bool = True,
+               mp_epochs: int = 30):
     from raynas.predictors import (AnalyticRidge, NearestSourceDevice, NNLSTransfer, OneHotRidge, RaynasTransfer,
-                                   analytic, load_space_table, spearman, transfer_encoding)
+                                   analytic, load_space_table, standardise, transfer_encoding)
+    from raynas.predictors.neural import MultiPredictTransfer
 
     tab = load_space_table(space, data_dir)
-    F = tab.features(progress=verbose)
-    OH = tab.onehot()
+    F, OH = tab.features(progress=True), tab.onehot()
     basic = analytic(F, basic=True)
-    devices = tab.devices if not targets else [d for d in tab.devices if d in targets]
-    res: dict = {}
-    ceil: dict = {}
-    integer = {d: bool(np.allclose(tab.column(d), np.round(tab.column(d)))) for d in devices}
+    enc = np.hstack([standardise(F), OH])  # the Multi-Predict MLP's architecture encoding
+    devices = [d for d in tab.devices if not targets or d in targets]
+    res, ceil = {}, {}
     for dev in devices:
         t0 = time.time()
         t = tab.devices.index(dev)
-        src = [j for j in range(len(tab.devices)) if j != t]
-        S, y = tab.latency[:, src], tab.latency[:, t]
-        X_r, k, c = transfer_encoding(S, F, OH)
+        S, y, _ = tab.sources(dev)
+        X_r, k, c = transfer_encoding(S, F)
+        raynas = RaynasTransfer(n_source=k, n_cost=c).pretrain(X_r)
         makers = {
             "onehot_ridge": (OneHotRidge, OH),
             "analytic_ridge": (AnalyticRidge, basic),
             "nearest_source": (NearestSourceDevice, S),
             "nnls": (NNLSTransfer, S),
-            "raynas": (lambda: RaynasTransfer(n_source=k, n_cost=c), X_r),
+            "raynas": (lambda: copy.deepcopy(raynas), X_r),
         }
+        if multipredict:
+            X_mp = np.hstack([S, enc])
+            mp = MultiPredictTransfer(n_source=S.shape[1], pretrain_epochs=mp_epochs).pretrain(X_mp)
+            makers["multipredict"] = (lambda: copy.deepcopy(mp), X_mp)
         for n in ns:
-            idxs = [np.random.default_rng([d, n, t]).choice(len(y), n, replace=False) for d in range(draws)]
             for name, (mk, X) in makers.items():
-                rhos = [spearman(mk().fit(X[i], y[i]).predict(X), y) for i in idxs]
-                res[(dev, name, n)] = float(np.nanmedian(rhos))
-        if ceiling:
-            ceil[dev] = noise_ceiling(OH, y)
-        if verbose:
-            print(f"  {space}/{dev}: {time.time() - t0:.0f}s", file=sys.stderr, flush=True)
+                res[(dev, name, n)] = float(np.median([rho(mk().fit(X[i], y[i]).predict(X), y)
+                                                       for i in draws_for(len(y), n, draws, t)]))
+        ceil[dev] = noise_ceiling(OH, y)
+        log(f"  within {space}/{dev}: rank {raynas.rank_}, nnls weight {raynas.nnls_weight_}, {time.time() - t0:.0f}s")
+    integer = {d: is_integer(tab.column(d)) for d in devices}
     return devices, res, ceil, integer
 
 
-def print_table(space, devices, res, ceil, integer, ns):
-    groups = [("all targets", devices), ("targets with continuous timings", [d for d in devices if not integer[d]]),
-              ("integer-ms timings (quantised phone timers)", [d for d in devices if integer[d]])]
+def mean_table(title: str, methods, devices, res, ns, ceil=None):
+    mc = f"; mean noise ceiling {np.mean([ceil[d] for d in devices]):.3f}" if ceil else ""
+    print(f"\n### {title} ({len(devices)} devices{mc})")
+    print("| method | " + " | ".join(f"n={n}" for n in ns) + " |")
+    print("|---|" + "---|" * len(ns))
+    for m in methods:
+        if all((d, m, n) in res for d in devices for n in ns):
+            print(f"| {m} | " + " | ".join(f"{np.mean([res[(d, m, n)] for d in devices]):.3f}" for n in ns) + " |")
+
+
+def verdict(methods, devices, res, ns, label: str):
+    """Where raynas is above / below the best baseline, per n (mean over ``devices``)."""
+    out = []
+    for n in ns:
+        r = np.mean([res[(d, "raynas", n)] for d in devices])
+        best, bname = max((np.mean([res[(d, m, n)] for d in devices]), m) for m in methods
+                          if m != "raynas" and all((d, m, n) in res for d in devices))
+        out.append(f"n={n}: raynas {r:.3f} vs best other {bname} {best:.3f} ({'WIN' if r > best else 'LOSS'})")
+    print(f"\n{label}: " + "; ".join(out))
+
+
+def print_within(space, devices, res, ceil, integer, ns):
     print(f"\n## {space}: leave-one-device-out, sources = the other {space} columns; "
           "Spearman rho over all archs, median over draws, mean over targets")
+    groups = [("all targets", devices), ("targets with continuous timings", [d for d in devices if not integer[d]]),
+              ("integer-ms timings (quantised phone timers)", [d for d in devices if integer[d]])]
     for label, devs in groups:
-        if not devs:
-            continue
-        mc = np.mean([ceil[d] for d in devs]) if ceil else float("nan")
-        print(f"\n### {label} ({len(devs)} devices; mean noise ceiling {mc:.3f})")
-        print("| method | " + " | ".join(f"n={n}" for n in ns) + " |")
-        print("|---|" + "---|" * len(ns))
-        for m in METHODS:
-            print(f"| {m} | " + " | ".join(f"{np.mean([res[(d, m, n)] for d in devs]):.3f}" for n in ns) + " |")
+        if devs:
+            mean_table(label, LATENCY_METHODS, devs, res, ns, ceil)
+    verdict(LATENCY_METHODS, devices, res, ns, f"{space} within-space, all targets")
     n_show = [n for n in ns if n in (10, 20)] or ns[:1]
-    print(f"\n### per device (n = {', '.join(map(str, n_show))}) beside its noise ceiling")
-    print("| device | ceiling | " + " | ".join(f"{m} n={n}" for n in n_show for m in ("nnls", "raynas")) + " |")
-    print("|---|---|" + "---|" * (2 * len(n_show)))
+    print(f"\n### {space} per device (n = {', '.join(map(str, n_show))}) beside its noise ceiling")
+    cols = [(m, n) for n in n_show for m in ("nnls", "raynas")]
+    print("| device | ceiling | " + " | ".join(f"{m} n={n}" for m, n in cols) + " |")
+    print("|---|---|" + "---|" * len(cols))
     for d in devices:
         flag = " (int ms)" if integer[d] else ""
-        cells = " | ".join(f"{res[(d, m, n)]:.3f}" for n in n_show for m in ("nnls", "raynas"))
-        print(f"| {d}{flag} | {ceil.get(d, float('nan')):.3f} | {cells} |")
+        print(f"| {d}{flag} | {ceil[d]:.3f} | " + " | ".join(f"{res[(d, m, n)]:.3f}" for m, n in cols) + " |")
+
+
+# --- (b) across spaces --------------------------------------------------------------------------
+def run_cross(src_space: str, tgt_space: str, ns, draws: int, data_dir=None, multipredict: bool = True,
+              mp_epochs: int = 30):
+    from raynas.predictors import (AnalyticRidge, OneHotRidge, RaynasTransfer, analytic, load_space_table,
+                                   standardise)
+    from raynas.predictors.crossspace import RooflineRidge
+    from raynas.predictors.encodings import cost_columns
+    from raynas.predictors.neural import MultiPredictTransfer
+    from raynas.predictors.zcp import ZCPEncoder, zcp_available
+
+    A, B = load_space_table(src_space, data_dir), load_space_table(tgt_space, data_dir)
+    FA, FB, OHB = A.features(), B.features(), B.onehot()
+    basic = analytic(FB, basic=True)
+    R = RooflineRidge.columns(FA, A.latency, FB)  # every source device's roofline, on the target space
+    CB = cost_columns(FB)
+    X_r = np.hstack([R, CB, standardise(FB)])
+    zA, zB = A.zcp(), B.zcp()
+    okA, okB = zcp_available(A.space, A.archs), zcp_available(B.space, B.archs)
+    mp = None
+    if multipredict and okA.sum() >= 100 and okB.sum() >= 100:
+        # Multi-Predict's space-independent encoding: ZCP (min-max over each space) + analytic features
+        # (standardised over each space); pre-trained on the source space's devices
+        encA = np.hstack([ZCPEncoder().fit_transform(zA[okA]), standardise(FA[okA])])
+        encB = np.hstack([ZCPEncoder().fit_transform(zB[okB]), standardise(FB[okB])])
+        mp = MultiPredictTransfer(n_source=A.latency.shape[1], pretrain_epochs=mp_epochs).pretrain(
+            np.hstack([A.latency[okA], encA]))
+        X_mp = np.hstack([R[okB], encB])
+    res, res_z = {}, {}
+    for t, dev in enumerate(B.devices):
+        t0 = time.time()
+        y = B.latency[:, t]
+        raynas = RaynasTransfer(n_source=R.shape[1], n_cost=CB.shape[1]).pretrain(X_r)
+        makers = {"onehot_ridge": (OneHotRidge, OHB), "analytic_ridge": (AnalyticRidge, basic),
+                  "roofline_ridge": (RooflineRidge, R), "raynas": (lambda: copy.deepcopy(raynas), X_r)}
+        for n in ns:
+            for name, (mk, X) in makers.items():
+                res[(dev, name, n)] = float(np.median([rho(mk().fit(X[i], y[i]).predict(X), y)
+                                                       for i in draws_for(len(y), n, draws, t)]))
+            if mp is not None:  # on the architectures with ZCP values; every method on the same subset
+                yz = y[okB]
+                for name, (mk, X) in {**makers, "multipredict": (lambda: copy.deepcopy(mp), X_mp)}.items():
+                    Xz = X if name == "multipredict" else X[okB]
+                    res_z[(dev, name, n)] = float(np.median([rho(mk().fit(Xz[i], yz[i]).predict(Xz), yz)
+                                                             for i in draws_for(len(yz), n, draws, t)]))
+        log(f"  cross {src_space}->{tgt_space}/{dev}: {time.time() - t0:.0f}s")
+    return B.devices, res, res_z, (int(okA.sum()), int(okB.sum())), {d: is_integer(B.column(d)) for d in B.devices}
+
+
+def print_cross(src, tgt, devices, res, res_z, n_zcp, integer, ns):
+    print(f"\n## cross-space {src} -> {tgt}: sources = every {src} device column (no {tgt} latency in training); "
+          f"n samples of the {tgt} target; rho over all {tgt} archs, median over draws, mean over targets")
+    mean_table("all targets", CROSS_METHODS, devices, res, ns)
+    ints = [d for d in devices if integer[d]]
+    if ints:
+        mean_table("integer-ms timings (quantised phone timers)", CROSS_METHODS, ints, res, ns)
+    verdict(CROSS_METHODS, devices, res, ns, f"cross {src}->{tgt}")
+    if res_z:
+        mean_table(f"on the {n_zcp[1]} {tgt} archs with ZCP values (pre-training on {n_zcp[0]} {src} archs)",
+                   CROSS_METHODS, devices, res_z, ns)
+
+
+# --- (c) accuracy -------------------------------------------------------------------------------
+def run_accuracy(ns, draws: int, data_dir=None):
+    from raynas.benchmarks import NB201Benchmark
+    from raynas.predictors import load_space_table, standardise
+    from raynas.predictors.models import _Standardised
+    from raynas.predictors.neural import MLPPredictor, TreePredictor
+    from raynas.predictors.zcp import ZCP_DATA_FREE, ZCP_PROXIES, ZCPEncoder, zcp_available
+
+    tab = load_space_table("nb201", data_dir)
+    bench = NB201Benchmark(data_dir)
+    acc = np.array([bench.accuracy(a, "valid") for a in tab.archs])
+    F, OH = standardise(tab.features()), tab.onehot()
+    Z = tab.zcp(ZCP_PROXIES)
+    models = {"ridge": lambda: _Standardised(log_target=False), "gbdt": lambda: TreePredictor(),
+              "mlp": lambda: MLPPredictor(hidden=(64, 64), epochs=300)}
+    free = [ZCP_PROXIES.index(p) for p in ZCP_DATA_FREE]
+    subsets = []
+    ok_free = zcp_available(tab.space, tab.archs, ZCP_DATA_FREE)
+    if ok_free.sum() >= 2 * max(ns):
+        subsets.append(("data-free ZCP (synflow, params, flops, path_params)", ok_free, free))
+    ok_all = zcp_available(tab.space, tab.archs, ZCP_PROXIES)
+    if ok_all.sum() >= 2 * max(ns):
+        subsets.append((f"ZCP ({', '.join(ZCP_PROXIES)})", ok_all, list(range(len(ZCP_PROXIES)))))
+    results = []
+    for label, ok, cols in subsets:
+        zc = ZCPEncoder().fit_transform(Z[ok][:, cols])
+        encs = {"onehot": OH[ok], "analytic": F[ok], "zcp": zc, "zcp+onehot": np.hstack([zc, OH[ok]]),
+                "zcp+analytic": np.hstack([zc, F[ok]]), "zcp+onehot+analytic": np.hstack([zc, OH[ok], F[ok]])}
+        y = acc[ok]
+        res = {}
+        for n in ns:
+            for en, X in encs.items():
+                for mn, mk in models.items():
+                    res[(en, mn, n)] = float(np.median([rho(mk().fit(X[i], y[i]).predict(X), y)
+                                                        for i in draws_for(len(y), n, draws, 7)]))
+            log(f"  accuracy [{label[:20]}] n={n} done")
+        results.append((label, int(ok.sum()), encs, res))
+    # the proxies alone, zero-shot
+    single = {p: rho(Z[np.isfinite(Z[:, j]), j], acc[np.isfinite(Z[:, j])]) for j, p in enumerate(ZCP_PROXIES)
+              if np.isfinite(Z[:, j]).sum() > 100}
+    return results, single, models
+
+
+def print_accuracy(results, single, models, ns):
+    print("\n## accuracy predictors, NB201 CIFAR-10 (valid accuracy, 200 epochs): rho over the architectures "
+          "listed, n trained archs, median over draws")
+    if single:
+        print("\nzero-shot, each proxy alone: " + ", ".join(f"{p} {r:.3f}" for p, r in single.items()))
+    for label, count, encs, res in results:
+        print(f"\n### encodings with {label}; rho over {count} architectures"
+              f"{' (all)' if count == 15625 else ' (a uniform random subset: proxies not computed for the rest)'}")
+        print("| encoding | model | " + " | ".join(f"n={n}" for n in ns) + " |")
+        print("|---|---|" + "---|" * len(ns))
+        for en in encs:
+            for mn in models:
+                print(f"| {en} | {mn} | " + " | ".join(f"{res[(en, mn, n)]:.3f}" for n in ns) + " |")
+
+
+# --- (d) sampling -------------------------------------------------------------------------------
+def run_sampling(space: str, ns, draws: int, data_dir=None, targets=None):
+    from raynas.predictors import RaynasTransfer, choose, load_space_table, standardise, transfer_encoding
+
+    tab = load_space_table(space, data_dir)
+    F = tab.features()
+    res = {}
+    devices = [d for d in tab.devices if not targets or d in targets]
+    for t, dev in enumerate(devices):
+        S, y, _ = tab.sources(dev)
+        X, k, c = transfer_encoding(S, F)
+        model = RaynasTransfer(n_source=k, n_cost=c).pretrain(X)
+        E = np.hstack([standardise(np.log(S)), standardise(F)])  # diversity in source-latency x feature space
+        for n in ns:
+            for strat in ("random", "kmeans", "farthest", "uncertainty"):
+                rs = []
+                for d in range(draws):
+                    extra = {}
+                    if strat == "uncertainty":
+                        extra = {"model_factory": lambda: copy.deepcopy(model), "measure": lambda i: y[i]}
+                        idx = choose(strat, X, n, seed=d, **extra)
+                    else:
+                        idx = choose(strat, E, n, seed=d)
+                    rs.append(rho(copy.deepcopy(model).fit(X[idx], y[idx]).predict(X), y))
+                res[(dev, strat, n)] = float(np.median(rs))
+        log(f"  sampling {space}/{dev} done")
+    return devices, res
+
+
+def print_sampling(space, devices, res, ns):
+    print(f"\n## {space}: which architectures to measure (raynas transfer; mean over {len(devices)} targets)")
+    mean_table("sampling strategies", ("random", "kmeans", "farthest", "uncertainty"), devices, res, ns)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--parts", nargs="+", default=["within", "cross", "accuracy", "sampling"],
+                   choices=["within", "cross", "accuracy", "sampling"])
     p.add_argument("--spaces", nargs="+", default=["nb201", "fbnet"])
     p.add_argument("--n", type=int, nargs="+", default=[5, 10, 20, 50, 85, 100])
     p.add_argument("--draws", type=int, default=10)
     p.add_argument("--targets", nargs="*", default=None, help="target device columns (default: every column)")
+    p.add_argument("--acc-n", type=int, nargs="+", default=[20, 50, 100, 200])
+    p.add_argument("--sampling-n", type=int, nargs="+", default=[10, 20])
+    p.add_argument("--sampling-draws", type=int, default=5)
+    p.add_argument("--no-multipredict", action="store_true", help="skip the Multi-Predict MLP reproduction")
+    p.add_argument("--mp-epochs", type=int, default=30, help="Multi-Predict MLP pre-training epochs")
+    p.add_argument("--compute-zcp", action="store_true", help="fill the ZCP cache first (hours of CPU)")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--no-ceiling", action="store_true", help="skip the (slower) noise ceiling")
     a = p.parse_args(argv)
-    for space in a.spaces:
-        devices, res, ceil, integer = run_space(space, a.n, a.draws, a.targets, a.data_dir, not a.no_ceiling)
-        print_table(space, devices, res, ceil, integer, a.n)
+    import torch
+
+    torch.set_num_threads(1)
+    t_start = time.time()
+    if a.compute_zcp:
+        from raynas.predictors import load_space_table
+
+        for s in a.spaces:
+            load_space_table(s, a.data_dir).zcp(compute=True)
+    mp = not a.no_multipredict
+    if "within" in a.parts:
+        for space in a.spaces:
+            out = run_within(space, a.n, a.draws, a.targets, a.data_dir, mp, a.mp_epochs)
+            print_within(space, *out, a.n)
+            sys.stdout.flush()
+    if "cross" in a.parts and len(a.spaces) >= 2:
+        for src, tgt in ((a.spaces[0], a.spaces[1]), (a.spaces[1], a.spaces[0])):
+            devices, res, res_z, n_zcp, integer = run_cross(src, tgt, a.n, a.draws, a.data_dir, mp, a.mp_epochs)
+            print_cross(src, tgt, devices, res, res_z, n_zcp, integer, a.n)
+            sys.stdout.flush()
+    if "accuracy" in a.parts:
+        print_accuracy(*run_accuracy(a.acc_n, a.draws, a.data_dir), a.acc_n)
         sys.stdout.flush()
+    if "sampling" in a.parts:
+        for space in a.spaces:
+            print_sampling(space, *run_sampling(space, a.sampling_n, a.sampling_draws, a.data_dir, a.targets),
+                           a.sampling_n)
+            sys.stdout.flush()
+    print(f"\n(wall time {time.time() - t_start:.0f} s on a shared, heavily loaded 2-core machine)")
 
 
 if __name__ == "__main__":

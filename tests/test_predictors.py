@@ -104,21 +104,115 @@ def test_device_registry_unknown_device_and_embedding(data_dir):
     assert e.shape == (10,) and e.min() == 0.0 and e.max() == 1.0
 
 
-def test_transfer_on_real_table(data_dir):
-    """Few-shot transfer on a slice of the published FBNet table (features cached or 300 built)."""
+def test_transfer_on_real_table(data_dir, tmp_path):
+    """Few-shot transfer on a slice of the published FBNet table: features of 60 networks built here."""
     from raynas.predictors import load_space_table
-    from raynas.predictors.features import default_cache_dir
+    from raynas.predictors.features import space_features
 
     tab = load_space_table("fbnet", data_dir)
-    if not (default_cache_dir() / "features_fbnet.npz").is_file():
-        pytest.skip("FBNet feature cache absent (run benchmarks/predictor_transfer.py once to build it)")
-    F = tab.features()
-    assert F.shape == (len(tab.archs), len(FEATURE_NAMES)) and np.isfinite(F).all()
-    t = 0
-    S = np.delete(tab.latency, t, axis=1)
-    y = tab.latency[:, t]
-    X, k, c = transfer_encoding(S, F)
-    idx = np.random.default_rng(0).choice(len(y), 20, replace=False)
-    rho_r = spearman(RaynasTransfer(n_source=k, n_cost=c).fit(X[idx], y[idx]).predict(X), y)
-    rho_oh = spearman(OneHotRidge().fit(tab.onehot()[idx], y[idx]).predict(tab.onehot()), y)
-    assert rho_r > 0.8 and rho_r > rho_oh
+    rows = np.random.default_rng(0).choice(len(tab.archs), 60, replace=False)
+    F = space_features(tab.space, [tab.archs[i] for i in rows], key="fbnet_test", cache_dir=tmp_path)
+    assert F.shape == (60, len(FEATURE_NAMES)) and np.isfinite(F).all()
+    assert (tmp_path / "features_fbnet_test.npz").is_file()
+    lat = tab.latency[rows]
+    OH = tab.onehot()[rows]
+    wins = 0
+    for t in range(3):
+        S, y = np.delete(lat, t, axis=1), lat[:, t]
+        X, k, c = transfer_encoding(S, F)
+        idx = np.random.default_rng(t).choice(len(y), 15, replace=False)
+        rho_r = spearman(RaynasTransfer(n_source=k, n_cost=c).fit(X[idx], y[idx]).predict(X), y)
+        rho_oh = spearman(OneHotRidge().fit(OH[idx], y[idx]).predict(OH), y)
+        assert rho_r > 0.8, (tab.devices[t], rho_r)
+        wins += rho_r > rho_oh
+    assert wins == 3
+
+
+def test_zcp_encoder_min_max_log_and_failures():
+    from raynas.predictors.zcp import ZCPEncoder
+
+    raw = np.array([[1.0, 1e2, -5.0], [10.0, 1e6, np.nan], [4.0, 1e4, 5.0], [2.0, 1e3, 0.0]])
+    enc = ZCPEncoder().fit(raw)
+    Z = enc.transform(raw)
+    assert enc.log_.tolist() == [False, True, False]  # only the column spanning 4 decades is logged
+    assert Z.min(0)[[0, 1]].tolist() == [0.0, 0.0] and Z.max(0)[[0, 1]].tolist() == [1.0, 1.0]
+    lo, hi = np.log1p(1e2), np.log1p(1e6)
+    assert Z[2, 1] == pytest.approx((np.log1p(1e4) - lo) / (hi - lo))
+    assert np.isfinite(Z).all() and Z[1, 2] == pytest.approx(0.5)  # a failed value becomes the median
+    # rank-preserving per column
+    assert (np.argsort(Z[:, 1]) == np.argsort(raw[:, 1])).all()
+    with pytest.raises(Exception, match="proxy columns"):
+        enc.transform(raw[:, :2])
+
+
+def test_zcp_values_cached_in_proxy_table(tmp_path):
+    from raynas.predictors.zcp import ZCP_DATA_FREE, zcp_available, zcp_values
+
+    sp = get_space("nb201")
+    archs = [(3, 3, 0, 1, 4, 2), (1, 1, 1, 1, 1, 1), (0, 0, 0, 0, 0, 0)]
+    kw = {"cache_dir": tmp_path}
+    before = zcp_values(sp, archs, ZCP_DATA_FREE, compute=False, **kw)
+    assert np.isnan(before).all() and not zcp_available(sp, archs, ZCP_DATA_FREE, **kw).any()
+    v = zcp_values(sp, archs, ZCP_DATA_FREE, **kw)
+    assert v.shape == (3, 4) and np.isfinite(v[:2]).all()
+    assert v[0, 1] > v[1, 1]  # params: 3x3 convolutions vs skips
+    assert list(tmp_path.glob("proxies_nb201_*b16*.csv"))  # the encoding's file, reused next time
+    np.testing.assert_array_equal(zcp_values(sp, archs, ZCP_DATA_FREE, compute=False, **kw)[:2], v[:2])
+    assert zcp_available(sp, archs, ZCP_DATA_FREE, **kw).all()
+
+
+def test_mlp_tree_and_multipredict_models():
+    from raynas.predictors.neural import MLPPredictor, MultiPredictTransfer, TreePredictor
+
+    rng = np.random.default_rng(0)
+    E = rng.normal(size=(400, 3))  # an informative architecture encoding
+    S = np.exp(E @ rng.random((3, 5)) * 0.5)  # five source devices driven by it
+    y = S @ np.array([0.5, 1.0, 0.0, 0.2, 0.0]) + 0.1
+    for m in (MLPPredictor(epochs=80, seed=1), TreePredictor(), MLPPredictor(epochs=40, log_target=True, n_members=2)):
+        pred = m.fit(S[:200], y[:200]).predict(S[200:])
+        assert spearman(pred, y[200:]) > 0.8, type(m).__name__
+    a = MLPPredictor(epochs=20, seed=3).fit(S[:50], y[:50]).predict(S)
+    b = MLPPredictor(epochs=20, seed=3).fit(S[:50], y[:50]).predict(S)
+    np.testing.assert_array_equal(a, b)  # deterministic given the seed
+    X = np.hstack([S, E])
+    mp = MultiPredictTransfer(n_source=S.shape[1], pretrain_epochs=30, pretrain_archs=300).pretrain(X)
+    idx = rng.choice(len(y), 10, replace=False)
+    fitted = mp.fit(X[idx], y[idx])
+    assert fitted.init_source_ == int(np.argmax([spearman(S[idx, j], y[idx]) for j in range(5)]))
+    assert spearman(fitted.predict(X), y) > 0.8
+
+
+def test_uncertainty_sampling_measures_only_what_it_chose():
+    from raynas.predictors.sampling import uncertainty_sample
+
+    rng, S, _ = synthetic()
+    y = S @ rng.random(S.shape[1]) + 0.1
+    asked = []
+
+    def measure(i):
+        asked.extend(i.tolist())
+        return y[i]
+
+    idx = uncertainty_sample(S, 15, lambda: NNLSTransfer(), measure, start=5, batch=5, seed=0)
+    assert len(idx) == 15 == len(set(idx.tolist())) and sorted(asked) == sorted(idx.tolist())
+    with pytest.raises(Exception, match="model_factory"):
+        choose("uncertainty", S, 10)
+
+
+def test_cross_space_roofline_and_bank():
+    from raynas.predictors.crossspace import RooflineRidge, SourceBank, pseudo_sources, roofline_columns
+
+    rng = np.random.default_rng(0)
+    FA = rng.random((200, len(FEATURE_NAMES))) * 5
+    FB = rng.random((150, len(FEATURE_NAMES))) * 5
+    R = roofline_columns(FA)
+    LA = R @ np.array([[1e-6, 2e-6], [1e-5, 0.0], [0.1, 0.3]]) + 0.5  # two devices, exact rooflines
+    cols = RooflineRidge.columns(FA, LA, FB)
+    np.testing.assert_allclose(cols, roofline_columns(FB) @ np.array([[1e-6, 2e-6], [1e-5, 0.0], [0.1, 0.3]]) + 0.5,
+                               rtol=1e-3)
+    y = cols[:, 1] * 2
+    m = RooflineRidge().fit(cols[:20], y[:20])
+    assert spearman(m.predict(cols), y) > 0.99
+    assert pseudo_sources(FA, LA, FB).shape == (150, 2)
+    with pytest.raises(Exception, match="cost columns"):
+        SourceBank().fit(R, LA).predict(R[:, :2])

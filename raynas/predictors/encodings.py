@@ -35,13 +35,21 @@ def analytic(features: np.ndarray, basic: bool = False, standardised: bool = Fal
     return standardise(F) if standardised else F
 
 
-def cost_columns(features: np.ndarray) -> np.ndarray:
+def cost_names() -> list[str]:
+    """Names of :func:`cost_columns` (before constant columns are dropped): the ``log_*`` features
+    undone, then the counts."""
+    return ([n[len("log_"):] for n in FEATURE_NAMES if n.startswith("log_")]
+            + [n for n in FEATURE_NAMES if n.startswith("n_")])
+
+
+def cost_columns(features: np.ndarray, drop_constant: bool = True) -> np.ndarray:
     """Raw non-negative additive costs from a :data:`FEATURE_NAMES` matrix: ``log_*`` features are
-    undone (``expm1``), counts kept; constant columns dropped."""
+    undone (``expm1``), counts kept (order: :func:`cost_names`); constant columns dropped unless
+    ``drop_constant=False`` (keep it off when two spaces must share the columns)."""
     logi = [i for i, n in enumerate(FEATURE_NAMES) if n.startswith("log_")]
     cnt = [i for i, n in enumerate(FEATURE_NAMES) if n.startswith("n_")]
     C = np.hstack([np.expm1(features[:, logi]), features[:, cnt]])
-    return C[:, C.std(0) > 0]
+    return C[:, C.std(0) > 0] if drop_constant else C
 
 
 def source_latencies(latency: np.ndarray, devices: Sequence[str], sources: Sequence[str]) -> np.ndarray:

@@ -22,6 +22,8 @@ raynas's transfer predictor:
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 from scipy.optimize import nnls
 from scipy.stats import rankdata, spearmanr
@@ -148,8 +150,8 @@ class SourcePriorTransfer(BaseEstimator, RegressorMixin):
     2. :meth:`fit` on n target samples: Bayesian linear regression of ``log y`` on ``[1, U]`` with that
        prior (posterior mean), noise variance from the sources' reconstruction error — so n = 5 gives a
        device between the typical source and the data, and large n follow the data.
-    3. The posterior prediction is averaged in rank-normalised space with relative-error NNLS
-       (``nnls_weight``), then a ridge on the architecture features (alpha by leave-one-out) fits the
+    3. The posterior log prediction is averaged with the log prediction of a relative-error NNLS
+       of the target on the sources (weight ``nnls_weight``), then a ridge on the architecture features (alpha by leave-one-out) fits the
        log residual of the n samples (shrunk to zero when it does not help).
     """
 
@@ -171,7 +173,11 @@ class SourcePriorTransfer(BaseEstimator, RegressorMixin):
         self.col_mean_ = L.mean(0)
         Lc = L - self.col_mean_
         self.row_center_ = Lc.mean(1)  # average device's deviation per architecture
-        U, s, Vt = np.linalg.svd(Lc, full_matrices=False)
+        # thin SVD through the small Gram matrix (n_sources x n_sources): fast for tall tables
+        evals, V = np.linalg.eigh(Lc.T @ Lc)
+        order = np.argsort(evals)[::-1]
+        s = np.sqrt(np.clip(evals[order], 0.0, None))
+        Vt = V[:, order].T
         k = max(1, min(self.rank, int(np.sum(s > 1e-6 * s[0])) if s[0] > 0 else 1))
         self.k_ = k
         self.s_ = s[:k]
@@ -182,9 +188,8 @@ class SourcePriorTransfer(BaseEstimator, RegressorMixin):
         cov = np.cov(coords.T) if coords.shape[0] > 1 else np.eye(k)
         cov = np.atleast_2d(cov) * self.prior_scale
         self.prior_cov_ = cov + np.eye(k) * (1e-3 * np.trace(cov) / k + 1e-9)
-        recon = U[:, :k] @ coords.T
-        resid = Lc - recon
-        self.noise_var_ = max(float(np.mean(resid**2)), self.noise_floor**2)
+        # the rank-k reconstruction error is the energy of the trailing singular values
+        self.noise_var_ = max(float(np.sum(s[k:] ** 2) / Lc.size), self.noise_floor**2)
         self.n_pretrain_ = len(S)
         return self
 
@@ -210,13 +215,7 @@ class SourcePriorTransfer(BaseEstimator, RegressorMixin):
         P0 = np.linalg.inv(C0)
         A = P0 + Phi.T @ Phi / self.noise_var_
         self.coef_ = np.linalg.solve(A, P0 @ m0 + Phi.T @ z / self.noise_var_)
-        self.nnls_ = NNLSTransfer(n_source=S.shape[1], relative=True).fit(S, y) if self.nnls_weight > 0 else None
-        # the NNLS member is mapped onto the Bayesian member's log scale by a line fitted on the n rows
-        self.blend_ = (0.0, 0.0)
-        if self.nnls_ is not None:
-            zn = np.log(np.maximum(self.nnls_.predict(S), 1e-9))
-            zb = self._bayes(S)
-            self.blend_ = tuple(np.polyfit(zn, zb, 1)) if np.ptp(zn) > 0 else (0.0, float(zb.mean()))
+        self.nnls_ = NNLSTransfer(n_source=S.shape[1], relative=True).fit(S, y)
         base = self._base(S)
         self.residual_model_ = None
         if self.residual and F.shape[1] > 0 and len(y) >= 8:
@@ -230,11 +229,10 @@ class SourcePriorTransfer(BaseEstimator, RegressorMixin):
 
     def _base(self, S):
         zb = self._bayes(S)
-        if self.nnls_ is None or self.nnls_weight <= 0:
+        if self.nnls_weight <= 0:
             return zb
         zn = np.log(np.maximum(self.nnls_.predict(S), 1e-9))
-        slope, icpt = self.blend_
-        return (1 - self.nnls_weight) * zb + self.nnls_weight * (slope * zn + icpt)
+        return (1 - self.nnls_weight) * zb + self.nnls_weight * zn
 
     def predict(self, X):
         check_is_fitted(self, "coef_")
@@ -267,33 +265,82 @@ class _NNLSCols:
         return (A / self.scale_) @ self.coef_[:-1] + self.coef_[-1]
 
 
+def _rho_ranked(pred: np.ndarray, y_rank: np.ndarray) -> float:
+    """Spearman rho of ``pred`` against precomputed ranks (ordinal ranks of the prediction; 0 if constant)."""
+    if np.ptp(pred) == 0:
+        return 0.0
+    r = np.empty(len(pred))
+    r[np.argsort(pred, kind="stable")] = np.arange(len(pred))
+    return float(np.corrcoef(r, y_rank)[0, 1])
+
+
+def select_source_prior(S: np.ndarray, ranks=(3, 4, 6, 8), weights=(0.3, 0.5, 0.7), ns=(5, 10, 20),
+                        draws: int = 2, n_eval: int = 1500, seed: int = 0) -> tuple[int, float, np.ndarray]:
+    """Choose :class:`SourcePriorTransfer`'s ``rank`` and ``nnls_weight`` on the sources alone.
+
+    Leave-one-source-out: each source column in turn plays the target, the others are its sources,
+    and ``n`` of its architectures (``ns`` x ``draws`` random draws) are its samples; the setting
+    with the best mean Spearman rho over ``n_eval`` architectures wins. No target latency is used,
+    and nothing depends on device names. Returns ``(rank, weight, mean rho [ranks x weights])``."""
+    S = np.asarray(S, dtype=np.float64)
+    k = S.shape[1]
+    ranks = [r for r in ranks if r <= max(1, k - 2)] or [1]
+    if k < 3 or len(S) < 5 * max(ns):  # too few sources or architectures to simulate transfers
+        r = ranks[min(1, len(ranks) - 1)]
+        return r, float(weights[len(weights) // 2]), np.zeros((len(ranks), len(weights)))
+    rng = np.random.default_rng(seed)
+    ev = rng.choice(len(S), min(n_eval, len(S)), replace=False)
+    score = np.zeros((len(ranks), len(weights)))
+    for j in range(k):
+        others, y = np.delete(S, j, axis=1), S[:, j]
+        y_rank = rankdata(y[ev])
+        draws_idx = [rng.choice(len(S), n, replace=False) for n in ns for _ in range(draws)]
+        for a, r in enumerate(ranks):
+            base = SourcePriorTransfer(n_source=k - 1, rank=r, residual=False).pretrain(others)
+            for b, w in enumerate(weights):
+                m = copy.copy(base)
+                m.nnls_weight = w
+                score[a, b] += np.mean([_rho_ranked(m.fit(others[i], y[i]).predict(others[ev]), y_rank)
+                                        for i in draws_idx])
+    score /= k
+    a, b = np.unravel_index(int(np.argmax(score)), score.shape)
+    return int(ranks[a]), float(weights[b]), score
+
+
 class RaynasTransfer(BaseEstimator, RegressorMixin):
-    """raynas's few-shot latency transfer: a stacked model chosen by leave-one-out on the n samples.
+    """raynas's few-shot latency transfer: a source prior, stacked with an additive cost model and a
+    residual ridge chosen by leave-one-out on the n samples.
 
     ``X`` = ``[source latencies (n_source) | non-negative cost columns (n_cost) | residual features]``:
     cost columns are raw additive costs of the architecture (MACs, parameters, activation memory,
     op counts: see :func:`raynas.predictors.encodings.cost_columns`), residual features anything
-    standardisable (analytic features, one-hot).
+    standardisable (analytic features, ZCP encoding, one-hot).
 
-    Members, all fitted in relative error / log space (what matters for ranking):
-
-    * ``src``: NNLS of the target on the source columns (the strongest measured baseline);
-    * ``cost``: NNLS on source *and* cost columns — a roofline-like additive model that can express
-      devices the sources cannot (exact per-layer sums, memory-bound CPUs);
-    * the log-geometric blend ``(1 - a) * src + a * cost`` for ``a`` on a grid, plus a ridge on the
-      residual features fitted to the blend's log residual (alpha by GCV) when ``n >= min_residual``.
-
-    ``a`` (and whether the residual ridge is kept) minimises the leave-one-out squared log error on
-    the n samples; ties and ``n < min_stack`` keep the sources-only model, the safest at tiny n.
+    1. :meth:`pretrain` (optional, on the rows of every architecture; no target latency): a
+       :class:`SourcePriorTransfer` on the sources, its ``rank`` and NNLS blend weight chosen by
+       :func:`select_source_prior` (leave-one-source-out on the sources themselves). Without it,
+       :meth:`fit` pretrains on the n rows it is given.
+    2. :meth:`fit` on n target samples: the prior's posterior (``base``); for ``n >= min_stack``
+       the log-geometric blend ``(1 - a) * base + a * cost`` with ``cost`` a relative-error NNLS on
+       source *and* cost columns (a roofline-like additive model that can express devices the
+       sources cannot), ``a`` on ``grid`` by leave-one-out squared log error (ties keep ``a = 0``);
+       for ``n >= min_residual`` a ridge on the residual features fitted to the log residual, kept
+       only when its leave-one-out (GCV) error beats predicting no residual.
     """
 
-    def __init__(self, n_source: int | None = None, n_cost: int = 0, grid=(0.0, 0.25, 0.5, 0.75, 1.0),
-                 min_stack: int = 8, min_residual: int = 20):
+    def __init__(self, n_source: int | None = None, n_cost: int = 0, ranks=(3, 4, 6, 8), weights=(0.3, 0.5, 0.7),
+                 grid=(0.0, 0.25, 0.5, 0.75, 1.0), loo_weights=(0.0, 0.5, 0.85, 1.0), min_gain: float = 0.05,
+                 min_stack: int = 8, min_residual: int = 20, seed: int = 0):
         self.n_source = n_source
         self.n_cost = n_cost
+        self.ranks = ranks
+        self.weights = weights
         self.grid = grid
+        self.loo_weights = loo_weights
+        self.min_gain = min_gain
         self.min_stack = min_stack
         self.min_residual = min_residual
+        self.seed = seed
 
     def _blocks(self, X):
         k = X.shape[1] - self.n_cost if self.n_source is None else int(self.n_source)
@@ -301,55 +348,73 @@ class RaynasTransfer(BaseEstimator, RegressorMixin):
             raise InvalidConfigError(f"n_source={self.n_source}, n_cost={self.n_cost} do not fit X with {X.shape[1]} columns")
         return X[:, :k], X[:, : k + self.n_cost], X[:, k + self.n_cost:]
 
-    def _members(self, S, SC, y):
-        src = _NNLSCols().fit(S, y)
-        cost = _NNLSCols().fit(SC, y) if self.n_cost > 0 else src
-        return src, cost
-
     @staticmethod
     def _log(v):
         return np.log(np.maximum(v, 1e-9))
 
+    def pretrain(self, X) -> RaynasTransfer:
+        """Learn the source prior (and its settings) from the sources' latencies of every architecture."""
+        S, _, _ = self._blocks(_check_xy(X))
+        self.rank_, self.nnls_weight_, self.selection_scores_ = select_source_prior(
+            S, self.ranks, self.weights, seed=self.seed)
+        self.prior_ = SourcePriorTransfer(n_source=S.shape[1], rank=self.rank_, nnls_weight=self.nnls_weight_,
+                                          residual=False).pretrain(S)
+        return self
+
+    def _prior_fit(self, S, y, weight: float | None = None):
+        m = copy.copy(self.prior_)
+        if weight is not None:
+            m.nnls_weight = weight
+        return m.fit(S, y)
+
     def fit(self, X, y):
         X, y = _check_xy(X, y)
+        if not hasattr(self, "prior_"):
+            self.pretrain(X)
         S, SC, R = self._blocks(X)
         z = self._log(y)
         n = len(y)
-        self.alpha_, self.use_residual_ = 0.0, False
-        if n >= self.min_stack and self.n_cost > 0:
-            # leave-one-out log predictions of both members
-            loo = np.zeros((n, 2))
+        self.alpha_, self.weight_ = 0.0, self.nnls_weight_
+        if n >= self.min_stack:
+            # leave-one-out log predictions of the three members: Bayesian prior, source NNLS, cost NNLS
+            loo = np.zeros((n, 3))
             for i in range(n):
                 keep = np.arange(n) != i
-                src, cost = self._members(S[keep], SC[keep], y[keep])
-                loo[i] = self._log(src.predict(S[i:i + 1]))[0], self._log(cost.predict(SC[i:i + 1]))[0]
-            errs = [np.mean(((1 - a) * loo[:, 0] + a * loo[:, 1] - z) ** 2) for a in self.grid]
+                m = self._prior_fit(S[keep], y[keep])
+                loo[i, 0] = m._bayes(S[i:i + 1])[0]
+                loo[i, 1] = self._log(m.nnls_.predict(S[i:i + 1]))[0]
+                if self.n_cost > 0:
+                    loo[i, 2] = self._log(_NNLSCols().fit(SC[keep], y[keep]).predict(SC[i:i + 1]))[0]
+            combos = [(w, a) for w in sorted({*self.loo_weights, self.nnls_weight_})
+                      for a in (self.grid if self.n_cost > 0 else (0.0,))]
+            errs = np.array([np.mean(((1 - a) * ((1 - w) * loo[:, 0] + w * loo[:, 1]) + a * loo[:, 2] - z) ** 2)
+                             for w, a in combos])
+            default = combos.index((self.nnls_weight_, 0.0))
             best = int(np.argmin(errs))
-            self.alpha_ = float(self.grid[best]) if errs[best] < errs[0] * (1 - 1e-6) else 0.0
-            self.loo_errors_ = errs
-        self.src_, self.cost_ = self._members(S, SC, y)
+            if errs[best] < errs[default] * (1 - self.min_gain):
+                self.weight_, self.alpha_ = (float(v) for v in combos[best])
+            self.loo_errors_ = dict(zip(combos, errs))
+        self.base_ = self._prior_fit(S, y, self.weight_)
+        self.cost_ = _NNLSCols().fit(SC, y) if self.n_cost > 0 else None
         self.residual_ = None
         if n >= self.min_residual and R.shape[1] > 0:
-            base = self._base(S, SC)
-            res = _Standardised(log_target=False).fit(R, z - base)
-            # keep the residual model only if its GCV error beats predicting zero residual
-            gcv = float(np.min(res.model_.cv_results_.mean(0))) if hasattr(res.model_, "cv_results_") else None
-            if gcv is None:
-                self.residual_ = res
-            elif gcv < np.mean((z - base) ** 2):
+            r = z - self._stack(S, SC)
+            res = _Standardised(log_target=False).fit(R, r)
+            gcv = float(np.min(res.model_.cv_results_.mean(0)))
+            if gcv < np.mean(r ** 2):
                 self.residual_ = res
         return self
 
-    def _base(self, S, SC):
-        zs = self._log(self.src_.predict(S))
-        if self.alpha_ == 0.0:
-            return zs
-        return (1 - self.alpha_) * zs + self.alpha_ * self._log(self.cost_.predict(SC))
+    def _stack(self, S, SC):
+        zb = self._log(self.base_.predict(S))
+        if self.alpha_ == 0.0 or self.cost_ is None:
+            return zb
+        return (1 - self.alpha_) * zb + self.alpha_ * self._log(self.cost_.predict(SC))
 
     def predict(self, X):
-        check_is_fitted(self, "src_")
+        check_is_fitted(self, "base_")
         S, SC, R = self._blocks(_check_xy(X))
-        z = self._base(S, SC)
+        z = self._stack(S, SC)
         if self.residual_ is not None:
             z = z + self.residual_.predict(R)
         return np.exp(z)

@@ -40,6 +40,20 @@ class SpaceTable:
 
         return space_features(self.space, self.archs, key=self.space_name, cache_dir=cache_dir, progress=progress)
 
+    def zcp(self, names=None, compute: bool = False, workers: int = 1, **table_kwargs) -> np.ndarray:
+        """Raw zero-cost proxy values ``[n_archs, len(names)]`` from the ZCP cache
+        (:mod:`raynas.predictors.zcp`); architectures not computed yet are NaN unless ``compute``."""
+        from raynas.predictors.zcp import ZCP_PROXIES, zcp_values
+
+        return zcp_values(self.space, self.archs, names or ZCP_PROXIES, compute=compute, workers=workers,
+                          **table_kwargs)
+
+    def sources(self, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Leave-one-device-out split: ``(latency of every other column, the target column, their names)``."""
+        y = self.column(target)
+        names = [d for d in self.devices if d != target]
+        return self.latency[:, [self.devices.index(d) for d in names]], y, names
+
     def onehot(self) -> np.ndarray:
         n_ops = len(self.space.ops)
         a = np.asarray(self.archs)

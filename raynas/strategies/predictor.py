@@ -1,0 +1,267 @@
+"""Predictor-guided multi-objective search (Multi-Predict's predictors used inside a search).
+
+:class:`PredictorStrategy` keeps one :class:`ObjectiveModel` per objective. Each model starts from a
+*transferred* prediction (``prior``: e.g. a latency predictor transferred from source devices with
+a few target samples, or a zero-cost-proxy accuracy estimate) and, once ``min_fit`` results are
+told, is refitted on the told architectures (a bootstrap ensemble gives a mean and a spread). Every
+``ask`` scores a candidate pool (random architectures plus one-decision mutants of the told front)
+and proposes by
+
+* ``"ehvi"`` (default): Monte-Carlo expected hypervolume improvement over the told front, under
+  independent Gaussians ``N(mean, spread)`` per objective, on the candidates of the first predicted
+  non-dominated fronts (``shortlist``);
+* ``"nondominated"``: a random member of the predicted non-dominated set of the pool, preferring
+  the largest crowding distance (a spread of the predicted front).
+
+Objectives are minimised (as every raynas strategy); ``signs`` converts them back to the metric's
+own sign for the models (``-1`` for a maximised accuracy), so a model sees accuracy, not its
+negation. Refits happen lazily on the next ``ask`` and draw no random numbers (bootstrap
+resamples come from a generator seeded by the number of told results), so ``load_state_dict``
+replays the history exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+
+from raynas import moo
+from raynas.errors import InvalidConfigError
+from raynas.evolution import unseen
+from raynas.strategies.base import Arch, Strategy
+
+ACQUISITIONS = ("ehvi", "nondominated")
+
+
+class CachedFeatures:
+    """Memoise ``fn(list[Arch]) -> [n, d]`` per architecture (features can cost a network build)."""
+
+    def __init__(self, fn: Callable[[list[Arch]], np.ndarray]):
+        self.fn = fn
+        self.cache: dict[Arch, np.ndarray] = {}
+
+    def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
+        archs = [tuple(int(v) for v in a) for a in archs]
+        todo = list(dict.fromkeys(a for a in archs if a not in self.cache))
+        if todo:
+            rows = np.asarray(self.fn(todo), dtype=np.float64).reshape(len(todo), -1)
+            self.cache.update(zip(todo, rows))
+        return np.stack([self.cache[a] for a in archs]) if archs else np.zeros((0, 0))
+
+
+class ObjectiveModel:
+    """Estimate one objective (in its metric's own sign) for any architecture.
+
+    Args:
+        features: ``list[Arch] -> [n, d]`` encoding given to ``model`` (memoised here).
+        model: a scikit-learn style regressor (cloned for every refit), e.g.
+            :class:`raynas.predictors.RaynasTransfer` on ``[source latencies | costs | features]``
+            or a :class:`raynas.predictors.TreePredictor` on a ZCP encoding.
+        prior: ``list[Arch] -> values``, the transferred prediction used until ``min_fit`` results
+            are told (``None``: no information, every candidate equal).
+        prior_spread: relative spread assumed for the prior (times the prior's own standard
+            deviation over the candidates).
+        min_fit: told results needed before ``model`` replaces the prior.
+        n_boot: bootstrap refits whose spread is the uncertainty (1: no spread).
+        seed: seeds the bootstrap resamples (together with the number of told results).
+    """
+
+    def __init__(self, features: Callable[[list[Arch]], np.ndarray], model, prior: Callable | None = None,
+                 prior_spread: float = 0.25, min_fit: int = 5, n_boot: int = 5, seed: int = 0):
+        if min_fit < 2:
+            raise InvalidConfigError(f"min_fit must be >= 2, got {min_fit}")
+        if n_boot < 1:
+            raise InvalidConfigError(f"n_boot must be >= 1, got {n_boot}")
+        self.features = features if isinstance(features, CachedFeatures) else CachedFeatures(features)
+        self.model = model
+        self.prior = prior
+        self.prior_spread = prior_spread
+        self.min_fit = min_fit
+        self.n_boot = n_boot
+        self.seed = seed
+        self.reset()
+
+    def reset(self) -> None:
+        self.archs: list[Arch] = []
+        self.values: list[float] = []
+        self.members: list = []
+        self._fitted_on = 0
+
+    def update(self, arch: Arch, value: float) -> None:
+        """Record one told result (non-finite values are ignored: a failed trial says nothing)."""
+        if np.isfinite(value):
+            self.archs.append(tuple(arch))
+            self.values.append(float(value))
+
+    @property
+    def fitted(self) -> bool:
+        return len(self.values) >= self.min_fit
+
+    def _refit(self) -> None:
+        n = len(self.values)
+        if self._fitted_on == n:
+            return
+        X, y = self.features(self.archs), np.asarray(self.values)
+        rng = np.random.default_rng([self.seed, n])
+        members = [clone(self.model).fit(X, y)]
+        for _ in range(self.n_boot - 1):
+            for _attempt in range(10):  # a resample needs at least two distinct values
+                b = rng.choice(n, n, replace=True)
+                if np.ptp(y[b]) > 0:
+                    break
+            members.append(clone(self.model).fit(X[b], y[b]))
+        self.members, self._fitted_on = members, n
+
+    def predict(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, spread)`` per architecture."""
+        archs = [tuple(a) for a in archs]
+        if not self.fitted:
+            if self.prior is None:
+                return np.zeros(len(archs)), np.ones(len(archs))
+            p = np.asarray(self.prior(archs), dtype=float).reshape(-1)
+            sd = np.std(p) if len(p) > 1 else abs(float(p[0])) if len(p) else 1.0
+            return p, np.full(len(p), self.prior_spread * (sd if sd > 0 else 1.0))
+        self._refit()
+        X = self.features(archs)
+        P = np.stack([m.predict(X) for m in self.members])
+        return P[0], P.std(0) if len(P) > 1 else np.zeros(len(archs))
+
+
+def hypervolume_improvement(front: np.ndarray, points: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Hypervolume each row of ``points`` would add to ``front`` on its own (minimisation).
+
+    Two objectives: exact and vectorised (the box a point dominates minus the part of it the front
+    already dominates, a staircase of the front clipped to the box); more objectives: one
+    :func:`raynas.moo.hypervolume` difference per point."""
+    P = np.asarray(points, dtype=float)
+    F = np.asarray(front, dtype=float).reshape(-1, P.shape[1])
+    ref = np.asarray(reference, dtype=float)
+    F = F[np.all(np.isfinite(F), 1)]
+    if P.shape[1] != 2:
+        base = moo.hypervolume(F, ref) if len(F) else 0.0
+        return np.array([moo.hypervolume(np.vstack([F, p[None]]), ref) - base for p in P])
+    box = np.prod(np.clip(ref - P, 0.0, None), axis=1)
+    if len(F) == 0:
+        return box
+    F = F[moo.pareto_mask(F)]
+    F = F[np.lexsort((-F[:, 1], F[:, 0]))]
+    cx = np.minimum(np.maximum(P[:, :1], F[None, :, 0]), ref[0])
+    cy = np.minimum(np.maximum(P[:, 1:], F[None, :, 1]), ref[1])
+    widths = np.diff(np.concatenate([cx, np.full((len(P), 1), ref[0])], axis=1), axis=1)
+    covered = np.sum(widths * (ref[1] - cy), axis=1)
+    return np.clip(box - covered, 0.0, None)
+
+
+def expected_hvi(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, reference: np.ndarray,
+                 rng: np.random.Generator, n_samples: int = 32) -> np.ndarray:
+    """Monte-Carlo expected hypervolume improvement of each candidate (rows of ``mean``/``spread``,
+    minimised, independent Gaussians) over ``front``, bounded by ``reference``."""
+    mean, spread = np.asarray(mean, float), np.asarray(spread, float)
+    draws = rng.standard_normal((n_samples, mean.shape[1]))
+    pts = (mean[:, None, :] + draws[None] * spread[:, None, :]).reshape(-1, mean.shape[1])
+    return hypervolume_improvement(front, pts, reference).reshape(len(mean), n_samples).mean(1)
+
+
+class PredictorStrategy(Strategy):
+    """Propose architectures by predicted non-dominance / expected hypervolume improvement.
+
+    Args:
+        space: the search space.
+        models: one :class:`ObjectiveModel` per objective, in the searcher's metric order.
+        signs: per objective ``+1`` (metric minimised) or ``-1`` (maximised): objectives arrive
+            minimised and are multiplied by the sign before reaching the models.
+        acquisition: ``"ehvi"`` or ``"nondominated"`` (see the module docstring).
+        pool_size: random candidates scored per ask.
+        n_mutants: one-decision mutants of told front members added to the pool per ask.
+        candidates: optional finite list of architectures to draw the pool from (a tabulated
+            space); default: ``space.sample``.
+        shortlist: candidates (best predicted fronts first) whose EHVI is estimated.
+        n_mc: Monte-Carlo draws per candidate for EHVI.
+        seed: seeds the pool and the Monte-Carlo draws.
+    """
+
+    def __init__(self, space, models: Sequence[ObjectiveModel], signs: Sequence[float] | None = None,
+                 acquisition: str = "ehvi", pool_size: int = 256, n_mutants: int = 32,
+                 candidates: Sequence[Arch] | None = None, shortlist: int = 24, n_mc: int = 32,
+                 seed: int | None = None):
+        models = list(models)
+        if not models:
+            raise InvalidConfigError("PredictorStrategy needs at least one ObjectiveModel")
+        super().__init__(space, seed, len(models))
+        if acquisition not in ACQUISITIONS:
+            raise InvalidConfigError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
+        signs = [1.0] * len(models) if signs is None else [float(s) for s in signs]
+        if len(signs) != len(models) or any(s not in (1.0, -1.0) for s in signs):
+            raise InvalidConfigError(f"signs must be {len(models)} values of +1/-1, got {signs}")
+        if pool_size < 1:
+            raise InvalidConfigError(f"pool_size must be >= 1, got {pool_size}")
+        self.models = models
+        self.signs = np.asarray(signs)
+        self.acquisition = acquisition
+        self.pool_size = pool_size
+        self.n_mutants = n_mutants
+        self.candidates = [tuple(int(v) for v in a) for a in candidates] if candidates is not None else None
+        self.shortlist = shortlist
+        self.n_mc = n_mc
+
+    # --- derived state ----------------------------------------------------------------------------
+    def _observe(self, arch: Arch, values: tuple[float, ...]) -> None:
+        for m, s, v in zip(self.models, self.signs, values):
+            m.update(arch, s * v)
+
+    def _reset_derived(self) -> None:
+        for m in self.models:
+            m.reset()
+
+    # --- proposal ---------------------------------------------------------------------------------
+    def _pool(self) -> list[Arch]:
+        if self.candidates is not None:
+            idx = self.rng.choice(len(self.candidates), min(self.pool_size, len(self.candidates)), replace=False)
+            pool = [self.candidates[i] for i in idx]
+        else:
+            pool = [self.space.sample(self.rng) for _ in range(self.pool_size)]
+        front, _ = self._told_front()
+        if front and self.n_mutants > 0:
+            cand_set = set(self.candidates) if self.candidates is not None else None
+            for _ in range(self.n_mutants):
+                child = tuple(self.space.mutate(front[int(self.rng.integers(len(front)))], self.rng))
+                if cand_set is None or child in cand_set:
+                    pool.append(child)
+        return unseen(pool, self.seen)
+
+    def _told_front(self) -> tuple[list[Arch], np.ndarray]:
+        if len(self.history) == 0:
+            return [], np.zeros((0, self.n_objectives))
+        return self.front()
+
+    def estimates(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
+        """Minimised ``(mean, spread)`` matrices ``[n, n_objectives]`` of the current models."""
+        means, spreads = zip(*(m.predict(archs) for m in self.models))
+        return np.stack(means, 1) * self.signs, np.stack(spreads, 1)
+
+    def _propose(self) -> Arch:
+        pool = self._pool()
+        if not pool:  # everything seen: fall back to random (the space permitting)
+            return self.space.sample(self.rng)
+        mu, sd = self.estimates(pool)
+        ranks = moo.nondominated_ranks(mu)
+        if self.acquisition == "nondominated" or self.n_objectives == 0:
+            first = np.flatnonzero(ranks == ranks.min())
+            crowd = moo.crowding_distance(mu[first])
+            best = first[np.flatnonzero(crowd == crowd.max())]
+            return pool[int(best[self.rng.integers(len(best))])]
+        _, told = self._told_front()
+        both = np.vstack([told, mu]) if len(told) else mu
+        norm = moo.Normaliser.fit(both)
+        ref = np.full(mu.shape[1], 1.1)
+        order = np.lexsort((self.rng.random(len(pool)), ranks))[: self.shortlist]
+        span = np.where(norm.high > norm.low, norm.high - norm.low, 1.0)
+        ehvi = expected_hvi(norm(told) if len(told) else np.zeros((0, mu.shape[1])), norm(mu[order]),
+                            sd[order] / span, ref, self.rng, self.n_mc)
+        return pool[int(order[int(np.argmax(ehvi))])]
+
+    def _extra_state(self) -> dict[str, Any]:
+        return {}
