@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import shutil
 import socket
 import time
 from collections.abc import Sequence
@@ -66,6 +67,70 @@ def _number(value) -> float:
         return float(value)
     except (TypeError, ValueError):
         return float("nan")
+
+
+SNAPSHOT = ".raynas_state"
+
+
+class StateSnapshot(tune.Callback):
+    """Keep a consistent copy of Tune's experiment state in ``<experiment>/.raynas_state``.
+
+    Tune writes its experiment state (trial statuses, searcher and scheduler state) to a staging
+    directory and copies it to the storage path in the background, neither atomically: measured
+    here, a driver killed mid-copy left an empty ``experiment_state-*.json``, and ``Tuner.restore``
+    then silently restarted the whole experiment; the copy also lags up to ``SyncConfig.sync_period``
+    (300 s by default). Right after each experiment checkpoint (``on_step_end`` follows it in the
+    controller's thread, so the staged files are complete), this callback copies the staged files
+    into a fresh directory and swaps it in by renames; :func:`restore_state_snapshot` puts them back
+    before a restore. Only for a local storage path (elsewhere it does nothing)."""
+
+    def __init__(self):
+        self._stamp: tuple | None = None
+
+    def on_step_end(self, iteration: int, trials: list, **info):
+        if trials:
+            self.snapshot(trials[0].storage)
+
+    def on_experiment_end(self, trials: list, **info):
+        if trials:
+            self.snapshot(trials[0].storage)
+
+    def snapshot(self, storage) -> None:
+        staging = Path(storage.experiment_driver_staging_path)
+        target = Path(storage.experiment_fs_path)
+        if not target.is_dir() or not staging.is_dir():
+            return
+        files = sorted(p for p in staging.iterdir() if p.is_file())
+        stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+        if not any(p.name.startswith("experiment_state") for p in files) or stamp == self._stamp:
+            return
+        tmp, old, final = target / f"{SNAPSHOT}.tmp", target / f"{SNAPSHOT}.old", target / SNAPSHOT
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        for p in files:
+            shutil.copy2(p, tmp / p.name)
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            final.rename(old)
+        tmp.rename(final)
+        shutil.rmtree(old, ignore_errors=True)
+        self._stamp = stamp
+
+
+def restore_state_snapshot(experiment_dir: str | os.PathLike) -> bool:
+    """Put the last :class:`StateSnapshot` of ``experiment_dir`` back in place (before
+    ``Tuner.restore``). Returns whether there was one. A kill between the snapshot's renames leaves
+    ``.raynas_state.old``, used then."""
+    d = Path(experiment_dir)
+    for name in (SNAPSHOT, f"{SNAPSHOT}.old"):
+        snap = d / name
+        if snap.is_dir() and any(p.name.startswith("experiment_state") for p in snap.iterdir()):
+            for p in snap.iterdir():
+                tmp = d / f".{p.name}.restoring"
+                shutil.copy2(p, tmp)
+                os.replace(tmp, d / p.name)
+            return True
+    return False
 
 
 @dataclass
@@ -189,7 +254,7 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
             run_config=tune.RunConfig(name=name, storage_path=str(out), verbose=0,
                                       failure_config=tune.FailureConfig(max_failures=max_failures),
                                       sync_config=tune.SyncConfig(sync_period=checkpoint_s),
-                                      callbacks=[ProgressPrinter(metric, num_samples)]),
+                                      callbacks=[ProgressPrinter(metric, num_samples), StateSnapshot()]),
         )
         grid = _fit(tuner, checkpoint_s)
         wall = time.perf_counter() - t0
@@ -235,6 +300,7 @@ def resume_search(output_dir: str | os.PathLike, trainable, *, metric: Sequence[
         if resources:
             trainable = tune.with_resources(trainable, resources)
         t0 = time.perf_counter()
+        restore_state_snapshot(path)
         tuner = tune.Tuner.restore(str(path), trainable=trainable, resume_unfinished=True, resume_errored=True)
         grid = _fit(tuner, checkpoint_s)
         wall = time.perf_counter() - t0

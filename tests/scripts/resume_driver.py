@@ -14,7 +14,9 @@ The experiment state is checkpointed after every controller step (``TUNE_GLOBAL_
 default 0 here; Tune's own default is "auto": at most 5 % of the time, at least every 10 s) and
 copied to the storage path at once (``SyncConfig(sync_period=0)``; Tune's default copies it at most
 every 300 s, so a killed driver's experiment could restore up to 5 minutes back), so whatever the
-kill interrupts, a completed trial is in the state at most one step after it ended.
+kill interrupts, a completed trial is in the state at most one step after it ended. Tune writes and
+copies that state non-atomically (a kill can leave it empty, and Tune then restarts the experiment
+from scratch), so the driver keeps raynas's atomic ``StateSnapshot`` and restores from it.
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def main() -> int:
 def run(name: str, outdir: str, args, announce) -> None:
     from ray import tune
 
+    from searchers.experiment import StateSnapshot, restore_state_snapshot
     from searchers.results import results_dataframe
     from searchers.trainables import tabular_trainable
 
@@ -80,6 +83,7 @@ def run(name: str, outdir: str, args, announce) -> None:
     path = os.path.join(os.path.abspath(outdir), "exp")
     t0 = time.perf_counter()
     if args.restore:
+        print(f"SNAPSHOT {restore_state_snapshot(path)}", flush=True)
         tuner = tune.Tuner.restore(path, trainable=trainable, resume_unfinished=True, resume_errored=True)
         print(f"RESTORE_S {time.perf_counter() - t0:.3f}", flush=True)
     else:
@@ -91,7 +95,8 @@ def run(name: str, outdir: str, args, announce) -> None:
                 search_alg=tune.search.ConcurrencyLimiter(searcher, args.concurrency),
                 num_samples=args.num_samples, reuse_actors=True),
             run_config=tune.RunConfig(name="exp", storage_path=os.path.abspath(outdir), verbose=0,
-                                      sync_config=tune.SyncConfig(sync_period=0), callbacks=[announce()]),
+                                      sync_config=tune.SyncConfig(sync_period=0),
+                                      callbacks=[announce(), StateSnapshot()]),
         )
     print("STARTED", flush=True)
     grid = tuner.fit()
