@@ -22,6 +22,9 @@ import pytest
 from _cluster import ray_processes, wait_until
 
 REPO = Path(__file__).resolve().parents[1]
+# RAYNAS_LOAD_TRIALS=400 checks the mechanics only: over a short run start-up dominates the memory
+# slope (measured 133 KB/trial at 400 trials against 65 KB/trial at 5,000), so the bounds below are
+# for the full 5,000.
 TRIALS = int(os.environ.get("RAYNAS_LOAD_TRIALS", "5000"))
 
 
