@@ -50,12 +50,16 @@ def _add_search(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--output", default="raynas_results", help="directory for results.csv, pareto.csv/png")
     p.add_argument("--address", default=None, help="join this Ray cluster instead of starting a local one")
+    p.add_argument("--max-failures", type=int, default=0,
+                   help="retries of a trial that raised or lost its node (-1: without limit)")
+    p.add_argument("--resume", action="store_true",
+                   help="resume the interrupted search in --output (run with the same options)")
     p.set_defaults(func=_cmd_search)
 
 
 def _cmd_search(args) -> int:
     from raynas.spaces import NB201Space
-    from searchers.experiment import run_search
+    from searchers.experiment import resume_search, run_search
     from searchers.optuna_moo import optuna_moo_search
     from searchers.spaces import tune_param_space
     from searchers.trainables import live_trainable
@@ -78,9 +82,12 @@ def _cmd_search(args) -> int:
     print(f"raynas search: NB201(C={args.channels}, N={args.cells}) on {args.dataset}, {args.samples} trials, "
           f"{args.searcher} + {args.scheduler}, objectives accuracy (max) and latency_ms on this CPU (min)",
           flush=True)
-    outcome = run_search(trainable, tune_param_space(space), searcher, scheduler, metric=metric, mode=mode,
-                         num_samples=args.samples, output_dir=args.output, max_concurrent=args.concurrency,
-                         address=args.address)
+    if args.resume:
+        outcome = resume_search(args.output, trainable, metric=metric, mode=mode, address=args.address)
+    else:
+        outcome = run_search(trainable, tune_param_space(space), searcher, scheduler, metric=metric, mode=mode,
+                             num_samples=args.samples, output_dir=args.output, max_concurrent=args.concurrency,
+                             address=args.address, max_failures=args.max_failures)
     _print_front(outcome.front, metric)
     n_complete = int(outcome.results.get("epoch", 0).ge(args.epochs).sum()) if "epoch" in outcome.results else 0
     print(f"\n{len(outcome.results)} trials ({n_complete} trained for all {args.epochs} epochs) "

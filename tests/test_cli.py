@@ -62,3 +62,19 @@ def test_proxies_table_for_strings_and_indices(capsys, data_dir):
     rows = [line for line in out.splitlines() if line.startswith("|")]
     assert len(rows) == 2 and rows[0] == rows[1]  # NAS-Bench-201 index 1 is this architecture
     assert float(rows[0].split()[-1]) == pytest.approx(0.802426, rel=1e-4)  # params (M) of that network
+
+
+@pytest.mark.slow
+def test_search_then_resume_keeps_every_trial(tmp_path):
+    """A finished (or interrupted) search resumes from its output directory: no trial runs again."""
+    common = ["search", "--samples", "3", "--epochs", "1", "--channels", "4", "--cells", "1", "--limit", "200",
+              "--scheduler", "none", "--output", str(tmp_path)]
+    first = subprocess.run([sys.executable, "-m", "raynas.cli", *common], capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    before = pd.read_csv(tmp_path / "results.csv")
+    again = subprocess.run([sys.executable, "-m", "raynas.cli", *common, "--resume"], capture_output=True, text=True,
+                           timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    after = pd.read_csv(tmp_path / "results.csv")
+    assert sorted(after["trial_id"]) == sorted(before["trial_id"]) and len(after) == 3
+    assert "[  1/3]" not in again.stdout  # nothing was trained again
