@@ -80,9 +80,14 @@ def run_feedback(bench, space, bundle, targets, checkpoints, args, seed, record)
     """Drive :class:`HypernetStrategy` by ask/tell over ``targets`` as a Tune experiment with
     ``HypernetSearch`` would (trial results refine both surrogates and the hypernetwork), and call
     ``record(k, device, nHV)`` when every device has had ``k`` proposals evaluated."""
+    import copy
+
     from raynas.strategies.hypernet import HypernetStrategy
 
-    strat = HypernetStrategy(space, bundle.hypernet, targets, accuracy=bundle.accuracy, latency=bundle.latency,
+    # refinement trains the models in place: work on copies, so nothing learnt from the held-out
+    # devices' trials leaks into later (zero-shot) runs that share the latency predictor
+    hypernet, accuracy, latency = (copy.deepcopy(m) for m in (bundle.hypernet, bundle.accuracy, bundle.latency))
+    strat = HypernetStrategy(space, hypernet, targets, accuracy=accuracy, latency=latency,
                              n_preferences=args.preferences, refit_every=args.refit_every,
                              accuracy_kind="error_percent",
                              latency_replay=bundle.latency_replay, accuracy_replay=bundle.accuracy_replay, seed=seed)

@@ -11,7 +11,7 @@
 4. Plot every device's proposals against all 15,625 architectures and the true front (for this CPU:
    against a random sample measured here).
 
-    nice -n 10 .venv/bin/python examples/pareto_all_devices.py --out pareto_all_devices.png
+    nice -n 10 .venv/bin/python examples/pareto_all_devices.py      # -> raynas_results/pareto_all_devices.png
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
@@ -67,7 +68,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-local-device", action="store_true", help="skip this CPU")
     ap.add_argument("--local-population", type=int, default=80,
                     help="random architectures timed here to show this CPU's landscape")
-    ap.add_argument("--out", default="pareto_all_devices.png")
+    ap.add_argument("--out", default="raynas_results/pareto_all_devices.png",
+                    help="the plot; Tune's results go beside it, in pareto_all_devices_tune/")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
 
@@ -112,6 +114,7 @@ def main(argv=None) -> int:
 
     # 3. one Tune experiment for every device
     metric, mode = ["accuracy", "latency_ms"], ["max", "min"]
+    Path(args.out).resolve().parent.mkdir(parents=True, exist_ok=True)
     out_dir = Path(args.out).resolve().parent / "pareto_all_devices_tune"
     outcome = run_search(make_trainable(str(bench.data_dir), local_name, split), tune_param_space(space),
                          HypernetSearch(strategy, space, metric, mode), metric=metric, mode=mode,
@@ -152,6 +155,9 @@ def main(argv=None) -> int:
         ax.step(pts[front, 0][order], pts[front, 1][order], where="post", c="tab:red", lw=1.2,
                 label="its front")
         ax.set_xscale("log")
+        ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
         shown = pts[pts[:, 1] >= 80, 0]
         if d != local_name:  # zoom on the interesting region: archs above 80% accuracy
             shown = np.concatenate([shown, bench.all_latency(d)[acc_all >= 80]])

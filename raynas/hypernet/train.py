@@ -63,7 +63,8 @@ class TrainSettings:
     linearly. With preference-optimal architectures computed exactly over all NB201 archs from
     the same surrogates, Chebyshev gave the higher held-out hypervolume in 11 of 12 (labels, seed)
     cases (e.g. 0.977 vs 0.967 with 50 accuracy labels): it reaches the non-convex parts of the
-    front that a weighted sum skips (``benchmarks/hypernet_fronts.py --scalarisation``)."""
+    front that a weighted sum skips. ``benchmarks/hypernet_fronts.py --scalarisation linear`` runs
+    the trained hypernetwork the reference's way."""
 
     steps: int = 1500
     lr: float = 0.05
