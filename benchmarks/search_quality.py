@@ -84,26 +84,34 @@ def load_scores(space, names: list[str], workers: int) -> ProxyScores:
     return scores
 
 
-def zc_factory(space, scores, proxy: str, cost: str, kw: dict):
+def zc_factory(space, scores, proxies: list[str], cost: str, kw: dict):
     def make(seed):
-        view = RunScores(scores)  # shared by proxy and cost: one network scored for both
+        view = RunScores(scores)  # shared by the proxies and the cost: one network scored for all
         args = dict(kw)
         if args.get("engine") in ("tpe", "nsga2", "gp"):
             args["engine"] = OptunaStrategy(space, args["engine"], seed=seed, skip_duplicates=True)
-        return ZeroCostStrategy(space, view.scorer(proxy), view.scorer(cost), seed=seed, **args)
+        names = args.pop("proxy", proxies)
+        names = [names] if isinstance(names, str) else list(names)
+        return ZeroCostStrategy(space, [view.scorer(p) for p in names], view.scorer(args.pop("cost", cost)),
+                                seed=seed, **args)
     return make
 
 
 def method_factories(args, space, scores):
     """name -> (factory(seed) -> strategy, label)."""
+    proxies = args.proxy.split(",")
+    pr = " + ".join(proxies)
     variants = {
-        "zc": ({}, f"raynas ZeroCost ({args.proxy} + {args.cost}; default settings)"),
-        "zc-nolearn": ({"learned": ()}, f"raynas ZeroCost, nothing learned ({args.proxy} + {args.cost} only)"),
-        "zc-paper": ({"warmup_candidates": 3000, "population_size": 64, "sample_size": 10, "random_move_prob": 0.25,
-                      "learned": (1,), "move_choice": "preference", "neighbourhood": "parent"},
-                     f"raynas ZeroCost, the paper's settings (pop 64/10, p=.25, {args.proxy}, learned latency)"),
-        "zc-tpe": ({"engine": "tpe"}, f"raynas ZeroCost over an Optuna TPE engine ({args.proxy} + {args.cost})"),
-        "zc-random": ({"engine": "random"}, f"raynas ZeroCost over a random engine ({args.proxy} + {args.cost})"),
+        "zc": ({}, f"raynas ZeroCost (proxies {pr}, cost {args.cost}; defaults: learned, EHVI move)"),
+        "zc-hvi": ({"proxy": proxies[:1], "move_choice": "hvi"},
+                   f"raynas ZeroCost, {proxies[0]} only, HVI move (no predictive uncertainty)"),
+        "zc-nolearn": ({"learned": ()}, f"raynas ZeroCost, nothing learned (zero-cost scores {pr}, {args.cost} only)"),
+        "zc-paper": ({"proxy": ["synflow"], "population_size": 64, "sample_size": 10, "random_move_prob": 0.25,
+                      "learned": (1,), "move_choice": "preference"},
+                     "raynas ZeroCost, the paper's settings (synflow, pop 64/10, p=.25; latency learned, "
+                     "preference move)"),
+        "zc-tpe": ({"engine": "tpe"}, f"raynas ZeroCost over an Optuna TPE engine ({pr}, {args.cost})"),
+        "zc-random": ({"engine": "random"}, f"raynas ZeroCost over a random engine ({pr}, {args.cost})"),
     }
     for spec in args.variant or []:
         name, _, js = spec.partition("=")
@@ -112,10 +120,10 @@ def method_factories(args, space, scores):
     for name, (kw, label) in variants.items():
         if "learned" in kw:
             kw["learned"] = tuple(kw["learned"])
-        out[name] = (zc_factory(space, scores, args.proxy, args.cost, kw), label)
+        out[name] = (zc_factory(space, scores, proxies, args.cost, kw), label)
     out.update({
         "aging": (lambda s: AgingEvolutionStrategy(space, population_size=20, sample_size=5, seed=s),
-                  "raynas AgingEvolution (NSGA-II keys, pop 20, tour 5)"),
+                  "raynas AgingEvolution (NSGA-II keys, pop 20, tour 5; no proxies)"),
         "rs": (lambda s: RandomStrategy(space, seed=s), "raynas Random (no repeats)"),
         "random": (lambda s: OptunaStrategy(space, "random", seed=s), "Optuna RandomSampler"),
         "nsga2-20": (lambda s: OptunaStrategy(space, "nsga2", seed=s, population_size=20),
@@ -268,9 +276,12 @@ def tune_check(bench, space, scores, args, n: int = 12) -> str:
     from searchers import ZeroCostSearch
 
     device = bench.devices[0]
-    direct = ZeroCostStrategy(space, RunScores(scores).scorer(args.proxy), RunScores(scores).scorer(args.cost), seed=0)
-    searcher = ZeroCostSearch(space, ["accuracy", "latency"], ["max", "min"], proxy=args.proxy, cost=args.cost, seed=0)
-    searcher.scores.cache = scores.cache  # the same (prefilled) proxy values
+    proxies = args.proxy.split(",")
+    view = RunScores(scores)
+    direct = ZeroCostStrategy(space, [view.scorer(p) for p in proxies], view.scorer(args.cost), seed=0)
+    searcher = ZeroCostSearch(space, ["accuracy", "latency"], ["max", "min"], proxy=proxies, cost=args.cost, seed=0)
+    searcher.scores.cache = {a: scores.cache[a][[scores.names.index(n) for n in searcher.scores.names]]
+                             for a in scores.cache}  # the same (prefilled) proxy values
     same = 0
     for i in range(n):
         a = direct.ask()
@@ -288,11 +299,12 @@ def main(argv=None) -> int:
     ap.add_argument("--devices", default=None, help="comma-separated subset (default: every column of the file)")
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--budgets", default="25,50,100,200")
-    ap.add_argument("--methods", default="zc,zc-paper,zc-tpe,aging,random,nsga2-20,nsga2,tpe,gp")
+    ap.add_argument("--methods", default="zc,zc-hvi,zc-paper,zc-tpe,aging,random,nsga2-20,nsga2,tpe,gp")
     ap.add_argument("--variant", action="append", help="extra ZeroCost setting NAME='{json kwargs}' (repeatable)")
     ap.add_argument("--gp-devices", default=None, help="devices for GP (default: 3 spread over --devices)")
     ap.add_argument("--gp-seeds", type=int, default=3)
-    ap.add_argument("--proxy", default="path_params", help="accuracy proxy (a registered data-free proxy)")
+    ap.add_argument("--proxy", default="path_params,synflow",
+                    help="accuracy proxies, comma-separated (the first drives the warm-up); data-free ones")
     ap.add_argument("--cost", default="flops", help="static hardware cost: flops or params")
     ap.add_argument("--fill-workers", type=int, default=2, help="processes computing missing proxies")
     ap.add_argument("--tag", default="search_quality")
@@ -314,8 +326,8 @@ def main(argv=None) -> int:
     maxb = max(budgets)
     methods = args.methods.split(",")
     needs_scores = any(m.startswith("zc") for m in methods) or args.tune_check
-    scores = load_scores(bench.space, list(dict.fromkeys([args.proxy, args.cost])), args.fill_workers) \
-        if needs_scores else None
+    names = list(dict.fromkeys(args.proxy.split(",") + [args.cost, "synflow", "path_params", "flops"]))
+    scores = load_scores(bench.space, names, args.fill_workers) if needs_scores else None
     factories = method_factories(args, bench.space, scores)
     for m in methods:
         if m not in factories:

@@ -82,8 +82,10 @@ class ZeroCostSearch(StrategySearcher):
         space: the search space (default NAS-Bench-201).
         metric, mode: two metrics, ``[quality, hardware cost]``, e.g. ``["accuracy", "latency_ms"]``,
             ``["max", "min"]``. Checked here: wrong lengths or modes raise at once.
-        proxy: the accuracy proxy, a registered name (``path_params``, ``synflow``, ``snip``,
-            ``jacob_cov``, ``naswot``, ...; unknown names raise here), or any scorer object.
+        proxy: accuracy proxies, registered names (``path_params``, ``synflow``, ``snip``,
+            ``jacob_cov``, ``naswot``, ...; unknown names raise here) or scorer objects; the first
+            drives the warm-up, all are features of the learned estimate (default: path_params and
+            synflow, both data-free).
         cost: the hardware-cost estimate, a proxy name (``flops``, ``params``) or a scorer, e.g.
             a latency predictor's ``predict`` wrapped as ``Arch -> float``.
         engine: ``"evolution"`` (aging evolution), ``"random"``, an Optuna sampler name
@@ -99,7 +101,7 @@ class ZeroCostSearch(StrategySearcher):
     """
 
     def __init__(self, space: SearchSpace | None = None, metric: Sequence[str] | None = None,
-                 mode: Sequence[str] | None = None, *, proxy: Any = "path_params", cost: Any = "flops",
+                 mode: Sequence[str] | None = None, *, proxy: Any = ("path_params", "synflow"), cost: Any = "flops",
                  engine: Any = "evolution", seed: int | None = None, proxy_batch=None, proxy_cache_dir=None,
                  proxy_workers: int = 0, proxy_chunk: int = 50, num_classes: int = 10,
                  input_shape: Sequence[int] = (3, 32, 32), data_dir=None,
@@ -111,7 +113,8 @@ class ZeroCostSearch(StrategySearcher):
         if not isinstance(proxy_workers, int) or proxy_workers < 0:
             raise InvalidConfigError(f"proxy_workers must be an integer >= 0, got {proxy_workers!r}")
         space = space if space is not None else NB201Space()
-        names = [n for n in (proxy, cost) if isinstance(n, str)]
+        proxies = list(proxy) if isinstance(proxy, (list, tuple)) else [proxy]
+        names = [n for n in proxies + [cost] if isinstance(n, str)]
         scores = None
         if names:  # one table computes both on one build of each network; names are checked here
             scores = ProxyScores(space, list(dict.fromkeys(names)), batch=proxy_batch, num_classes=num_classes,
@@ -121,7 +124,7 @@ class ZeroCostSearch(StrategySearcher):
                 scores.mapper = ray_mapper(space, scores.names, scores.batch, num_classes, scores.init_seed,
                                            input_shape, data_dir)
         self.scores = scores
-        strategy = ZeroCostStrategy(space, proxy, cost, scores=scores, seed=seed,
+        strategy = ZeroCostStrategy(space, proxies, cost, scores=scores, seed=seed,
                                     engine=make_engine(engine, space, seed, len(metric)), **strategy_kwargs)
         super().__init__(strategy, space, metric, mode,
                          [metric[1]] if static_metrics is None else static_metrics)

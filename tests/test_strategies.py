@@ -226,8 +226,12 @@ def test_unknown_proxy_names_raise_at_construction():
 
     with pytest.raises(UnknownNameError, match="synflw"):
         ZeroCostStrategy(SPACE, "synflw", "flops")
-    with pytest.raises(InvalidConfigError, match="neighbourhood"):
-        ZeroCostStrategy(SPACE, conv_params, conv_params, neighbourhood="everywhere")
+    with pytest.raises(UnknownNameError, match="flopz"):
+        ZeroCostStrategy(SPACE, ["synflow", "path_params"], "flopz")
+    with pytest.raises(InvalidConfigError, match="move_choice"):
+        ZeroCostStrategy(SPACE, conv_params, conv_params, move_choice="best")
+    with pytest.raises(InvalidConfigError, match="warmup_size"):
+        ZeroCostStrategy(SPACE, conv_params, conv_params, warmup_size=-1)
 
 
 def test_ridge_is_exact_on_linear_data_and_safe_on_unseen_columns():

@@ -2,29 +2,33 @@
 
 The paper's two uses of proxies, over a chosen proposal engine:
 
-* **Warm-up**: score ``warmup_candidates`` random architectures (3,000 in the paper) with the
-  zero-cost estimates of every objective — by default a proxy for accuracy (higher is better) and a
-  cheap hardware cost (FLOPs, params, or a latency predictor) — and ask first for a spread of their
-  non-dominated set (next fronts fill up if it is small).
+* **Warm-up**: score ``warmup_candidates`` random architectures (3,000 in the paper) with a zero-cost
+  estimate of every objective -- an accuracy proxy (higher is better) and a cheap hardware cost
+  (FLOPs, params, or a latency predictor) -- and ask first for ``warmup_size`` architectures spread
+  along their non-dominated set (the next fronts fill up if it is small).
 * **Move proposal**: instead of one random mutation of the engine's parent, score the parent's
   one-decision mutants (24 for NB201; ``n_mutants`` random ones if set) and propose the best; with
-  probability ``random_move_prob`` propose a random mutant instead (the paper: 0.25). "Best" is
-  multi-objective: by default (``move_choice="hvi"``) the mutant whose estimated objectives add the
-  most hypervolume to the front of the told architectures; ``"preference"`` takes the best under a
-  preference vector drawn at random (Chebyshev scalarisation of the normalised estimates).
+  probability ``random_move_prob`` a random mutant instead (the paper: 0.25). "Best" is
+  multi-objective (``move_choice``): ``"ehvi"`` (default) -- the largest expected hypervolume
+  improvement over the told front, a Monte-Carlo average over ``ehvi_samples`` draws from the
+  estimates' predictive distribution; ``"hvi"`` -- the largest improvement of the estimates
+  themselves; ``"preference"`` -- the best under a random preference vector (Chebyshev
+  scalarisation of the normalised estimates).
 
 Engines: ``"evolution"`` (aging evolution, NSGA-II tournament on the *told* objectives), ``"random"``
 (the parent is a uniformly random architecture), or any :class:`~raynas.strategies.Strategy`
 instance (e.g. :class:`~raynas.strategies.OptunaStrategy`): its proposal is the parent, the
 proposal itself competes with its mutants, and every told result is passed on to it.
 
-Estimates: the zero-cost scores (``-proxy``, ``cost``), cached per architecture
-(:class:`~raynas.strategies.scorers.CachedScorer`); their evaluations are a budget of their own
+Estimates. Before any result is told they are the zero-cost scores (``-proxy``, ``cost``), computed
+on the real networks and cached per architecture; their evaluations are a budget of their own
 (:attr:`ZeroCostStrategy.estimate_evaluations`). Objectives listed in ``learned`` (default: both)
-are estimated, once ``min_fit`` results are told, by an online ridge model on the one-hot encoding
-plus the zero-cost scores, refitted on every tell: for the hardware cost this is the "latency
-predictor" option; for accuracy it calibrates the proxy on the told results. Warm-up always uses
-the zero-cost scores alone.
+are estimated, once ``min_fit`` results are told, by a Bayesian ridge model (:class:`OnlineRidge`)
+on the architecture's one-hot encoding plus every zero-cost score (all ``proxy`` entries and the
+cost), refitted as results arrive: for the hardware cost this is the "latency predictor" option;
+for accuracy it calibrates the proxies on the told results. Several proxies may be given: the first
+drives the warm-up, all of them are features (on NB201, synflow ranks the best 20% of architectures
+far better than path_params, which ranks the whole space better; ``benchmarks/search_quality.py``).
 """
 
 from __future__ import annotations
@@ -42,8 +46,7 @@ from raynas.strategies.base import Arch, Strategy
 from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, ProxyScores, score_all
 
 ENGINES = ("evolution", "random")
-MOVE_CHOICES = ("preference", "hvi")
-NEIGHBOURHOODS = ("parent", "front")
+MOVE_CHOICES = ("ehvi", "hvi", "preference")
 
 
 class OnlineRidge:
@@ -110,50 +113,62 @@ def _as_scorer(s, space, default: str, scores: ProxyScores | None = None):
 
 
 class ZeroCostStrategy(Strategy):
-    """Zero-cost warm-up and move proposal over a proposal engine. Multi-objective (all minimised).
+    """Zero-cost warm-up and move proposal over a proposal engine, for two minimised objectives
+    ``(quality, hardware cost)``: the quality is estimated from ``proxy``, the cost from ``cost``.
 
     Args:
-        proxy: accuracy proxy, higher is better — a callable ``Arch -> float``, an object with
-            ``score_many(archs)``, or a built-in name (``params``, ``path_params``, ``flops``).
-        cost: hardware cost, lower is better (same forms; default ``flops``).
-        learned: indices of objectives estimated by an online ridge model once ``min_fit`` results
-            are told (default ``(0, 1)``: both; ``(1,)``: only a latency predictor learned from the
-            told latencies; ``()``: zero-cost scores only); the zero-cost scores serve as fallback
-            and as features.
+        proxy: accuracy proxy (higher is better): a registered proxy name (``path_params``, ``synflow``,
+            ``snip``, ...), a callable ``Arch -> float``, an object with ``score_many(archs)``, or a
+            sequence of those (the first drives the warm-up; all are features of the learned model).
+        cost: hardware cost, lower is better (same forms, one of them; default ``flops``).
+        learned: objectives estimated by the learned model once ``min_fit`` results are told
+            (default ``(0, 1)``: both; ``(1,)``: only a latency predictor; ``()``: zero-cost scores only).
         engine: ``"evolution"``, ``"random"`` or a :class:`Strategy` instance.
-        warmup_candidates / warmup_size: candidates scored at warm-up / architectures seeded.
+        warmup_candidates / warmup_size: candidates scored at warm-up / architectures asked first.
         random_move_prob: probability of a random mutant instead of the best-scored one.
         n_mutants: score this many random mutants (None: all one-decision mutants).
-        population_size / sample_size: aging-evolution engine settings.
-        move_choice: ``"hvi"`` — the mutant whose estimate adds most hypervolume to the told front
-            (falls back to ``"preference"`` when none does); ``"preference"`` — best under a random
-            preference vector.
+        population_size / sample_size: aging-evolution engine settings (the paper: 64 / 10).
+        move_choice: ``"ehvi"``, ``"hvi"`` or ``"preference"`` (module docstring).
+        ehvi_samples: Monte-Carlo draws per candidate for ``"ehvi"``.
+        scores: a shared :class:`~raynas.strategies.scorers.ProxyScores` computing the named proxies
+            and cost together (one network build for all); made here when omitted.
 
-    Defaults were tuned on NB201 (``benchmarks/search_quality.py``): the paper's settings are
-    ``population_size=64, sample_size=10, random_move_prob=0.25``; with ``move_choice="preference"``
-    and a learned latency only they are measured there as ``zc-paper``.
+    Defaults were chosen on NB201 with ``benchmarks/search_quality.py`` (20 devices, tabular ground
+    truth); the paper's own settings are measured there as ``zc-paper``.
     """
 
-    def __init__(self, space, proxy: Any = "path_params", cost: Any = "flops", *, learned: Sequence[int] = (0, 1),
-                 engine: Any = "evolution", warmup_candidates: int = 3000, warmup_size: int = 10,
-                 random_move_prob: float = 0.1, n_mutants: int | None = None, population_size: int = 40,
-                 sample_size: int = 10, min_fit: int = 8, move_choice: str = "hvi", neighbourhood: str = "parent",
-                 exploration: float = 0.0,
-                 scores: ProxyScores | None = None, seed: int | None = None, n_objectives: int = 2):
+    def __init__(self, space, proxy: Any = ("path_params", "synflow"), cost: Any = "flops", *,
+                 learned: Sequence[int] = (0, 1), engine: Any = "evolution", warmup_candidates: int = 3000,
+                 warmup_size: int = 10, random_move_prob: float = 0.1, n_mutants: int | None = None,
+                 population_size: int = 40, sample_size: int = 10, min_fit: int = 8, move_choice: str = "ehvi",
+                 ehvi_samples: int = 16, scores: ProxyScores | None = None, seed: int | None = None,
+                 n_objectives: int = 2):
         super().__init__(space, seed, n_objectives)
-        if isinstance(engine, str) and engine not in ENGINES:
-            raise InvalidConfigError(f"engine must be one of {ENGINES} or a Strategy, got {engine!r}")
-        if not 0.0 <= random_move_prob <= 1.0:
-            raise InvalidConfigError(f"random_move_prob must be in [0, 1], got {random_move_prob}")
-        if scores is None:
-            names = [n for n in (proxy or "path_params", cost or "flops") if isinstance(n, str)]
-            scores = ProxyScores(space, list(dict.fromkeys(names))) if names else None
-        self.scores = scores
-        self.proxy = _as_scorer(proxy, space, "path_params", scores)
-        self.cost = _as_scorer(cost, space, "flops", scores)
         if n_objectives != 2:
             raise InvalidConfigError("ZeroCostStrategy estimates two objectives (accuracy proxy, hardware cost); "
                                      f"got n_objectives={n_objectives}")
+        if isinstance(engine, str) and engine not in ENGINES:
+            raise InvalidConfigError(f"engine must be one of {ENGINES} or a Strategy, got {engine!r}")
+        if not isinstance(engine, (str, Strategy)):
+            raise InvalidConfigError(f"engine must be one of {ENGINES} or a Strategy, got {type(engine).__name__}")
+        if not 0.0 <= random_move_prob <= 1.0:
+            raise InvalidConfigError(f"random_move_prob must be in [0, 1], got {random_move_prob}")
+        if move_choice not in MOVE_CHOICES:
+            raise InvalidConfigError(f"move_choice must be one of {MOVE_CHOICES}, got {move_choice!r}")
+        for name, value, low in (("warmup_candidates", warmup_candidates, 1), ("warmup_size", warmup_size, 0),
+                                 ("min_fit", min_fit, 2), ("ehvi_samples", ehvi_samples, 1)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < low:
+                raise InvalidConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+        proxies = list(proxy) if isinstance(proxy, (list, tuple)) else [proxy]
+        if not proxies:
+            raise InvalidConfigError("proxy must name at least one proxy")
+        if scores is None:
+            names = [n for n in proxies + [cost] if isinstance(n, str)]
+            scores = ProxyScores(space, list(dict.fromkeys(names))) if names else None  # checks the names
+        self.scores = scores
+        self.proxies = [_as_scorer(p, space, "path_params", scores) for p in proxies]
+        self.proxy = self.proxies[0]
+        self.cost = _as_scorer(cost, space, "flops", scores)
         self.learned = tuple(int(j) for j in learned)
         for j in self.learned:
             if not 0 <= j < n_objectives:
@@ -164,15 +179,8 @@ class ZeroCostStrategy(Strategy):
         self.random_move_prob = random_move_prob
         self.n_mutants = n_mutants
         self.min_fit = min_fit
-        if move_choice not in MOVE_CHOICES:
-            raise InvalidConfigError(f"move_choice must be one of {MOVE_CHOICES}, got {move_choice!r}")
         self.move_choice = move_choice
-        if neighbourhood not in NEIGHBOURHOODS:
-            raise InvalidConfigError(f"neighbourhood must be one of {NEIGHBOURHOODS}, got {neighbourhood!r}")
-        self.neighbourhood = neighbourhood
-        if not 0.0 <= exploration < float("inf"):
-            raise InvalidConfigError(f"exploration must be a number >= 0, got {exploration!r}")
-        self.exploration = float(exploration)
+        self.ehvi_samples = ehvi_samples
         self.selector = ParentSelector(population_size, min(sample_size, population_size)) \
             if engine == "evolution" else None
         self._queue: list[Arch] | None = None
@@ -183,32 +191,45 @@ class ZeroCostStrategy(Strategy):
     # --- estimates -------------------------------------------------------------------------------
     @property
     def estimate_evaluations(self) -> dict[str, int]:
-        """Real (uncached) proxy and hardware-cost evaluations so far."""
+        """Real (uncached) proxy and hardware-cost evaluations so far (one network serves all the
+        named proxies and the cost when they share a :class:`ProxyScores`)."""
         return {"proxy": getattr(self.proxy, "evaluations", -1), "cost": getattr(self.cost, "evaluations", -1)}
 
-    def _static(self, archs: list[Arch]) -> np.ndarray:
-        return np.stack([-score_all(self.proxy, archs), score_all(self.cost, archs)], axis=1)
+    def _scores(self, archs: list[Arch]) -> np.ndarray:
+        """``[n, len(proxies) + 1]``: every proxy's score, then the cost."""
+        return np.stack([score_all(p, archs) for p in self.proxies] + [score_all(self.cost, archs)], axis=1)
 
-    def _features(self, archs: list[Arch], static: np.ndarray) -> np.ndarray:
+    def _static(self, archs: list[Arch], scores: np.ndarray | None = None) -> np.ndarray:
+        """Zero-cost estimates ``(-first proxy, cost)``."""
+        s = self._scores(archs) if scores is None else scores
+        return np.stack([-s[:, 0], s[:, -1]], axis=1)
+
+    def _features(self, archs: list[Arch], scores: np.ndarray) -> np.ndarray:
         onehot = np.stack([self.space.encode_onehot(a) for a in archs])
-        return np.hstack([onehot, static])
+        return np.hstack([onehot, np.where(np.isfinite(scores), scores, 0.0)])
 
-    def estimates(self, archs: Sequence[Arch], optimism: float = 0.0) -> np.ndarray:
-        """``[n, 2]`` minimised estimates (``-proxy``, cost or learned values) of ``archs``; learned
-        ones are lowered by ``optimism`` predictive standard deviations (an optimistic estimate)."""
+    @property
+    def fitted(self) -> bool:
+        """Whether the learned model is in use (``learned`` set and ``min_fit`` results told)."""
+        return bool(self.learned) and len(self.history) >= self.min_fit
+
+    def predict(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
+        """``[n, 2]`` minimised estimates of ``archs`` and their predictive standard deviations
+        (0 for the zero-cost estimates of objectives not learned, or before ``min_fit``)."""
         archs = [tuple(a) for a in archs]
-        est = self._static(archs)
-        if self.learned and len(self.history) >= self.min_fit:
+        scores = self._scores(archs)
+        est = self._static(archs, scores)
+        sd = np.zeros_like(est)
+        if self.fitted:
             self._refit()
-            x = self._features(archs, est)
-            if optimism:
-                pred, sd = self._model.predict(x, return_std=True)
-                pred = pred - optimism * sd
-            else:
-                pred = self._model.predict(x)
+            mean, std = self._model.predict(self._features(archs, scores), return_std=True)
             for k, j in enumerate(self.learned):
-                est[:, j] = pred[:, k]
-        return est
+                est[:, j], sd[:, j] = mean[:, k], std[:, k]
+        return est, sd
+
+    def estimates(self, archs: Sequence[Arch]) -> np.ndarray:
+        """``[n, 2]`` minimised estimates (zero-cost scores, or the learned model's predictions)."""
+        return self.predict(archs)[0]
 
     def _refit(self) -> None:
         if self._fitted_at == len(self.history):
@@ -220,12 +241,15 @@ class ZeroCostStrategy(Strategy):
 
     # --- warm-up ---------------------------------------------------------------------------------
     def _warmup(self) -> list[Arch]:
+        if self.warmup_size == 0:
+            return []
         n = self.warmup_candidates
         if n >= len(self.space) and hasattr(self.space, "enumerate"):
             cands = [tuple(a) for a in self.space.enumerate()]
         else:
             cands = unseen((self.space.sample(self.rng) for _ in range(n)), lambda a: False)
         est = self._static(cands)
+        est = np.where(np.isfinite(est), est, np.inf)  # a failed proxy ranks last
         ranks = moo.nondominated_ranks(est)
         chosen: list[int] = []
         for r in range(ranks.max() + 1):
@@ -244,42 +268,54 @@ class ZeroCostStrategy(Strategy):
 
     # --- proposals -------------------------------------------------------------------------------
     def _best(self, cands: list[Arch]) -> Arch:
-        """The candidate best under a random preference (Chebyshev on normalised estimates), or
-        (``move_choice="hvi"``) the one whose estimate adds most hypervolume to the told front's."""
+        """The candidate with the largest (expected) hypervolume improvement, or the best under a
+        random preference vector (``move_choice="preference"``, or when no candidate improves)."""
         if len(cands) == 1:
             return cands[0]
-        est = self.estimates(cands, self.exploration)
-        if self.move_choice == "hvi":
-            best = self._best_hvi(est)
+        est, sd = self.predict(cands)
+        if self.move_choice != "preference":
+            best = self._best_improvement(est, sd)
             if best is not None:
                 return cands[best]
-        lo, hi = est.min(0), est.max(0)
-        z = (est - lo) / np.where(hi > lo, hi - lo, 1.0)
+        finite = np.where(np.isfinite(est), est, np.nan)
+        lo, hi = np.nanmin(finite, 0), np.nanmax(finite, 0)
+        z = np.nan_to_num((finite - lo) / np.where(hi > lo, hi - lo, 1.0), nan=np.inf)
         w = self.rng.dirichlet(np.ones(est.shape[1]))
         key = moo.chebyshev(z, w) + 1e-3 * moo.weighted_sum(z, w)
         return cands[int(np.argmin(key))]
 
-    def _best_hvi(self, est: np.ndarray) -> int | None:
+    def _best_improvement(self, est: np.ndarray, sd: np.ndarray) -> int | None:
         front, told = self.history.front()
         if not front:
             return None
-        # fully learned: compare with the told values; otherwise estimate the front in the same terms
-        fe = told if len(self.learned) == est.shape[1] and len(self.history) >= self.min_fit else self.estimates(front)
-        both = np.vstack([fe, est])
-        lo, hi = both.min(0), both.max(0)
+        if self.fitted and len(self.learned) == est.shape[1]:
+            # every objective learned: estimates are in the told values' units; normalise by their range
+            y = self.history.matrix()
+            y = y[np.all(np.isfinite(y), axis=1)]
+            fe = told
+            lo, hi = np.minimum(y.min(0), est.min(0)), y.max(0)
+        else:  # zero-cost (or partly learned) estimates: compare with the front's estimates
+            fe, _ = self.predict(front)
+            both = np.vstack([fe, est])
+            lo, hi = both.min(0), both.max(0)
         span = np.where(hi > lo, hi - lo, 1.0)
-        f, e = (fe - lo) / span, (est - lo) / span
+        f = (fe - lo) / span
         ref = np.full(est.shape[1], 1.1)
-        gain = moo.hypervolume_improvement(f, e, ref)
+        if self.move_choice == "ehvi" and np.any(sd > 0):
+            draws = est[None] + sd[None] * self.rng.standard_normal((self.ehvi_samples, *est.shape))
+            gain = moo.hypervolume_improvement(f, ((draws - lo) / span).reshape(-1, est.shape[1]), ref)
+            gain = gain.reshape(self.ehvi_samples, len(est)).mean(axis=0)
+        else:
+            gain = moo.hypervolume_improvement(f, (est - lo) / span, ref)
         return int(np.argmax(gain)) if gain.max() > 1e-12 else None
 
-    def _move(self, parent: Arch, include_parent: bool = False, random_only: bool = False) -> Arch | None:
+    def _move(self, parent: Arch, include_parent: bool = False) -> Arch | None:
         cands = unseen(([parent] if include_parent else []) + list(self.space.neighbours(parent)), self.seen)
         if not cands:
             return None
         if self.n_mutants is not None and len(cands) > self.n_mutants:
             cands = [cands[i] for i in sorted(self.rng.choice(len(cands), self.n_mutants, replace=False))]
-        if random_only or self.rng.random() < self.random_move_prob:
+        if self.rng.random() < self.random_move_prob:
             return cands[int(self.rng.integers(len(cands)))]
         return self._best(cands)
 
@@ -287,11 +323,6 @@ class ZeroCostStrategy(Strategy):
         if self.selector is not None:
             return self.selector.select(self.rng) if len(self.selector.population) >= 2 else None
         return self.space.sample(self.rng)
-
-    def _front_neighbours(self) -> list[Arch]:
-        """Unseen one-decision mutants of every told non-dominated architecture."""
-        front, _ = self.history.front()
-        return unseen((n for a in front for n in self.space.neighbours(a)), self.seen)
 
     def _propose(self) -> Arch:
         if self._queue is None:
@@ -306,15 +337,11 @@ class ZeroCostStrategy(Strategy):
             if choice != proposal and hasattr(self.engine, "discard"):
                 self.engine.discard(proposal)
             return choice
-        if self.neighbourhood == "front" and self.rng.random() >= self.random_move_prob:
-            cands = self._front_neighbours()
-            if cands:
-                return self._best(cands)
         for _ in range(20):
             parent = self._parent()
             if parent is None:
                 break
-            choice = self._move(parent, random_only=self.neighbourhood == "front")
+            choice = self._move(parent)
             if choice is not None:
                 return choice
         return propose_unseen(lambda: self.space.sample(self.rng), self.seen, self.space, self.rng)
@@ -329,7 +356,7 @@ class ZeroCostStrategy(Strategy):
         if self.selector is not None:
             self.selector.add(arch, values)
         if self.learned:
-            self._rows.append(self._features([arch], self._static([arch]))[0])
+            self._rows.append(self._features([arch], self._scores([arch]))[0])
 
     def _reset_derived(self) -> None:
         if self.selector is not None:
