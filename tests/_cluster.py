@@ -29,9 +29,11 @@ FAST_FAILURE = {
 
 
 @contextmanager
-def local_cluster(workers: int = 2, cpus_per_node: int = 1, head_cpus: int = 1, connect: bool = True):
-    """Start a head plus ``workers`` worker nodes with ``cpus_per_node`` logical CPUs each and (by
-    default) connect this process to it; everything is shut down on exit, even after an error."""
+def local_cluster(workers: int = 2, cpus_per_node: int = 1, head_cpus: int = 1, connect: bool = True,
+                  worker_resources: list[dict] | None = None):
+    """Start a head plus ``workers`` worker nodes with ``cpus_per_node`` logical CPUs each (and
+    ``worker_resources[i]`` custom resources on worker ``i``) and (by default) connect this process
+    to it; everything is shut down on exit, even after an error."""
     import ray
     from ray.cluster_utils import Cluster
 
@@ -42,8 +44,9 @@ def local_cluster(workers: int = 2, cpus_per_node: int = 1, head_cpus: int = 1, 
                       head_node_args={"num_cpus": head_cpus, "include_dashboard": False,
                                       "_system_config": FAST_FAILURE, "env_vars": env})
     try:
-        for _ in range(workers):
-            cluster.add_node(num_cpus=cpus_per_node, env_vars=env)
+        for i in range(workers):
+            resources = worker_resources[i] if worker_resources else None
+            cluster.add_node(num_cpus=cpus_per_node, env_vars=env, resources=resources)
         cluster.wait_for_nodes()
         if connect:
             ray.init(address=cluster.address, log_to_driver=False, runtime_env={"env_vars": env})

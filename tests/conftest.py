@@ -37,11 +37,22 @@ def data_dir():
 
 
 @pytest.fixture(scope="session")
-def ray_local():
-    """A local Ray instance for the session, shut down afterwards (never joins another cluster)."""
+def _ray_session():
+    """Shuts down whatever Ray this process is connected to when the session ends."""
     import ray
 
-    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-             runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}})
-    yield ray
-    ray.shutdown()
+    yield
+    if ray.is_initialized():
+        ray.shutdown()
+
+
+@pytest.fixture
+def ray_local(_ray_session):
+    """A local Ray instance (never joins another cluster), started on first use and kept for the
+    session; started again when a multi-node cluster test (tests/_cluster.py) shut it down."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}})
+    return ray

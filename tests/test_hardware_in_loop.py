@@ -11,21 +11,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def cluster():
     import ray
-    from ray.cluster_utils import Cluster
+    from _cluster import local_cluster
 
-    env = {"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}}
-    c = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
-    nodes = {
-        "edge_a": c.add_node(num_cpus=1, resources={"device:edge_a": 1}),
-        "edge_b": c.add_node(num_cpus=1, resources={"device:edge_b": 1}),
-    }
-    c.wait_for_nodes()
-    ray.init(address=c.address, log_to_driver=False, runtime_env=env)
-    try:
-        yield c, {name: n.node_id for name, n in nodes.items()}
-    finally:
-        ray.shutdown()
-        c.shutdown()
+    devices = ["edge_a", "edge_b"]
+    with local_cluster(workers=2, worker_resources=[{f"device:{d}": 1} for d in devices]) as c:
+        node_of = {d: n["NodeID"] for n in ray.nodes() for d in devices if f"device:{d}" in n["Resources"]}
+        yield c, node_of
 
 
 def test_measurement_runs_on_the_node_with_the_device(cluster):
