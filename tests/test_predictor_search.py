@@ -150,3 +150,24 @@ def test_predictor_search_in_tune(bench, ray_local, tmp_path):
     other = PredictorSearch(make_strategy(bench, device, seed=9), bench.space, metric, mode)
     other.restore(str(tmp_path / "searcher.pkl"))
     assert other.suggest("t-next") == search.suggest("t-next")
+
+
+def test_transferred_latency_model_from_reference_samples(data_dir, tmp_path):
+    """Prior = RaynasTransfer fitted on the target's 10 reference architectures (its hardware embedding)."""
+    from raynas.errors import UnknownNameError
+    from raynas.predictors import load_space_table, spearman
+    from raynas.predictors.tables import SpaceTable
+    from raynas.strategies.predictor import transferred_latency_model
+
+    tab = load_space_table("fbnet", data_dir)
+    rows = list(range(0, len(tab.archs), 50))  # a 100-architecture slice: its features are built here
+
+    small = SpaceTable("fbnet", tab.space, [tab.archs[i] for i in rows], tab.devices, tab.latency[rows])
+    target = small.devices[-1]
+    y = small.column(target)
+    ref = {small.archs[i]: y[i] for i in range(0, 100, 10)}
+    m = transferred_latency_model(small, target, samples=ref, n_boot=2, cache_dir=tmp_path)
+    mean, spread = m.predict(small.archs)
+    assert spearman(mean, y) > 0.85 and (spread > 0).all()
+    with pytest.raises(UnknownNameError, match="no_such_device"):
+        transferred_latency_model(small, target, sources=["no_such_device"], cache_dir=tmp_path)

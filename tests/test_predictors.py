@@ -55,16 +55,20 @@ def test_fit_predict_shapes(n):
 
 
 def test_save_load_round_trip(tmp_path):
+    from raynas.predictors.neural import MLPPredictor, MultiPredictTransfer, TreePredictor
+
     rng, S, F = synthetic()
     y = S @ rng.random(S.shape[1]) + 0.1
     X, k, c = transfer_encoding(S, F)
     idx = rng.choice(len(y), 40, replace=False)
-    for i, m in enumerate([RaynasTransfer(n_source=k, n_cost=c), AnalyticRidge(), NNLSTransfer()]):
-        Xm = X if i == 0 else (F if i == 1 else S)
+    models = [(RaynasTransfer(n_source=k, n_cost=c), X), (AnalyticRidge(), F), (NNLSTransfer(), S),
+              (MLPPredictor(epochs=5), F), (TreePredictor(max_iter=20), F),
+              (MultiPredictTransfer(n_source=k, pretrain_epochs=2, pretrain_archs=50, finetune_epochs=3), X)]
+    for i, (m, Xm) in enumerate(models):
         m.fit(Xm[idx], y[idx])
         save_predictor(m, tmp_path / f"m{i}.pkl")
         m2 = load_predictor(tmp_path / f"m{i}.pkl")
-        np.testing.assert_array_equal(m.predict(Xm), m2.predict(Xm))
+        np.testing.assert_array_equal(m.predict(Xm), m2.predict(Xm), err_msg=type(m).__name__)
 
 
 @pytest.mark.parametrize("space, arch", [("nb201", (3, 3, 0, 1, 4, 2)), ("fbnet", tuple(range(9)) * 2 + (8, 8, 7, 0))])

@@ -168,16 +168,22 @@ def space_features(space, archs: Sequence, key: str, cache_dir: str | os.PathLik
                    input_shape: Sequence[int] = (3, 32, 32), num_classes: int | None = None,
                    progress: bool = False) -> np.ndarray:
     """Feature matrix ``[len(archs), len(FEATURE_NAMES)]`` of ``archs``, cached as
-    ``{cache_dir}/features_{key}.npz`` (recomputed when the cached archs or feature names differ)."""
+    ``{cache_dir}/features_{key}.npz``; a different set of architectures under the same key goes to
+    ``features_{key}-{digest}.npz`` instead, so a subset never overwrites a whole space's cache."""
+    import hashlib
+
     torch.set_num_threads(1)
     archs_arr = np.asarray([tuple(a) for a in archs], dtype=np.int64)
     path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    file = path / f"features_{key}.npz"
-    if file.is_file():
-        with np.load(file, allow_pickle=False) as z:
-            if (z["archs"].shape == archs_arr.shape and np.array_equal(z["archs"], archs_arr)
-                    and tuple(z["names"]) == FEATURE_NAMES):
-                return z["features"]
+    digest = hashlib.sha1(archs_arr.tobytes() + str(archs_arr.shape).encode()).hexdigest()[:12]
+    candidates = [path / f"features_{key}.npz", path / f"features_{key}-{digest}.npz"]
+    for file in candidates:
+        if file.is_file():
+            with np.load(file, allow_pickle=False) as z:
+                if (z["archs"].shape == archs_arr.shape and np.array_equal(z["archs"], archs_arr)
+                        and tuple(z["names"]) == FEATURE_NAMES):
+                    return z["features"]
+    file = candidates[0] if not candidates[0].is_file() else candidates[1]
     out = np.zeros((len(archs_arr), len(FEATURE_NAMES)))
     for i, a in enumerate(archs_arr):
         out[i] = arch_features(space, tuple(int(v) for v in a), input_shape, num_classes)

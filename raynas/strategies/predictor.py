@@ -25,8 +25,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import copy
+
 import numpy as np
-from sklearn.base import clone
 
 from raynas import moo
 from raynas.errors import InvalidConfigError
@@ -57,7 +58,8 @@ class ObjectiveModel:
 
     Args:
         features: ``list[Arch] -> [n, d]`` encoding given to ``model`` (memoised here).
-        model: a scikit-learn style regressor (cloned for every refit), e.g.
+        model: a scikit-learn style regressor (deep-copied for every refit, so a pre-trained
+            transfer model keeps what it learned from the sources), e.g.
             :class:`raynas.predictors.RaynasTransfer` on ``[source latencies | costs | features]``
             or a :class:`raynas.predictors.TreePredictor` on a ZCP encoding.
         prior: ``list[Arch] -> values``, the transferred prediction used until ``min_fit`` results
@@ -106,13 +108,13 @@ class ObjectiveModel:
             return
         X, y = self.features(self.archs), np.asarray(self.values)
         rng = np.random.default_rng([self.seed, n])
-        members = [clone(self.model).fit(X, y)]
+        members = [copy.deepcopy(self.model).fit(X, y)]
         for _ in range(self.n_boot - 1):
             for _attempt in range(10):  # a resample needs at least two distinct values
                 b = rng.choice(n, n, replace=True)
                 if np.ptp(y[b]) > 0:
                     break
-            members.append(clone(self.model).fit(X[b], y[b]))
+            members.append(copy.deepcopy(self.model).fit(X[b], y[b]))
         self.members, self._fitted_on = members, n
 
     def predict(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
@@ -265,3 +267,49 @@ class PredictorStrategy(Strategy):
 
     def _extra_state(self) -> dict[str, Any]:
         return {}
+
+
+def transferred_latency_model(table, target: str | None = None, samples: dict | None = None,
+                              sources: Sequence[str] | None = None, min_fit: int = 5, n_boot: int = 5,
+                              cache_dir=None, **model_kwargs) -> ObjectiveModel:
+    """An :class:`ObjectiveModel` of a device's latency, transferred from a published table's devices.
+
+    ``table`` is a :class:`raynas.predictors.SpaceTable`; architectures are encoded by their
+    latencies on ``sources`` (default: every column but ``target``) and their analytic costs, and
+    the model is a :class:`raynas.predictors.RaynasTransfer` pre-trained on every architecture of the
+    table (no target latency). The prior is that model fitted on ``samples`` (``{arch: latency}``,
+    e.g. the target device's measured reference architectures) when given, otherwise the sources'
+    median latency. Candidates must be architectures of the table (``PredictorStrategy(...,
+    candidates=table.archs)``); the table's features are computed (or read from ``cache_dir``) once."""
+    from raynas.errors import UnknownNameError
+    from raynas.predictors import RaynasTransfer, transfer_encoding
+
+    names = list(sources) if sources is not None else [d for d in table.devices if d != target]
+    for d in names:
+        if d not in table.devices:
+            raise UnknownNameError(f"source device {d!r} is not a column of the {table.space_name} table; "
+                                   f"known: {', '.join(table.devices)}")
+    if target is not None and target in names:
+        raise InvalidConfigError(f"target device {target!r} cannot also be a source")
+    S = table.latency[:, [table.devices.index(d) for d in names]]
+    X, k, c = transfer_encoding(S, table.features(cache_dir=cache_dir))
+    row = {tuple(a): i for i, a in enumerate(table.archs)}
+
+    def rows(archs):
+        try:
+            return [row[tuple(a)] for a in archs]
+        except KeyError as exc:
+            raise InvalidConfigError(f"architecture {exc.args[0]} is not in the {table.space_name} table") from None
+
+    model = RaynasTransfer(n_source=k, n_cost=c, **model_kwargs).pretrain(X)
+    if samples:
+        archs = list(samples)
+        fitted = copy.deepcopy(model).fit(X[rows(archs)], np.array([samples[a] for a in archs], dtype=float))
+
+        def prior(archs):
+            return fitted.predict(X[rows(archs)])
+    else:
+        def prior(archs):
+            return np.median(S[rows(archs)], axis=1)
+
+    return ObjectiveModel(lambda archs: X[rows(archs)], model, prior=prior, min_fit=min_fit, n_boot=n_boot)
