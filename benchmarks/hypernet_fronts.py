@@ -152,7 +152,7 @@ def main(argv=None) -> int:
     ap.add_argument("--labels", default="100,1000", help="accuracy labels N of the surrogate (comma list)")
     ap.add_argument("--steps", type=int, default=1000, help="hypernetwork MGD steps")
     ap.add_argument("--sampler", default="gumbel", choices=["gumbel", "reinmax"])
-    ap.add_argument("--scalarisation", default="chebyshev", choices=["chebyshev", "linear"])
+    ap.add_argument("--scalarisation", default="linear", choices=["linear", "chebyshev"])
     ap.add_argument("--split", default="valid", help="CIFAR-10 accuracy split of labels and scoring")
     ap.add_argument("--preferences", type=int, default=24)
     ap.add_argument("--nsga-population", type=int, default=16,
