@@ -17,6 +17,7 @@ on this CPU; ``--tabular`` answers from the published tables (raspi4 latency) in
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from pathlib import Path
@@ -67,6 +68,9 @@ def main(argv=None) -> int:
         scheduler = MultiObjectiveASHA(METRIC, MODE, time_attr="epoch", max_t=max_t, grace_period=1)  # <- raynas
 
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # with the per-trial logger files off, Tune's ExperimentAnalysis warns that it found none; results
+    # are read from memory instead (searchers.results.results_dataframe)
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     try:
         tuner = tune.Tuner(
             trainable,

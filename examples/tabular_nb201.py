@@ -17,6 +17,7 @@ in N Ray tasks); ``--proxy-cache DIR`` reuses values computed before (e.g. by
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -67,6 +68,9 @@ def main(argv=None) -> int:
             multivariate=True, seed=args.seed)),
     }
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    # with the per-trial logger files off, Tune's ExperimentAnalysis warns that it found none; results
+    # are read from memory instead (searchers.results.results_dataframe)
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     fronts = {}
     try:
         for name, make in searchers.items():
