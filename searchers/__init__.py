@@ -9,8 +9,10 @@ Searchers (multi-objective ``metric``/``mode`` lists, as in Tune's ``OptunaSearc
 
 Schedulers: :class:`ProxyGate`, :class:`MultiObjectiveASHA`, :class:`HardwareBudgetStop`.
 Results: :func:`pareto_front`, :func:`pareto_summary`, :func:`results_dataframe`.
-The MODNAS, Multi-Predict and HW-EvRSNAS searchers live in ``searchers.hypernet``,
-``searchers.predictor`` and ``searchers.similarity`` (heavier imports, imported on demand).
+The MODNAS, Multi-Predict and HW-EvRSNAS searchers (:class:`HypernetSearch`,
+:class:`PredictorSearch`, :class:`SimilarityEvolutionSearch`) live in ``searchers.hypernet``,
+``searchers.predictor`` and ``searchers.similarity``; ``from searchers import HypernetSearch``
+works too and imports that module only then.
 """
 
 from __future__ import annotations
@@ -49,6 +51,19 @@ def make_searcher(name: str, space: SearchSpace | None, metric: Sequence[str], m
                            f"(aliases: {', '.join(sorted(_ALIASES))})")
 
 
-__all__ = ["ZeroCostSearch", "AgingEvolutionSearch", "RandomSearch", "OptunaStrategySearch", "StrategySearcher",
+#: searchers whose modules have heavier imports, loaded on first access (PEP 562)
+_LAZY = {"HypernetSearch": "searchers.hypernet", "PredictorSearch": "searchers.predictor",
+         "SimilarityEvolutionSearch": "searchers.similarity"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'searchers' has no attribute {name!r}")
+
+
+__all__ = ["HypernetSearch", "PredictorSearch", "SimilarityEvolutionSearch", "ZeroCostSearch", "AgingEvolutionSearch", "RandomSearch", "OptunaStrategySearch", "StrategySearcher",
            "make_searcher", "SEARCHERS", "ProxyGate", "MultiObjectiveASHA", "HardwareBudgetStop", "pareto_front",
            "pareto_summary", "results_dataframe"]

@@ -283,3 +283,17 @@ def test_tuner_restore_resumes_without_duplicate_or_lost_trials(tmp_path, data_d
     expected = _expected_archs(name, kw, n, NB201Benchmark(data_dir), device)
     assert sorted(final["arch"]) == sorted(expected)  # none lost, none extra: the uninterrupted search's
     assert set(done) <= set(final["arch"])
+
+
+def test_every_searcher_is_importable_from_the_package():
+    import searchers
+    from searchers.hypernet import HypernetSearch
+    from searchers.predictor import PredictorSearch
+    from searchers.similarity import SimilarityEvolutionSearch
+
+    assert searchers.HypernetSearch is HypernetSearch
+    assert searchers.PredictorSearch is PredictorSearch
+    assert searchers.SimilarityEvolutionSearch is SimilarityEvolutionSearch
+    assert {"HypernetSearch", "PredictorSearch", "SimilarityEvolutionSearch"} <= set(searchers.__all__)
+    with pytest.raises(AttributeError, match="NoSuchSearch"):
+        searchers.NoSuchSearch
