@@ -239,14 +239,11 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
         raise InvalidConfigError(f"checkpoint_s must be a number of seconds >= 0, got {checkpoint_s!r}")
     out = Path(output_dir).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    started = init_ray(address)
-    try:
-        if max_concurrent:
-            searcher = tune.search.ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
-        if resources:
-            trainable = tune.with_resources(trainable, resources)
-        t0 = time.perf_counter()
-        tuner = tune.Tuner(
+    if max_concurrent:
+        searcher = tune.search.ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
+
+    def make_tuner(trainable):
+        return tune.Tuner(
             trainable,
             param_space=param_space,
             tune_config=tune.TuneConfig(search_alg=searcher, scheduler=scheduler, num_samples=num_samples,
@@ -256,7 +253,19 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
                                       sync_config=tune.SyncConfig(sync_period=checkpoint_s),
                                       callbacks=[ProgressPrinter(metric, num_samples), StateSnapshot()]),
         )
-        grid = _fit(tuner, checkpoint_s)
+
+    return _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out, plot)
+
+
+def _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out: Path, plot: bool):
+    """Start (or join) Ray, fit the tuner ``make_tuner(trainable)`` makes, shut down a Ray started
+    here, and write the outcome files."""
+    started = init_ray(address)
+    try:
+        if resources:
+            trainable = tune.with_resources(trainable, resources)
+        t0 = time.perf_counter()
+        grid = _fit(make_tuner(trainable), checkpoint_s)
         wall = time.perf_counter() - t0
     finally:
         if started:
@@ -295,19 +304,12 @@ def resume_search(output_dir: str | os.PathLike, trainable, *, metric: Sequence[
     path = out / name
     if not isinstance(name, str) or not (path / "tuner.pkl").is_file():
         raise InvalidConfigError(f"no Tune experiment to resume at {str(path)!r} (no tuner.pkl)")
-    started = init_ray(address)
-    try:
-        if resources:
-            trainable = tune.with_resources(trainable, resources)
-        t0 = time.perf_counter()
-        restore_state_snapshot(path)
-        tuner = tune.Tuner.restore(str(path), trainable=trainable, resume_unfinished=True, resume_errored=True)
-        grid = _fit(tuner, checkpoint_s)
-        wall = time.perf_counter() - t0
-    finally:
-        if started:
-            ray.shutdown()
-    return _write_outcome(grid, metric, mode, out, wall, plot)
+    restore_state_snapshot(path)
+
+    def make_tuner(trainable):
+        return tune.Tuner.restore(str(path), trainable=trainable, resume_unfinished=True, resume_errored=True)
+
+    return _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out, plot)
 
 
 def _write_outcome(grid, metric, mode, out: Path, wall: float, plot: bool) -> SearchOutcome:

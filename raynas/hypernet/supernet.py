@@ -28,7 +28,7 @@ from raynas.hypernet.model import MetaHypernetwork, sample_preferences
 from raynas.hypernet.predictors import HardwareProfile, MetaPredictor
 from raynas.hypernet.sampling import get_sampler
 from raynas.hypernet.train import ObjectiveNormaliser, scalarise
-from raynas.spaces.nb201 import NB201_EDGES, NB201_OPS, ResidualReduction, make_op
+from raynas.spaces.nb201 import NB201_EDGES, NB201_OPS, make_op, stage_layers
 
 
 MIXOPS = ("gdas", "full")
@@ -81,13 +81,7 @@ class NB201Supernet(nn.Module):
                  mixop: str = "gdas"):
         super().__init__()
         self.stem = nn.Sequential(nn.Conv2d(in_channels, channels, 3, padding=1, bias=False), nn.BatchNorm2d(channels))
-        layers: list[nn.Module] = []
-        c = channels
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResidualReduction(c, 2 * c))
-                c *= 2
-            layers.extend(SearchCell(c, mixop) for _ in range(cells_per_stage))
+        layers, c = stage_layers(channels, cells_per_stage, lambda width: SearchCell(width, mixop))
         self.layers = nn.ModuleList(layers)
         self.head = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, num_classes))
 

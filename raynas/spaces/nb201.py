@@ -88,6 +88,19 @@ class NB201Cell(nn.Module):
         return nodes[-1]
 
 
+def stage_layers(channels: int, cells_per_stage: int, make_cell) -> tuple[list[nn.Module], int]:
+    """NAS-Bench-201's macro skeleton: 3 stages of ``cells_per_stage`` cells ``make_cell(width)``,
+    joined by residual reduction blocks doubling the width; returns the layers and the final width."""
+    layers: list[nn.Module] = []
+    c = channels
+    for stage in range(3):
+        if stage > 0:
+            layers.append(ResidualReduction(c, 2 * c))
+            c *= 2
+        layers.extend(make_cell(c) for _ in range(cells_per_stage))
+    return layers, c
+
+
 class NB201Network(nn.Module):
     """NAS-Bench-201's TinyNetwork for a given cell."""
 
@@ -104,13 +117,7 @@ class NB201Network(nn.Module):
             nn.Conv2d(in_channels, channels, kernel_size=3, padding=1, bias=False),
             nn.BatchNorm2d(channels),
         )
-        layers: list[nn.Module] = []
-        c = channels
-        for stage in range(3):
-            if stage > 0:
-                layers.append(ResidualReduction(c, 2 * c))
-                c *= 2
-            layers.extend(NB201Cell(op_names, c) for _ in range(cells_per_stage))
+        layers, c = stage_layers(channels, cells_per_stage, lambda width: NB201Cell(op_names, width))
         self.cells = nn.Sequential(*layers)
         self.lastact = nn.Sequential(nn.BatchNorm2d(c), nn.ReLU(inplace=True))
         self.global_pooling = nn.AdaptiveAvgPool2d(1)
