@@ -220,3 +220,25 @@ def test_cross_space_roofline_and_bank():
     assert pseudo_sources(FA, LA, FB).shape == (150, 2)
     with pytest.raises(Exception, match="cost columns"):
         SourceBank().fit(R, LA).predict(R[:, :2])
+
+
+def test_fbnet_networks_match_the_published_table(data_dir):
+    """The FBNet networks built here are the table's: their MACs rank the latency of eyeriss (an exact
+    per-layer sum in HW-NAS-Bench) almost perfectly, and the expansion-6 k5 blocks dominate the cost."""
+    from raynas.predictors import load_space_table
+
+    tab = load_space_table("fbnet", data_dir)
+    if "eyeriss" not in tab.devices:
+        pytest.skip("the fbnet table has no eyeriss column")
+    rows = np.random.default_rng(1).choice(len(tab.archs), 30, replace=False)
+    torch.manual_seed(0)
+    feats = [analytic_features(tab.space.build(tab.archs[i])) for i in rows]
+    macs = np.array([f["log_macs"] for f in feats])
+    params = np.array([f["log_params"] for f in feats])
+    assert spearman(macs, tab.column("eyeriss")[rows]) > 0.9
+    assert np.isfinite(params).all() and 12 < params.min() <= params.max() < 17  # ~0.2M-20M parameters
+    # a known pair: every layer k5_e6 vs every layer skip (HW-NAS-Bench: the largest and smallest)
+    ops = list(tab.space.ops)
+    big = analytic_features(tab.space.build((ops.index("k5_e6"),) * 22))
+    small = analytic_features(tab.space.build((ops.index("skip"),) * 22))
+    assert big["log_macs"] > macs.max() and small["log_macs"] < macs.min()
