@@ -23,7 +23,8 @@ def results_dataframe(results) -> pd.DataFrame:
     A ``ResultGrid`` is read from its in-memory results (``Result.metrics``), not from the trial
     directories: with ``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1`` (raynas's fast setting) Tune writes no
     ``result.json`` and ``ResultGrid.get_dataframe()`` is empty. Config values appear as
-    ``config/<key>`` columns, as in Tune's own dataframes; a trial that raised has its ``error``."""
+    ``config/<key>`` columns, as in Tune's own dataframes; a trial that raised has its exception in
+    ``trial_error`` (not ``error``: raynas's tabular trainables report an ``error`` metric, 100 - accuracy)."""
     if isinstance(results, pd.DataFrame):
         return results.copy()
     if hasattr(results, "get_dataframe"):
@@ -33,7 +34,7 @@ def results_dataframe(results) -> pd.DataFrame:
             config = metrics.pop("config", None) or r.config or {}
             row = {**metrics, **{f"config/{k}": v for k, v in config.items()}}
             if r.error is not None:
-                row["error"] = f"{type(r.error).__name__}: {r.error}"
+                row["trial_error"] = f"{type(r.error).__name__}: {r.error}"
             rows.append(row)
         return pd.DataFrame(rows)
     raise InvalidConfigError(f"expected a ResultGrid or a DataFrame, got {type(results).__name__}")

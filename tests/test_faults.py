@@ -129,7 +129,7 @@ def test_tune_search_survives_bad_ops_oom_and_raising_trials(ray_local, data_dir
     df = results_dataframe(grid).set_index("config/arch")
     assert len(df) == 7
     assert df.loc[oom, "outcome"] == "out_of_memory" and "96.00 GiB" in df.loc[oom, "explanation"]
-    assert "RuntimeError: injected failure" in df.loc[bug, "error"]  # raised: Tune recorded the error
+    assert "RuntimeError: injected failure" in df.loc[bug, "trial_error"]  # raised: Tune recorded the error
     bad = grid_archs[-1]
     assert df.loc[bad, "outcome"] == "invalid_architecture" and "conv_9x9" in df.loc[bad, "explanation"]
     fine = [a for a in archs if a not in (oom, bug)]

@@ -77,3 +77,30 @@ def test_is_complete_reads_the_fidelity_of_one_result():
     assert is_complete({"epoch": 3, "max_epochs": 3})
     assert not is_complete({"epoch": 1, "max_epochs": 3})
     assert is_complete({"epoch": "?", "max_epochs": 3})
+
+
+def test_trial_exception_does_not_clash_with_the_error_metric():
+    """A ResultGrid's raised trial keeps its exception in ``trial_error``; the tabular ``error``
+    metric (100 - accuracy) of the other trials is left as reported."""
+    from types import SimpleNamespace
+
+    from searchers.results import results_dataframe
+
+    class Grid:
+        def __init__(self, results):
+            self.results = results
+
+        def __len__(self):
+            return len(self.results)
+
+        def __getitem__(self, i):
+            return self.results[i]
+
+        def get_dataframe(self):  # pragma: no cover - only its presence marks a ResultGrid
+            raise AssertionError("read from memory")
+
+    grid = Grid([SimpleNamespace(metrics={"accuracy": 90.0, "error": 10.0}, config={"arch": "a"}, error=None),
+                 SimpleNamespace(metrics={}, config={"arch": "b"}, error=RuntimeError("boom"))])
+    df = results_dataframe(grid).set_index("config/arch")
+    assert df.loc["a", "error"] == 10.0 and pd.isna(df.loc["b", "error"])
+    assert df.loc["b", "trial_error"] == "RuntimeError: boom" and pd.isna(df.loc["a", "trial_error"])

@@ -120,7 +120,7 @@ def test_zero_cost_rejects_bad_settings():
 
 def test_zero_cost_warmup_starts_from_non_dominated_estimates():
     s = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(lambda a: float(np.sum(np.asarray(a) != 0))),
-                         warmup_candidates=len(SPACE), warmup_size=6, seed=0)
+                         warmup_candidates=len(SPACE), warmup_size=6, warmup_networks=None, seed=0)
     warm = [s.ask() for _ in range(6)]
     est = s._static(warm)
     allc = s._static([tuple(a) for a in SPACE.enumerate()])
@@ -128,6 +128,56 @@ def test_zero_cost_warmup_starts_from_non_dominated_estimates():
     for e in est:  # all candidates scored: every warm-up arch is non-dominated
         assert not np.any(np.all(front <= e, 1) & np.any(front < e, 1))
     assert s.estimate_evaluations["proxy"] >= 6
+
+
+def test_zero_cost_warmup_scores_few_networks_and_predicts_the_rest():
+    """Default warm-up: ``warmup_networks`` candidates scored, the others' scores predicted from the
+    encoding. Both stand-in scores here are additive in the one-hot encoding, so the prediction is
+    nearly exact and the warm-up lands on (or, where predictions break ties, next to) the
+    non-dominated estimates of all 15,625 candidates."""
+    proxy, cost = CachedScorer(conv_params), CachedScorer(lambda a: float(np.sum(np.asarray(a) != 0)))
+    s = ZeroCostStrategy(SPACE, proxy, cost, warmup_candidates=len(SPACE), warmup_size=6, warmup_networks=60,
+                         seed=0)
+    warm = [s.ask() for _ in range(6)]
+    assert proxy.evaluations == 60 and cost.evaluations == 60  # not 15,625
+    est = s._static(warm)
+    allc = s._static([tuple(a) for a in SPACE.enumerate()])
+    front = allc[moo.pareto_mask(allc)]
+    on_front = [not np.any(np.all(front <= e, 1) & np.any(front < e, 1)) for e in est]
+    assert sum(on_front) >= 4
+    for e in est:  # never beaten on both estimates by a clear margin (a random architecture is)
+        assert not np.any(np.all(front <= e - 0.5, 1))
+    rand = s._static([tuple(SPACE.sample(np.random.default_rng(i))) for i in range(6)])
+    assert sum(np.any(np.all(front <= e - 0.5, 1)) for e in rand) >= 3
+
+
+def test_zero_cost_rejects_bad_model_settings():
+    for kw in ({"warmup_networks": 1}, {"local_sigma": 0.0}, {"neighbour_decay": 1.5}, {"ridge_alphas": ()},
+               {"ridge_alphas": (1.0, -1.0)}):
+        with pytest.raises(InvalidConfigError, match=next(iter(kw))):
+            ZeroCostStrategy(SPACE, conv_params, conv_params, **kw)
+
+
+def test_zero_cost_neighbour_correction_moves_estimates_toward_told_neighbours():
+    """A told architecture far better than the linear model says pulls its neighbours' estimates
+    with it (and nothing beyond two decisions away)."""
+    kw = dict(warmup_candidates=50, warmup_size=0, min_fit=2, seed=0)
+    on = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), **kw)
+    off = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), neighbour_decay=None, **kw)
+    rng = np.random.default_rng(0)
+    told = [tuple(int(v) for v in rng.integers(0, 5, 6)) for _ in range(30)]
+    star = (3, 3, 3, 3, 3, 3)
+    for s in (on, off):
+        for a in told:
+            if a != star:
+                s.tell(a, toy_objectives(a))
+        s.tell(star, (toy_objectives(star)[0] - 5.0, toy_objectives(star)[1]))  # 5 better than its pattern
+    near, far = (3, 3, 3, 3, 3, 2), (0, 0, 0, 1, 1, 1)
+    assert far not in told
+    d_near = on.estimates([near])[0, 0] - off.estimates([near])[0, 0]
+    d_far = on.estimates([far])[0, 0] - off.estimates([far])[0, 0]
+    assert d_near < -0.3  # pulled toward the star's better value
+    assert abs(d_far) < 0.5 * abs(d_near)
 
 
 def test_network_measures_are_computed_on_the_built_network():
@@ -249,3 +299,24 @@ def test_ridge_is_exact_on_linear_data_and_safe_on_unseen_columns():
     seen[:, 3] = 0.0
     _, sd_seen = model.predict(seen, return_std=True)
     assert np.all(sd > sd_seen)  # ... but its uncertainty grows in a direction never seen
+
+
+def test_ridge_picks_features_and_penalty_by_leave_one_out_error():
+    from raynas.strategies.zero_cost import OnlineRidge
+
+    rng = np.random.default_rng(1)
+    x = rng.random((25, 21))
+    y = np.stack([3.0 * x[:, -1] + 0.01 * rng.standard_normal(25),  # the last column explains it
+                  x[:, :20] @ rng.standard_normal(20)], axis=1)      # the first twenty do
+    last_only = np.zeros(21, dtype=bool)
+    last_only[-1] = True
+    model = OnlineRidge(alphas=(0.01, 100.0), subsets=[np.ones(21, dtype=bool), last_only]).fit(x, y)
+    assert model.choice[0][0] == 1 and model.choice[1][0] == 0  # each target keeps its own columns
+    assert model.choice[1][1] == 0.01  # a noiseless linear target wants the small penalty
+    test = rng.random((200, 21))
+    pred = model.predict(test)
+    assert np.corrcoef(pred[:, 0], test[:, -1])[0, 1] > 0.99
+    # one fixed model on every column predicts the first target worse on unseen rows
+    plain = OnlineRidge(alpha=1.0).fit(x, y).predict(test)
+    truth = 3.0 * test[:, -1]
+    assert np.mean((pred[:, 0] - truth) ** 2) < 0.5 * np.mean((plain[:, 0] - truth) ** 2)
