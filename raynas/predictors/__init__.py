@@ -6,13 +6,14 @@ Latency on a new device from its latencies of ``n`` architectures::
     tab = load_space_table("fbnet")
     S, y, _ = tab.sources("raspi4")                      # the other devices are the sources
     X, k, c = transfer_encoding(S, tab.features())
-    model = RaynasTransfer(n_source=k, n_cost=c).pretrain(X).fit(X[idx], y_measured)
-    predicted = model.predict(X)
+    idx = np.random.default_rng(0).choice(len(y), 10, replace=False)   # the 10 archs measured on raspi4
+    model = RaynasTransfer(n_source=k, n_cost=c).pretrain(X).fit(X[idx], y[idx])
+    predicted = model.predict(X)                         # every architecture of the space
 
 Accuracy from ``n`` trained architectures with the ZCP encoding::
 
     Z = ZCPEncoder().fit_transform(tab.zcp())            # proxies from the ProxyTable cache
-    acc_model = TreePredictor().fit(Z[idx], accuracy[idx])
+    acc_model = TreePredictor().fit(Z[trained], accuracy_of_trained)   # rows of the archs you trained
 
 Modules: :mod:`.encodings` (one-hot, analytic, cost columns, source latencies, hardware embedding),
 :mod:`.zcp` (the zero-cost-proxy encoding), :mod:`.features` (analytic features of built networks),
