@@ -256,7 +256,8 @@ def gp_label(label: str, runs: list) -> str:
 def report(results: dict, labels: dict, budgets, header: str, tag: str, focus: str, extra: dict | None = None) -> None:
     if "gp" in results:
         labels["gp"] = gp_label(labels["gp"], results["gp"])
-    table = summarise(results, budgets, labels) + "\n\n" + per_device_table(results, labels, focus)
+    table = summarise(results, budgets, labels) + "".join(
+        "\n\n" + per_device_table(results, labels, f) for f in focus.split(",") if f in results)
     print(header)
     print(table)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -320,7 +321,8 @@ def main(argv=None) -> int:
     ap.add_argument("--cost", default="flops", help="static hardware cost: flops or params")
     ap.add_argument("--fill-workers", type=int, default=2, help="processes computing missing proxies")
     ap.add_argument("--tag", default="search_quality")
-    ap.add_argument("--focus", default="zc", help="raynas method compared per device with the best Optuna one")
+    ap.add_argument("--focus", default="zc",
+                    help="raynas method(s), comma-separated, compared per device with the best Optuna sampler")
     ap.add_argument("--tune-check", action="store_true", help="also cross-check the Tune adapter's suggestions")
     ap.add_argument("--merge", default=None, help="comma-separated JSON outputs of earlier runs: one combined table")
     args = ap.parse_args(argv)

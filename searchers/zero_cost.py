@@ -9,6 +9,12 @@ networks of the space, here on the driver or (``proxy_workers > 0``) in Ray task
 architecture; the cache is part of the searcher's checkpoint, so ``Tuner.restore`` does not
 recompute it.
 
+Cost of the first ``suggest()``: the warm-up scores ``warmup_networks`` (default 500) real networks
+and predicts the scores of the rest of its ``warmup_candidates`` (3,000) from their encoding; on
+NB201 that is ~0.1-0.15 s a network on one loaded core (``benchmarks/overhead.py`` measures it), so
+pass ``proxy_workers=n`` to spread it over Ray tasks, ``warmup_networks=200`` for a faster start
+(measured: 99% of the true front's HV 6 trials later), or ``proxy_cache_dir`` to reuse values.
+
 Drop-in use (the two lines that change in a plain Tune script)::
 
     from searchers import ZeroCostSearch
