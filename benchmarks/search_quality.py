@@ -107,9 +107,9 @@ def method_factories(args, space, scores):
                    f"raynas ZeroCost, {proxies[0]} only, HVI move (no predictive uncertainty)"),
         "zc-nolearn": ({"learned": ()}, f"raynas ZeroCost, nothing learned (zero-cost scores {pr}, {args.cost} only)"),
         "zc-paper": ({"proxy": ["synflow"], "population_size": 64, "sample_size": 10, "random_move_prob": 0.25,
-                      "learned": (1,), "move_choice": "preference"},
-                     "raynas ZeroCost, the paper's settings (synflow, pop 64/10, p=.25; latency learned, "
-                     "preference move)"),
+                      "learned": (1,), "move_choice": "preference", "warmup_networks": None},
+                     "raynas ZeroCost, the paper's settings (synflow, all 3,000 warm-up candidates scored, pop 64/10, "
+                     "p=.25; latency learned, preference move)"),
         "zc-tpe": ({"engine": "tpe"}, f"raynas ZeroCost over an Optuna TPE engine ({pr}, {args.cost})"),
         "zc-random": ({"engine": "random"}, f"raynas ZeroCost over a random engine ({pr}, {args.cost})"),
     }
@@ -270,13 +270,16 @@ def report(results: dict, labels: dict, budgets, header: str, tag: str, focus: s
 
 def merge(args) -> int:
     """Combine the JSON outputs of several runs (e.g. baselines, GP on a subset, raynas) in one table."""
-    results, labels, headers = {}, {}, []
-    for path in args.merge.split(","):
+    results, labels, source, files = {}, {}, {}, []
+    for k, path in enumerate(args.merge.split(",")):
         data = json.loads(Path(path).read_text())
-        headers.append(f"- {data.get('command')} (wall {data.get('wall_s', float('nan')):.0f} s)")
-        for m, runs in data["results"].items():
+        files.append(f"{data.get('command')} (wall {data.get('wall_s', float('nan')):.0f} s)")
+        for m, runs in data["results"].items():  # a later file's method replaces an earlier one's
             results[m] = runs
+            source[m] = k
             labels[m] = data["labels"][m].split(" (") [0] if m == "gp" else data["labels"][m]
+    headers = [f"- {cmd} -> rows used: {', '.join(m for m in results if source[m] == k) or 'none'}"
+               for k, cmd in enumerate(files)]
     budgets = [int(b) for b in args.budgets.split(",")]
     header = "NB201 cifar10-valid: valid error vs device latency; merged from:\n" + "\n".join(headers) + "\n"
     report(results, labels, budgets, header, args.tag, args.focus)
