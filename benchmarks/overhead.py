@@ -149,6 +149,10 @@ def tune_throughput(args, space) -> str:
     from searchers.spaces import tune_param_space
     from searchers.trainables import tabular_trainable
 
+    # results are read from memory; with the fast settings there is no result.json to warn about
+    import logging
+
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     ray.init(address="local", num_cpus=args.ray_cpus, include_dashboard=False, log_to_driver=False,
              runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "1"}})
     trainable = tabular_trainable(devices=[args.device])

@@ -342,7 +342,8 @@ def main(argv=None) -> int:
     budgets = [int(b) for b in args.budgets.split(",")]
     maxb = max(budgets)
     methods = args.methods.split(",")
-    needs_scores = any(m.startswith("zc") for m in methods) or args.tune_check
+    variants = {spec.partition("=")[0] for spec in args.variant or []}
+    needs_scores = any(m.startswith("zc") or m in variants for m in methods) or args.tune_check
     names = list(dict.fromkeys(args.proxy.split(",") + [args.cost, "synflow", "path_params", "flops"]))
     scores = load_scores(bench.space, names, args.fill_workers) if needs_scores else None
     factories = method_factories(args, bench.space, scores)
