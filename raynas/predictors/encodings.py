@@ -24,9 +24,16 @@ def onehot(space, archs: Sequence) -> np.ndarray:
     return np.stack([space.encode_onehot(a) for a in archs]).astype(np.float64)
 
 
-def standardise(F: np.ndarray) -> np.ndarray:
+def moments(F: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column means and standard deviations of ``F``, a constant column's deviation taken as 1 (so
+    standardising only centres it)."""
     sd = F.std(0)
-    return (F - F.mean(0)) / np.where(sd > 0, sd, 1.0)
+    return F.mean(0), np.where(sd > 0, sd, 1.0)
+
+
+def standardise(F: np.ndarray) -> np.ndarray:
+    mean, scale = moments(F)
+    return (F - mean) / scale
 
 
 def analytic(features: np.ndarray, basic: bool = False, standardised: bool = False) -> np.ndarray:

@@ -39,6 +39,7 @@ from sklearn.linear_model import RidgeCV
 from sklearn.utils.validation import check_is_fitted
 
 from raynas.errors import InvalidConfigError
+from raynas.predictors.encodings import moments
 
 _ALPHAS = np.logspace(-3, 4, 15)
 
@@ -73,9 +74,7 @@ class _Standardised(BaseEstimator, RegressorMixin):
 
     def fit(self, X, y):
         X, y = _check_xy(X, y)
-        self.mean_ = X.mean(0)
-        self.scale_ = X.std(0)
-        self.scale_[self.scale_ == 0] = 1.0
+        self.mean_, self.scale_ = moments(X)
         t = np.log(np.maximum(y, 1e-9)) if self.log_target else y
         self.model_ = RidgeCV(alphas=list(self.alphas), store_cv_results=True).fit((X - self.mean_) / self.scale_, t)
         return self

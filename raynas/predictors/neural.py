@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from raynas.errors import InvalidConfigError
+from raynas.predictors.encodings import moments
 from raynas.predictors.models import _check_xy
 
 LOSSES = ("l1", "mse")
@@ -93,8 +94,8 @@ class MLPPredictor(BaseEstimator, RegressorMixin):
         if self.log_target and (y <= 0).any():
             raise InvalidConfigError("log_target=True needs positive targets")
         t = np.log(y) if self.log_target else y
-        self.x_mean_, self.x_scale_ = X.mean(0), np.where(X.std(0) > 0, X.std(0), 1.0)
-        self.y_mean_, self.y_scale_ = float(t.mean()), float(t.std()) if t.std() > 0 else 1.0
+        self.x_mean_, self.x_scale_ = moments(X)
+        self.y_mean_, self.y_scale_ = map(float, moments(t))
         Xt = torch.as_tensor((X - self.x_mean_) / self.x_scale_, dtype=torch.float32)
         yt = torch.as_tensor((t - self.y_mean_) / self.y_scale_, dtype=torch.float32)
         self.members_ = []
@@ -214,9 +215,9 @@ class MultiPredictTransfer(BaseEstimator, RegressorMixin):
         X = _check_xy(X)
         S, E = self._split(X)
         L = np.log(np.maximum(S, 1e-9))
-        self.src_mean_, self.src_scale_ = L.mean(0), np.where(L.std(0) > 0, L.std(0), 1.0)
+        self.src_mean_, self.src_scale_ = moments(L)
         Z = (L - self.src_mean_) / self.src_scale_
-        self.e_mean_, self.e_scale_ = E.mean(0), np.where(E.std(0) > 0, E.std(0), 1.0)
+        self.e_mean_, self.e_scale_ = moments(E)
         rng = np.random.default_rng(self.seed)
         k = S.shape[1]
         rows = [rng.choice(len(X), min(self.pretrain_archs, len(X)), replace=False) for _ in range(k)]
@@ -242,7 +243,7 @@ class MultiPredictTransfer(BaseEstimator, RegressorMixin):
             self.pretrain(X)
         S, E = self._split(X)
         z = np.log(np.maximum(y, 1e-9))
-        self.t_mean_, self.t_scale_ = float(z.mean()), float(z.std()) if z.std() > 0 else 1.0
+        self.t_mean_, self.t_scale_ = map(float, moments(z))
         rho = np.array([spearmanr(S[:, j], y)[0] if np.ptp(S[:, j]) > 0 else -np.inf for j in range(S.shape[1])])
         self.init_source_ = int(np.argmax(np.nan_to_num(rho, nan=-np.inf)))
         net = copy.deepcopy(self.net_)

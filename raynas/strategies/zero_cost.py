@@ -46,7 +46,7 @@ all of them are features (on NB201, synflow ranks the best 20% of architectures 
 path_params, which ranks the whole space better).
 
 Defaults were chosen on NB201 with ``benchmarks/search_quality.py`` (20 device columns x 3-6
-seeds, tabular ground truth; ``benchmarks/out/zc_final.md`` has the 10-seed measurement, the
+seeds, tabular ground truth; ``benchmarks/out/search_quality.md`` has the 10-seed measurement, the
 previous defaults as ``zc-prev`` and the paper's settings as ``zc-paper``).
 """
 
