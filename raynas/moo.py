@@ -148,13 +148,19 @@ def pareto_mask(points) -> np.ndarray:
     return mask
 
 
-def nondominated_ranks(points) -> np.ndarray:
-    """Front number of every row (0 = non-dominated), by repeated peeling of the front."""
+def nondominated_ranks(points, until: int | None = None) -> np.ndarray:
+    """Front number of every row (0 = non-dominated), by repeated peeling of the front.
+
+    With ``until``, peeling stops once at least that many rows are ranked; the rest share the
+    next rank (enough to pick the best ``until`` rows without sorting them all)."""
     y = _as_points(points)
     ranks = np.full(len(y), -1, dtype=int)
     remaining = np.arange(len(y))
     r = 0
     while remaining.size:
+        if until is not None and len(y) - remaining.size >= until:
+            ranks[remaining] = r
+            break
         m = pareto_mask(y[remaining])
         ranks[remaining[m]] = r
         remaining = remaining[~m]

@@ -44,6 +44,10 @@ def make(kind, seed=0):
     if kind == "zc":
         return ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), learned=(1,),
                                 warmup_candidates=300, warmup_size=5, population_size=10, sample_size=3, seed=seed)
+    if kind in ("zc-gp", "zc-ridge"):  # both objectives learned: the model's state crosses the checkpoint
+        return ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), model=kind[3:],
+                                warmup_candidates=300, warmup_size=5, min_fit=5, population_size=10, sample_size=3,
+                                seed=seed)
     if kind == "zc-random":
         return ZeroCostStrategy(SPACE, conv_params, conv_params, engine="random", move_choice="preference",
                                 warmup_candidates=200, warmup_size=4, seed=seed)
@@ -54,7 +58,7 @@ def make(kind, seed=0):
     raise ValueError(kind)
 
 
-KINDS = ["random", "aging", "aging-scalar", "nsga2", "tpe", "zc", "zc-random", "zc-tpe"]
+KINDS = ["random", "aging", "aging-scalar", "nsga2", "tpe", "zc", "zc-gp", "zc-ridge", "zc-random", "zc-tpe"]
 
 
 def drive(strategy, n, start=0):
@@ -79,7 +83,7 @@ def test_state_dict_round_trip_gives_identical_asks(kind):
     first = drive(s, 18)
     pending = s.ask()  # an ask in flight at checkpoint time
     state = pickle.loads(pickle.dumps(s.state_dict()))
-    if kind in ("random", "aging", "aging-scalar", "zc", "zc-random"):
+    if kind in ("random", "aging", "aging-scalar", "zc", "zc-gp", "zc-ridge", "zc-random"):
         state = json.loads(json.dumps(state))  # plain JSON for the pure-raynas strategies
     r = make(kind, 99)  # a different seed: everything must come from the state
     r.load_state_dict(state)
@@ -153,7 +157,7 @@ def test_zero_cost_warmup_scores_few_networks_and_predicts_the_rest():
 
 def test_zero_cost_rejects_bad_model_settings():
     for kw in ({"warmup_networks": 1}, {"local_sigma": 0.0}, {"neighbour_decay": 1.5}, {"ridge_alphas": ()},
-               {"ridge_alphas": (1.0, -1.0)}):
+               {"ridge_alphas": (1.0, -1.0)}, {"model": "forest"}):
         with pytest.raises(InvalidConfigError, match=next(iter(kw))):
             ZeroCostStrategy(SPACE, conv_params, conv_params, **kw)
 
@@ -161,7 +165,7 @@ def test_zero_cost_rejects_bad_model_settings():
 def test_zero_cost_neighbour_correction_moves_estimates_toward_told_neighbours():
     """A told architecture far better than the linear model says pulls its neighbours' estimates
     with it (and nothing beyond two decisions away)."""
-    kw = dict(warmup_candidates=50, warmup_size=0, min_fit=2, seed=0)
+    kw = dict(model="ridge", warmup_candidates=50, warmup_size=0, min_fit=2, seed=0)
     on = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), **kw)
     off = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), neighbour_decay=None, **kw)
     rng = np.random.default_rng(0)
@@ -285,7 +289,7 @@ def test_unknown_proxy_names_raise_at_construction():
 
 
 def test_ridge_is_exact_on_linear_data_and_safe_on_unseen_columns():
-    from raynas.strategies.zero_cost import OnlineRidge
+    from raynas.strategies.surrogates import OnlineRidge
 
     rng = np.random.default_rng(0)
     x = rng.random((60, 4))
@@ -302,7 +306,7 @@ def test_ridge_is_exact_on_linear_data_and_safe_on_unseen_columns():
 
 
 def test_ridge_picks_features_and_penalty_by_leave_one_out_error():
-    from raynas.strategies.zero_cost import OnlineRidge
+    from raynas.strategies.surrogates import OnlineRidge
 
     rng = np.random.default_rng(1)
     x = rng.random((25, 21))
@@ -320,3 +324,35 @@ def test_ridge_picks_features_and_penalty_by_leave_one_out_error():
     plain = OnlineRidge(alpha=1.0).fit(x, y).predict(test)
     truth = 3.0 * test[:, -1]
     assert np.mean((pred[:, 0] - truth) ** 2) < 0.5 * np.mean((plain[:, 0] - truth) ** 2)
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("model", ["gp", "ridge"])
+def test_zero_cost_keeps_proposing_when_almost_every_trial_failed(model):
+    """One finite accuracy among a dozen failures: the model cannot fit it, the zero-cost estimate
+    stands in, and no warning or NaN escapes."""
+    s = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), model=model,
+                         warmup_candidates=100, warmup_size=3, min_fit=3, seed=0)
+    asked = []
+    for i in range(15):
+        a = s.ask()
+        asked.append(a)
+        s.tell(a, (float("inf") if i else 5.0, 1.0 + 0.1 * i))
+    assert len(set(asked)) == 15
+    assert np.all(np.isfinite(s.estimates(asked)))
+
+
+def test_zero_cost_front_moves_propose_mutants_of_the_told_front():
+    s = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), front_move_prob=1.0,
+                         warmup_candidates=100, warmup_size=4, min_fit=4, seed=0)
+    for _ in range(12):
+        a = s.ask()
+        s.tell(a, toy_objectives(a))
+    for _ in range(10):  # every move now chooses among the front's one-decision mutants
+        front, _ = s.front()
+        a = s.ask()
+        assert min(sum(x != y for x, y in zip(a, f)) for f in front) == 1
+        s.tell(a, toy_objectives(a))
+    for bad in (-0.1, 1.5, True, "half"):
+        with pytest.raises(InvalidConfigError, match="front_move_prob"):
+            ZeroCostStrategy(SPACE, conv_params, conv_params, front_move_prob=bad)

@@ -11,8 +11,9 @@ The paper's two uses of proxies, over a chosen proposal engine:
   scored on their networks; the others' scores are predicted from their one-hot encoding by a ridge
   fitted on those (NB201: FLOPs and params are additive in the encoding, Spearman .995; path_params
   .90, synflow .89). ``warmup_networks=None`` scores every candidate, as the paper does. Measured on
-  NB201 (20 devices x 10 seeds, median trials to 99% of the true front's HV): all 3,000 scored 62,
-  500 (default) 63, 200 69; ``benchmarks/overhead.py`` times the first ``suggest()``.
+  NB201 (20 devices x 10 seeds, median trials to 99% of the true front's HV): all 3,000 scored 57,
+  500 (default) 54, 200 62 -- within the noise of each other above 200; ``benchmarks/overhead.py``
+  times the first ``suggest()``.
 * **Move proposal**: instead of one random mutation of the engine's parent, score the parent's
   one-decision mutants (24 for NB201; ``n_mutants`` random ones if set) and propose the best; with
   probability ``random_move_prob`` a random mutant instead (the paper: 0.25). "Best" is
@@ -21,6 +22,13 @@ The paper's two uses of proxies, over a chosen proposal engine:
   estimates' predictive distribution; ``"hvi"`` -- the largest improvement of the estimates
   themselves; ``"preference"`` -- the best under a random preference vector (Chebyshev
   scalarisation of the normalised estimates).
+* **Front move** (not in the paper): once the learned model is in use, with probability
+  ``front_move_prob`` the candidates are the unseen one-decision mutants of *every* told
+  non-dominated architecture, not one parent's, and the (E)HVI picks among all of them. Chosen on
+  six NB201 devices x 10 seeds (median trials to 99% of the true front's HV; ``--devices
+  pixel3,silver_4114,eyeriss,raspi4,titanxp_1,gold_6226 --variant 'f25={"front_move_prob":0.25}'``):
+  0 / 0.25 / 0.5 / 0.75 / 1 -> 63.5 / 57 / 50.5 / 52 / 57.5; on all 20 devices 0 -> 54, 0.5 -> 47.
+  With the ridge model the same move made the search worse (105 trials).
 
 Engines: ``"evolution"`` (aging evolution, NSGA-II tournament on the *told* objectives), ``"random"``
 (the parent is a uniformly random architecture), or any :class:`~raynas.strategies.Strategy`
@@ -30,24 +38,29 @@ proposal itself competes with its mutants, and every told result is passed on to
 Estimates. Before any result is told they are the zero-cost scores (``-proxy``, ``cost``), computed
 on the real networks and cached per architecture; their evaluations are a budget of their own
 (:attr:`ZeroCostStrategy.estimate_evaluations`). Objectives listed in ``learned`` (default: both)
-are estimated, once ``min_fit`` results are told, by a Bayesian ridge model (:class:`OnlineRidge`)
-refitted as results arrive: for the hardware cost this is the "latency predictor" option; for
-accuracy it calibrates the proxies on the told results. Its features are the architecture's one-hot
-encoding and every zero-cost score (all ``proxy`` entries and the cost); with ``select_features``
-each objective chooses, by exact leave-one-out error, between all of them and the scores alone, and
-its penalty among ``ridge_alphas`` (on NB201 the proxies alone predict accuracy better -- Spearman
-.72 vs .50 from 30 random results -- while latency needs the encoding). Two local refinements:
-``neighbour_decay`` adds to each estimate the shrunken mean residual of the told architectures
-within two decisions of it (weight ``decay ** distance``; a GP-like correction where the linear
-model is wrong), and ``local_sigma`` takes the predictive spread from the residuals of the best
-quantile of told values (where the front is) instead of all of them (NB201's worst architectures
-have 90% error and would inflate it). Several proxies may be given: the first drives the warm-up,
-all of them are features (on NB201, synflow ranks the best 20% of architectures far better than
-path_params, which ranks the whole space better).
+are estimated, once ``min_fit`` results are told, by a surrogate refitted as results arrive
+(:mod:`raynas.strategies.surrogates`): for the hardware cost this is the "latency predictor"
+option; for accuracy it calibrates the proxies on the told results. Its inputs are the
+architecture's decisions, one-hot encoding and every zero-cost score (all ``proxy`` entries and the
+cost). ``model="gp"`` (default) is a Gaussian process with a kernel on the number of differing
+decisions plus linear kernels on the scores and the encoding, on Yeo-Johnson-warped targets;
+``model="ridge"`` the Bayesian ridge of earlier versions (``ridge_alphas``, ``select_features``,
+``local_sigma`` and ``neighbour_decay`` configure it and only it). Several proxies may be given:
+the first drives the warm-up, all of them are features (on NB201, synflow ranks the best 20% of
+architectures far better than path_params, which ranks the whole space better).
 
-Defaults were chosen on NB201 with ``benchmarks/search_quality.py`` (20 device columns x 3-6
+Measured on NB201 (``benchmarks/search_quality.py``, 20 device columns x 10 seeds, median trials to
+99% of the true front's HV; ``benchmarks/out/search_quality.md``): defaults 47; GP model without
+front moves 54; the ridge without front moves (the previous defaults) 63. Among the
+unseen neighbours of a search's front, the GP ranks the best quarter's errors at Spearman ~.45, the
+ridge at ~.23 (``benchmarks/surrogate_quality.py``); the output warp's scale matters
+(:class:`~raynas.strategies.surrogates.ArchGP`).
+
+Defaults were chosen on NB201 with ``benchmarks/search_quality.py`` (20 device columns x 3-10
 seeds, tabular ground truth; ``benchmarks/out/search_quality.md`` has the 10-seed measurement, the
-previous defaults as ``zc-prev`` and the paper's settings as ``zc-paper``).
+previous defaults as ``zc-previous-defaults`` and the paper's settings as ``zc-paper``). The GP's
+settings were chosen on eight of those devices x 4 seeds, so the 20-device figures are not a
+held-out test; ``random_move_prob=0.1`` measured 53 trials but lost a device cell, 0.2 was kept.
 """
 
 from __future__ import annotations
@@ -63,101 +76,11 @@ from raynas.evolution import propose_unseen, unseen
 from raynas.strategies.aging import ParentSelector
 from raynas.strategies.base import Arch, Strategy
 from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, ProxyScores, score_all
+from raynas.strategies.surrogates import ArchGP, OnlineRidge, RidgeSurrogate
 
 ENGINES = ("evolution", "random")
 MOVE_CHOICES = ("ehvi", "hvi", "preference")
-
-
-class OnlineRidge:
-    """Bayesian ridge regression ``features -> targets`` (one column per target), refitted from scratch.
-
-    Features are standardised on the training rows (a column constant there is only centred, so an
-    unseen value cannot blow a prediction up); :meth:`predict` can also return each prediction's
-    standard deviation ``sigma * sqrt(1 + z' (Z'Z + alpha I)^-1 z)``, ``sigma`` the residual
-    standard deviation of that target.
-
-    Model selection: with ``alphas`` (several penalties) and/or ``subsets`` (boolean column masks,
-    e.g. "the proxies only" and "one-hot encoding + proxies"), every target picks the (subset, alpha)
-    with the smallest exact leave-one-out squared error (closed form ``r_i / (1 - h_ii)``) on the
-    rows it is fitted on -- so a target the proxies explain is not drowned by 30 one-hot columns,
-    and one the encoding explains (latency) keeps them. Written with ``einsum``, not BLAS: the
-    problems are tiny, and a multi-threaded BLAS call on a loaded machine can stall for tens of
-    milliseconds."""
-
-    def __init__(self, alpha: float = 1.0, alphas: Sequence[float] | None = None,
-                 subsets: Sequence[np.ndarray] | None = None):
-        self.alpha = alpha
-        self.alphas = tuple(float(a) for a in alphas) if alphas else (float(alpha),)
-        self.subsets = [np.asarray(m, dtype=bool) for m in subsets] if subsets else None
-        self.coef: list[np.ndarray] | None = None
-
-    def _design(self, x: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        return np.hstack([((x - self.mu) / self.sd)[:, cols], np.ones((len(x), 1))])
-
-    def fit(self, x: np.ndarray, y: np.ndarray) -> OnlineRidge:
-        """Fit every target; the columns are centred on the fitted rows, so the (unpenalised)
-        intercept is the targets' mean and one eigendecomposition of the Gram matrix per column
-        subset serves every penalty (LOO errors in O(n d) each)."""
-        y = y.reshape(len(y), -1)
-        self.mu, sd = x.mean(0), x.std(0)
-        self.sd = np.where(sd > 1e-8, sd, 1.0)
-        subsets = self.subsets or [np.ones(x.shape[1], dtype=bool)]
-        ok = np.isfinite(y)
-        k = y.shape[1]
-        self.cols = [np.flatnonzero(subsets[0])] * k
-        self.coef = [np.zeros(len(self.cols[0]) + 1) for _ in range(k)]
-        self.inv = [np.zeros((len(self.cols[0]) + 1,) * 2) for _ in range(k)]
-        self.sigma = np.zeros(k)
-        self.choice: list[tuple[int, float]] = [(0, self.alphas[0])] * k
-        for j in range(k):  # targets with failed (non-finite) values are fitted on their finite rows
-            rows = ok[:, j]
-            yj = y[rows, j]
-            n = len(yj)
-            if not n:
-                continue
-            z_all = (x[rows] - x[rows].mean(0)) / self.sd  # centred on these rows (== mu when all finite)
-            gram = np.einsum("ij,ik->jk", z_all, z_all)
-            ybar = float(yj.mean())
-            yc = yj - ybar
-            best = None
-            for si, mask in enumerate(subsets):
-                cols = np.flatnonzero(mask)
-                eig, vec = np.linalg.eigh(gram[np.ix_(cols, cols)])
-                eig = np.clip(eig, 0.0, None)
-                u = np.einsum("ij,jk->ik", z_all[:, cols], vec)
-                b = np.einsum("ik,i->k", u, yc)
-                u2 = u ** 2
-                for alpha in self.alphas:
-                    w = b / (eig + alpha)
-                    resid = yc - np.einsum("ik,k->i", u, w)
-                    lev = np.einsum("ik,k->i", u2, 1.0 / (eig + alpha)) + 1.0 / n
-                    loo = float(np.mean((resid / np.clip(1.0 - lev, 1e-6, None)) ** 2))
-                    if best is None or loo < best[0] - 1e-12:
-                        best = (loo, si, alpha, cols, vec, eig, w, resid)
-            _, si, alpha, cols, vec, eig, w, resid = best
-            self.choice[j] = (si, alpha)
-            self.cols[j] = cols
-            # coefficients on the columns standardised with self.mu: shift the intercept accordingly
-            coef = np.einsum("jk,k->j", vec, w)
-            shift = ((x[rows].mean(0) - self.mu) / self.sd)[cols]
-            self.coef[j] = np.append(coef, ybar - float(shift @ coef))
-            inv = np.zeros((len(cols) + 1,) * 2)
-            inv[:-1, :-1] = np.einsum("jk,k,lk->jl", vec, 1.0 / (eig + alpha), vec)
-            inv[-1, -1] = 1.0 / n
-            self.inv[j] = inv
-            self.sigma[j] = np.sqrt(np.sum(resid ** 2) / max(1, n - 1))
-        return self
-
-    def predict(self, x: np.ndarray, return_std: bool = False):
-        mean = np.zeros((len(x), len(self.coef)))
-        std = np.zeros_like(mean)
-        for j, cols in enumerate(self.cols):
-            z = self._design(x, cols)
-            mean[:, j] = np.einsum("ij,j->i", z, self.coef[j])
-            if return_std:
-                lev = np.einsum("ij,jk,ik->i", z, self.inv[j], z)
-                std[:, j] = self.sigma[j] * np.sqrt(1.0 + np.clip(lev, 0.0, None))
-        return (mean, std) if return_std else mean
+MODELS = ("gp", "ridge")
 
 
 def _as_scorer(s, space, default: str, scores: ProxyScores | None = None):
@@ -187,19 +110,26 @@ class ZeroCostStrategy(Strategy):
         cost: hardware cost, lower is better (same forms, one of them; default ``flops``).
         learned: objectives estimated by the learned model once ``min_fit`` results are told
             (default ``(0, 1)``: both; ``(1,)``: only a latency predictor; ``()``: zero-cost scores only).
+        model: the learned model, ``"gp"`` (:class:`~raynas.strategies.surrogates.ArchGP`) or
+            ``"ridge"`` (:class:`~raynas.strategies.surrogates.RidgeSurrogate`).
         engine: ``"evolution"``, ``"random"`` or a :class:`Strategy` instance.
         warmup_candidates / warmup_size: candidates scored at warm-up / architectures asked first.
         random_move_prob: probability of a random mutant instead of the best-scored one.
+        front_move_prob: once the model is in use, probability that a move chooses among the mutants
+            of every told non-dominated architecture instead of one parent's (module docstring).
         n_mutants: score this many random mutants (None: all one-decision mutants).
         population_size / sample_size: aging-evolution engine settings (the paper: 64 / 10).
         move_choice: ``"ehvi"``, ``"hvi"`` or ``"preference"`` (module docstring).
         ehvi_samples: Monte-Carlo draws per candidate for ``"ehvi"``.
-        ridge_alphas: ridge penalties the learned model chooses from by leave-one-out error.
-        select_features: let each objective choose between (encoding + scores) and the scores alone.
+        ridge_alphas: (``model="ridge"``) penalties chosen from by leave-one-out error.
+        select_features: (``model="ridge"``) let each objective choose between (encoding + scores)
+            and the scores alone.
         warmup_networks: warm-up candidates scored on real networks (the rest predicted from the
             encoding); None scores all ``warmup_candidates``.
-        local_sigma: quantile of told values whose residuals give the predictive spread (None: all).
-        neighbour_decay: weight per differing decision of told neighbours' residuals (None: off).
+        local_sigma: (``model="ridge"``) quantile of told values whose residuals give the
+            predictive spread (None: all).
+        neighbour_decay: (``model="ridge"``) weight per differing decision of told neighbours'
+            residuals (None: off).
         scores: a shared :class:`~raynas.strategies.scorers.ProxyScores` computing the named proxies
             and cost together (one network build for all); made here when omitted.
 
@@ -207,8 +137,10 @@ class ZeroCostStrategy(Strategy):
     """
 
     def __init__(self, space, proxy: Any = ("path_params", "synflow"), cost: Any = "flops", *,
-                 learned: Sequence[int] = (0, 1), engine: Any = "evolution", warmup_candidates: int = 3000,
-                 warmup_size: int = 10, random_move_prob: float = 0.2, n_mutants: int | None = None,
+                 learned: Sequence[int] = (0, 1), model: str = "gp", engine: Any = "evolution",
+                 warmup_candidates: int = 3000,
+                 warmup_size: int = 10, random_move_prob: float = 0.2, front_move_prob: float = 0.5,
+                 n_mutants: int | None = None,
                  population_size: int = 40, sample_size: int = 10, min_fit: int = 8, move_choice: str = "ehvi",
                  ehvi_samples: int = 64, ridge_alphas: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
                  select_features: bool = True,
@@ -223,8 +155,11 @@ class ZeroCostStrategy(Strategy):
             raise InvalidConfigError(f"engine must be one of {ENGINES} or a Strategy, got {engine!r}")
         if not isinstance(engine, (str, Strategy)):
             raise InvalidConfigError(f"engine must be one of {ENGINES} or a Strategy, got {type(engine).__name__}")
-        if not 0.0 <= random_move_prob <= 1.0:
-            raise InvalidConfigError(f"random_move_prob must be in [0, 1], got {random_move_prob}")
+        for name, value in (("random_move_prob", random_move_prob), ("front_move_prob", front_move_prob)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+                raise InvalidConfigError(f"{name} must be in [0, 1], got {value!r}")
+        if model not in MODELS:
+            raise InvalidConfigError(f"model must be one of {MODELS}, got {model!r}")
         if move_choice not in MOVE_CHOICES:
             raise InvalidConfigError(f"move_choice must be one of {MOVE_CHOICES}, got {move_choice!r}")
         for name, value, low in (("warmup_candidates", warmup_candidates, 1), ("warmup_size", warmup_size, 0),
@@ -245,10 +180,12 @@ class ZeroCostStrategy(Strategy):
         for j in self.learned:
             if not 0 <= j < n_objectives:
                 raise InvalidConfigError(f"learned objective index {j} outside 0..{n_objectives - 1}")
+        self.model = model
         self.engine = engine
         self.warmup_candidates = warmup_candidates
         self.warmup_size = warmup_size
         self.random_move_prob = random_move_prob
+        self.front_move_prob = float(front_move_prob)
         self.n_mutants = n_mutants
         self.min_fit = min_fit
         self.move_choice = move_choice
@@ -270,8 +207,9 @@ class ZeroCostStrategy(Strategy):
         self.selector = ParentSelector(population_size, min(sample_size, population_size)) \
             if engine == "evolution" else None
         self._queue: list[Arch] | None = None
-        self._model: OnlineRidge | None = None
+        self._model: ArchGP | RidgeSurrogate | None = None
         self._rows: list[np.ndarray] = []  # features of the told architectures, in tell order
+        self._onehots: dict[Arch, np.ndarray] = {}
         self._fitted_at = -1
 
     # --- estimates -------------------------------------------------------------------------------
@@ -291,8 +229,15 @@ class ZeroCostStrategy(Strategy):
         return np.stack([-s[:, 0], s[:, -1]], axis=1)
 
     def _features(self, archs: list[Arch], scores: np.ndarray) -> np.ndarray:
-        onehot = np.stack([self.space.encode_onehot(a) for a in archs])
+        onehot = np.stack([self._onehot(a) for a in archs])
         return np.hstack([onehot, np.where(np.isfinite(scores), scores, 0.0)])
+
+    def _onehot(self, arch: Arch) -> np.ndarray:
+        """The space's one-hot encoding, memoised (front moves score the same mutants again and again)."""
+        row = self._onehots.get(arch)
+        if row is None:
+            row = self._onehots[arch] = np.asarray(self.space.encode_onehot(arch), dtype=float)
+        return row
 
     @property
     def fitted(self) -> bool:
@@ -300,31 +245,38 @@ class ZeroCostStrategy(Strategy):
         return bool(self.learned) and len(self.history) >= self.min_fit
 
     def predict(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
-        """``[n, 2]`` minimised estimates of ``archs`` and their predictive standard deviations
+        """``[n, 2]`` minimised estimates of ``archs`` and their predictive spreads
         (0 for the zero-cost estimates of objectives not learned, or before ``min_fit``)."""
+        est, sd, _ = self._posterior(archs)
+        return est, sd
+
+    def _posterior(self, archs: Sequence[Arch]):
+        """Estimates, spreads and the learned model's :class:`~raynas.strategies.surrogates.Posterior`
+        (None before ``min_fit``). An objective the model cannot predict yet (too few finite results)
+        keeps its zero-cost estimate."""
         archs = [tuple(a) for a in archs]
         scores = self._scores(archs)
         est = self._static(archs, scores)
         sd = np.zeros_like(est)
-        if self.fitted:
-            self._refit()
-            mean, std = self._model.predict(self._features(archs, scores), return_std=True)
-            if self.neighbour_decay is not None:
-                mean = mean + self._neighbour_correction(archs)
-            for k, j in enumerate(self.learned):
-                est[:, j], sd[:, j] = mean[:, k], std[:, k]
-        return est, sd
+        if not self.fitted:
+            return est, sd, None
+        self._refit()
+        post = self._model.posterior(np.asarray(archs), self._features(archs, scores))
+        for k, j in enumerate(self.learned):
+            if np.isfinite(post.mean[:, k]).all():
+                est[:, j], sd[:, j] = post.mean[:, k], post.std[:, k]
+        return est, sd, post
 
-    def _neighbour_correction(self, archs: list[Arch]) -> np.ndarray:
-        """The told architectures' residuals near each of ``archs``: ``sum_t w_t r_t / (1 + sum_t w_t)``,
-        ``w_t = neighbour_decay ** d`` for the ``d <= 2`` decisions in which ``t`` differs (none beyond)."""
-        told = self._told_archs
-        c = np.asarray(archs)
-        d = (c[:, None, :] != told[None, :, :]).sum(-1)
-        w = np.where(d <= 2, self.neighbour_decay ** d, 0.0)
-        r = np.where(np.isfinite(self._resid), self._resid, 0.0)
-        w = w * np.isfinite(self._resid).all(1)[None, :]
-        return np.einsum("mn,nk->mk", w, r) / (1.0 + w.sum(1))[:, None]
+    def _draws(self, post, est: np.ndarray) -> np.ndarray:
+        """``[ehvi_samples, n, 2]`` draws from the learned model's predictive distribution (the
+        estimates of objectives not learned, or not predictable yet, are repeated)."""
+        draws = np.repeat(est[None], self.ehvi_samples, axis=0)
+        if post is not None:
+            sample = post.sample(self.ehvi_samples, self.rng)
+            for k, j in enumerate(self.learned):
+                if np.isfinite(sample[:, :, k]).all():
+                    draws[:, :, j] = sample[:, :, k]
+        return draws
 
     def estimates(self, archs: Sequence[Arch]) -> np.ndarray:
         """``[n, 2]`` minimised estimates (zero-cost scores, or the learned model's predictions)."""
@@ -333,25 +285,14 @@ class ZeroCostStrategy(Strategy):
     def _refit(self) -> None:
         if self._fitted_at == len(self.history):
             return
-        x = np.vstack(self._rows)
+        n_scores = len(self.proxies) + 1
+        if self.model == "gp":
+            self._model = self._model or ArchGP(n_scores)  # kept: it reselects hyperparameters as rows grow
+        else:
+            self._model = RidgeSurrogate(n_scores, self.ridge_alphas, self.select_features, self.neighbour_decay,
+                                         self.local_sigma)
         y = self.history.matrix()[:, list(self.learned)]
-        subsets = None
-        if self.select_features:  # the scores alone, or the encoding and the scores: chosen by LOO error
-            n_scores = len(self.proxies) + 1
-            scores_only = np.zeros(x.shape[1], dtype=bool)
-            scores_only[-n_scores:] = True
-            subsets = [np.ones(x.shape[1], dtype=bool), scores_only]
-        self._model = OnlineRidge(alphas=self.ridge_alphas, subsets=subsets).fit(x, y)
-        if self.neighbour_decay is not None:
-            self._told_archs = np.asarray(self.history.archs)
-            self._resid = y - self._model.predict(x)
-        if self.local_sigma is not None:  # the residual spread where the front is, not in the bad tail
-            resid = y - self._model.predict(x)
-            for j in range(y.shape[1]):
-                ok = np.isfinite(y[:, j])
-                good = ok & (y[:, j] <= np.quantile(y[ok, j], self.local_sigma)) if ok.any() else ok
-                if good.sum() >= 3:
-                    self._model.sigma[j] = float(np.sqrt(np.mean(resid[good, j] ** 2)))
+        self._model.fit(np.asarray(self.history.archs), np.vstack(self._rows), y)
         self._fitted_at = len(self.history)
 
     # --- warm-up ---------------------------------------------------------------------------------
@@ -397,9 +338,9 @@ class ZeroCostStrategy(Strategy):
         random preference vector (``move_choice="preference"``, or when no candidate improves)."""
         if len(cands) == 1:
             return cands[0]
-        est, sd = self.predict(cands)
+        est, sd, post = self._posterior(cands)
         if self.move_choice != "preference":
-            best = self._best_improvement(est, sd)
+            best = self._best_improvement(post, est, sd)
             if best is not None:
                 return cands[best]
         finite = np.where(np.isfinite(est), est, np.nan)
@@ -409,7 +350,7 @@ class ZeroCostStrategy(Strategy):
         key = moo.chebyshev(z, w) + 1e-3 * moo.weighted_sum(z, w)
         return cands[int(np.argmin(key))]
 
-    def _best_improvement(self, est: np.ndarray, sd: np.ndarray) -> int | None:
+    def _best_improvement(self, post, est: np.ndarray, sd: np.ndarray) -> int | None:
         front, told = self.history.front()
         if not front:
             return None
@@ -427,7 +368,7 @@ class ZeroCostStrategy(Strategy):
         f = (fe - lo) / span
         ref = np.full(est.shape[1], 1.1)
         if self.move_choice == "ehvi" and np.any(sd > 0):
-            draws = est[None] + sd[None] * self.rng.standard_normal((self.ehvi_samples, *est.shape))
+            draws = self._draws(post, est)
             gain = moo.hypervolume_improvement(f, ((draws - lo) / span).reshape(-1, est.shape[1]), ref)
             gain = gain.reshape(self.ehvi_samples, len(est)).mean(axis=0)
         else:
@@ -444,6 +385,12 @@ class ZeroCostStrategy(Strategy):
             return cands[int(self.rng.integers(len(cands)))]
         return self._best(cands)
 
+    def _front_move(self) -> Arch | None:
+        """The best unseen one-decision mutant of any told non-dominated architecture."""
+        front, _ = self.history.front()
+        cands = unseen([tuple(n) for a in front for n in self.space.neighbours(a)], self.seen)
+        return self._best(cands) if cands else None
+
     def _parent(self) -> Arch | None:
         if self.selector is not None:
             return self.selector.select(self.rng) if len(self.selector.population) >= 2 else None
@@ -456,6 +403,10 @@ class ZeroCostStrategy(Strategy):
             a = self._queue.pop(0)
             if not self.seen(a):
                 return a
+        if self.fitted and self.front_move_prob and self.rng.random() < self.front_move_prob:
+            choice = self._front_move()
+            if choice is not None:
+                return choice
         if isinstance(self.engine, Strategy):
             proposal = self.engine.ask()
             choice = self._move(proposal, include_parent=True) or proposal
@@ -487,15 +438,21 @@ class ZeroCostStrategy(Strategy):
         if self.selector is not None:
             self.selector.reset()
         self._rows = []
+        self._model = None
         self._fitted_at = -1
 
     def _extra_state(self) -> dict[str, Any]:
         state = {"queue": None if self._queue is None else [list(a) for a in self._queue]}
+        if isinstance(self._model, ArchGP):  # its hyperparameter schedule cannot be replayed from the history
+            state["surrogate"] = self._model.state_dict()
         if isinstance(self.engine, Strategy):
             state["engine"] = self.engine.state_dict()
         return state
 
     def _load_extra(self, state: dict[str, Any]) -> None:
         self._queue = None if state["queue"] is None else [tuple(a) for a in state["queue"]]
+        if "surrogate" in state:
+            self._model = ArchGP(len(self.proxies) + 1)
+            self._model.load_state_dict(state["surrogate"])
         if "engine" in state:
             self.engine.load_state_dict(state["engine"])
