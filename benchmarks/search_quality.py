@@ -18,6 +18,8 @@ each run had scored.
     .venv/bin/python benchmarks/search_quality.py                    # all devices, 10 seeds, GP on 3 devices
     .venv/bin/python benchmarks/search_quality.py --devices raspi4,pixel3 --seeds 3 --methods zc,tpe
     .venv/bin/python benchmarks/search_quality.py --merge out1.json,out2.json   # one table from several runs
+    .venv/bin/python benchmarks/search_quality.py --merge gp.json,gp100.json#gp=gp-all   # rename a method
+    .venv/bin/python benchmarks/search_quality.py --merge a.json#gp=gp-all,b.json#gp=gp-all   # pool two runs
 """
 
 from __future__ import annotations
@@ -107,7 +109,8 @@ def method_factories(args, space, scores):
                    f"raynas ZeroCost, {proxies[0]} only, HVI move (no predictive uncertainty)"),
         "zc-nolearn": ({"learned": ()}, f"raynas ZeroCost, nothing learned (zero-cost scores {pr}, {args.cost} only)"),
         "zc-paper": ({"proxy": ["synflow"], "population_size": 64, "sample_size": 10, "random_move_prob": 0.25,
-                      "learned": (1,), "move_choice": "preference", "warmup_networks": None},
+                      "learned": (1,), "move_choice": "preference", "warmup_networks": None,
+                      "front_move_prob": 0.0},
                      "raynas ZeroCost, the paper's settings (synflow, all 3,000 warm-up candidates scored, pop 64/10, "
                      "p=.25; latency learned, preference move)"),
         "zc-tpe": ({"engine": "tpe"}, f"raynas ZeroCost over an Optuna TPE engine ({pr}, {args.cost})"),
@@ -171,8 +174,9 @@ def summarise(results: dict, budgets, labels: dict) -> str:
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for m, runs in results.items():
         trajs = [r["hv"] for r in runs]
-        cells = [f"{np.median([t[b - 1] for t in trajs]):.3f}" for b in budgets]
-        reach = [_reach_cell(trajs, level, maxb) for level in (0.95, 0.99)]
+        run_len = min(len(t) for t in trajs)  # a run shorter than the largest budget (e.g. GP to 100)
+        cells = [f"{np.median([t[b - 1] for t in trajs]):.3f}" if b <= run_len else "-" for b in budgets]
+        reach = [_reach_cell(trajs, level, min(maxb, run_len)) for level in (0.95, 0.99)]
         ask = np.median([r["ask_ms"] for r in runs])
         evals = f"{np.median([r['networks_scored'] for r in runs]):.0f}" if "networks_scored" in runs[0] else "-"
         lines.append(f"| {labels[m]} | {len(runs)} | " + " | ".join(cells) + f" | {reach[0]} | {reach[1]} | "
@@ -236,8 +240,9 @@ def per_device_table(results: dict, labels: dict, focus: str, budgets=(50, 100))
             cells.append(f"{mine:.3f}{flag} | {best_v:.3f} ({best_m})")
         reach = lambda m: float(np.median([first_reach(r["hv"], 0.99) for r in runs[m]]))  # noqa: E731
         rival = "-"
-        if rivals:
-            best_v, best_m = min((reach(m), m) for m in rivals)
+        full = [m for m in rivals if len(runs[m][0]["hv"]) >= maxb]  # runs as long as the focus's
+        if full:
+            best_v, best_m = min((reach(m), m) for m in full)
             rival = f"{best_v:g} ({best_m})" if np.isfinite(best_v) else f">{maxb} (none reach)"
         lines.append(f"| {d} | " + " | ".join(cells) + f" | {reach(focus):g} | {rival} |".replace(' inf |', f' >{maxb} |'))
     missing = len(devices) * len(budgets) - compared
@@ -254,7 +259,7 @@ def gp_label(label: str, runs: list) -> str:
 
 
 def report(results: dict, labels: dict, budgets, header: str, tag: str, focus: str, extra: dict | None = None) -> None:
-    if "gp" in results:
+    if "gp" in results and "devices:" not in labels["gp"]:
         labels["gp"] = gp_label(labels["gp"], results["gp"])
     table = summarise(results, budgets, labels) + "".join(
         "\n\n" + per_device_table(results, labels, f) for f in focus.split(",") if f in results)
@@ -271,14 +276,24 @@ def report(results: dict, labels: dict, budgets, header: str, tag: str, focus: s
 def merge(args) -> int:
     """Combine the JSON outputs of several runs (e.g. baselines, GP on a subset, raynas) in one table."""
     results, labels, source, files = {}, {}, {}, []
-    for k, path in enumerate(args.merge.split(",")):
+    for k, spec in enumerate(args.merge.split(",")):
+        path, _, renames = spec.partition("#")  # FILE#gp=gp-all keeps a second GP run beside the first
+        rename = dict(r.split("=") for r in renames.split(";") if r)
         data = json.loads(Path(path).read_text())
         files.append(f"{data.get('command')} (wall {data.get('wall_s', float('nan')):.0f} s)")
-        for m, runs in data["results"].items():  # a later file's method replaces an earlier one's
+        for m0, runs in data["results"].items():  # a later file's method replaces an earlier one's ...
+            m = rename.get(m0, m0)
+            if m0 in rename and m in results:  # ... unless renamed onto it: then their runs are pooled
+                have = {(r["device"], r["seed"]) for r in results[m]}
+                runs = results[m] + [r for r in runs if (r["device"], r["seed"]) not in have]
+                source[m].add(k)
+            else:
+                source[m] = {k}
             results[m] = runs
-            source[m] = k
-            labels[m] = data["labels"][m].split(" (") [0] if m == "gp" else data["labels"][m]
-    headers = [f"- {cmd} -> rows used: {', '.join(m for m in results if source[m] == k) or 'none'}"
+            labels[m] = gp_label(data["labels"][m0].split(" (")[0], runs) if m0 == "gp" else data["labels"][m0]
+            if m != m0 and m0 != "gp":
+                labels[m] += f" [{m}]"
+    headers = [f"- {cmd} -> rows used: {', '.join(m for m in results if k in source[m]) or 'none'}"
                for k, cmd in enumerate(files)]
     budgets = [int(b) for b in args.budgets.split(",")]
     header = "NB201 cifar10-valid: valid error vs device latency; merged from:\n" + "\n".join(headers) + "\n"
@@ -314,6 +329,7 @@ def main(argv=None) -> int:
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--devices", default=None, help="comma-separated subset (default: every column of the file)")
     ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed + seeds - 1")
     ap.add_argument("--budgets", default="25,50,100,200")
     ap.add_argument("--methods", default="zc,zc-hvi,zc-paper,zc-tpe,aging,random,nsga2-20,nsga2,tpe,gp")
     ap.add_argument("--variant", action="append", help="extra ZeroCost setting NAME='{json kwargs}' (repeatable)")
@@ -358,7 +374,7 @@ def main(argv=None) -> int:
     for m in methods:
         devs, nseeds = (gp_devices, args.gp_seeds) if m == "gp" else (devices, args.seeds)
         for d in devs:
-            for s in range(nseeds):
+            for s in range(args.first_seed, args.first_seed + nseeds):
                 r = run_one(bench, factories[m][0](s), d, maxb)
                 r.update(device=d, seed=s)
                 results[m].append(r)
