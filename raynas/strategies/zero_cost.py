@@ -60,7 +60,8 @@ Defaults were chosen on NB201 with ``benchmarks/search_quality.py`` (20 device c
 seeds, tabular ground truth; ``benchmarks/out/search_quality.md`` has the 10-seed measurement, the
 previous defaults as ``zc-previous-defaults`` and the paper's settings as ``zc-paper``). The GP's
 settings were chosen on eight of those devices x 4 seeds, so the 20-device figures are not a
-held-out test; ``random_move_prob=0.1`` measured 53 trials but lost a device cell, 0.2 was kept.
+held-out test; ``random_move_prob=0.1`` measured 53 trials (before front moves) but lost a device
+cell, 0.2 was kept.
 """
 
 from __future__ import annotations
