@@ -138,6 +138,22 @@ class Posterior:
         return self.to_units(self.latent_mean[None] + self.latent_std[None] * noise)
 
 
+class Surrogate:
+    """The shared interface: subclasses implement ``fit`` and :meth:`posterior`."""
+
+    def posterior(self, archs: np.ndarray, x: np.ndarray) -> Posterior:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def predict(self, archs: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Predictive median in the targets' units and a spread (:class:`Posterior`)."""
+        post = self.posterior(archs, x)
+        return post.mean, post.std
+
+    def sample(self, archs: np.ndarray, x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``[n, m, k]`` independent draws of every prediction, in the targets' units."""
+        return self.posterior(archs, x).sample(n, rng)
+
+
 class OnlineRidge:
     """Bayesian ridge regression ``features -> targets`` (one column per target), refitted from scratch.
 
@@ -230,7 +246,7 @@ class OnlineRidge:
         return (mean, std) if return_std else mean
 
 
-class RidgeSurrogate:
+class RidgeSurrogate(Surrogate):
     """:class:`OnlineRidge` on the features, with two local refinements (the previous default model).
 
     With ``select_features`` each target chooses, by exact leave-one-out error, between all features
@@ -281,13 +297,6 @@ class RidgeSurrogate:
             mean = mean + self._neighbour_correction(archs)
         return Posterior(mean, std)
 
-    def predict(self, archs: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        post = self.posterior(archs, x)
-        return post.mean, post.std
-
-    def sample(self, archs: np.ndarray, x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.posterior(archs, x).sample(n, rng)
-
 
 def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Number of differing decisions between every row of ``a`` and of ``b``."""
@@ -298,7 +307,7 @@ def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return d
 
 
-class ArchGP:
+class ArchGP(Surrogate):
     """Gaussian process over architectures (see the module docstring), one per target.
 
     Args:
@@ -439,12 +448,3 @@ class ArchGP:
 
     def posterior(self, archs: np.ndarray, x: np.ndarray) -> Posterior:
         return Posterior(*self._latent(archs, x), self._to_units)
-
-    def predict(self, archs: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Predictive median in the targets' units and a spread (half the width of the +-1 sd band)."""
-        post = self.posterior(archs, x)
-        return post.mean, post.std
-
-    def sample(self, archs: np.ndarray, x: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``[n, m, k]`` independent draws of every prediction, in the targets' units."""
-        return self.posterior(archs, x).sample(n, rng)
