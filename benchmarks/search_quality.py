@@ -20,6 +20,7 @@ each run had scored.
     .venv/bin/python benchmarks/search_quality.py --merge out1.json,out2.json   # one table from several runs
     .venv/bin/python benchmarks/search_quality.py --merge gp.json,gp100.json#gp=gp-all   # rename a method
     .venv/bin/python benchmarks/search_quality.py --merge a.json#gp=gp-all,b.json#gp=gp-all   # pool two runs
+    .venv/bin/python benchmarks/search_quality.py --merge a.json#zc=-,b.json   # leave a file's method out
 """
 
 from __future__ import annotations
@@ -283,6 +284,8 @@ def merge(args) -> int:
         files.append(f"{data.get('command')} (wall {data.get('wall_s', float('nan')):.0f} s)")
         for m0, runs in data["results"].items():  # a later file's method replaces an earlier one's ...
             m = rename.get(m0, m0)
+            if m == "-":  # FILE#zc=- leaves a file's method out
+                continue
             if m0 in rename and m in results:  # ... unless renamed onto it: then their runs are pooled
                 have = {(r["device"], r["seed"]) for r in results[m]}
                 runs = results[m] + [r for r in runs if (r["device"], r["seed"]) not in have]
@@ -296,7 +299,8 @@ def merge(args) -> int:
     headers = [f"- {cmd} -> rows used: {', '.join(m for m in results if k in source[m]) or 'none'}"
                for k, cmd in enumerate(files)]
     budgets = [int(b) for b in args.budgets.split(",")]
-    header = "NB201 cifar10-valid: valid error vs device latency; merged from:\n" + "\n".join(headers) + "\n"
+    header = (f"NB201 cifar10-valid: valid error vs device latency; `benchmarks/search_quality.py --merge "
+              f"'{args.merge}'` merged:\n" + "\n".join(headers) + "\n")
     report(results, labels, budgets, header, args.tag, args.focus)
     return 0
 

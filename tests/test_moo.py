@@ -173,3 +173,44 @@ def test_hypervolume_improvement_matches_the_definition():
     assert moo.hypervolume_improvement(front, [[0.6, 0.7]], [1, 1])[0] == 0.0
     assert moo.hypervolume_improvement(front, [[0.1, 0.1]], [1, 1])[0] == pytest.approx(
         0.9 * 0.9 - moo.hypervolume(front, [1, 1]))
+
+
+def _gaussian_ehvi(front, mean, std, ref):
+    """Closed form for independent Gaussians (the psi function of Emmerich et al.), for reference."""
+    from scipy.stats import norm
+
+    def integral(t, mu, sd):  # integral of the Gaussian CDF from -inf to t
+        u = (t - mu) / sd
+        return sd * (u * norm.cdf(u) + norm.pdf(u))
+
+    f = np.unique(front[moo.pareto_mask(front)], axis=0)
+    heights = np.r_[ref[1], f[:, 1]]
+    out = []
+    for m, s in zip(mean, std):
+        edges = np.r_[m[0] - 40 * s[0], f[:, 0], ref[0]]  # the first box starts where the CDF is 0
+        out.append(np.sum(np.diff(integral(edges, m[0], s[0])) * integral(heights, m[1], s[1])))
+    return np.array(out)
+
+
+def test_expected_hypervolume_improvement_is_exact_for_gaussians_and_point_masses():
+    from scipy.special import ndtr
+
+    rng = np.random.default_rng(0)
+    front, ref = rng.random((8, 2)), np.array([1.1, 1.1])
+    mean, std = rng.random((6, 2)) * 0.8, rng.random((6, 2)) * 0.2 + 0.01
+    lower = mean.min(0) - 8 * std.max(0)
+    got = moo.expected_hypervolume_improvement(front, lambda g: ndtr((g[None] - mean[:, None]) / std[:, None]),
+                                               ref, lower, n_grid=4096)
+    np.testing.assert_allclose(got, _gaussian_ehvi(front, mean, std, ref), rtol=1e-3, atol=1e-9)
+    # point masses: the EHVI is the plain hypervolume improvement (up to one grid cell)
+    step = lambda g: (mean[:, None] <= g[None]).astype(float)  # noqa: E731
+    for f in (front, np.zeros((0, 2))):
+        np.testing.assert_allclose(moo.expected_hypervolume_improvement(f, step, ref, [0, 0], n_grid=8192),
+                                   moo.hypervolume_improvement(f, mean, ref), atol=1e-3)
+
+
+def test_expected_hypervolume_improvement_rejects_more_than_two_objectives():
+    with pytest.raises(InvalidConfigError, match="two objectives"):
+        moo.expected_hypervolume_improvement(np.zeros((0, 3)), lambda g: g[None], np.ones(3), np.zeros(3))
+    with pytest.raises(InvalidConfigError, match="n_grid"):
+        moo.expected_hypervolume_improvement(np.zeros((0, 2)), lambda g: g[None], np.ones(2), np.zeros(2), n_grid=1)

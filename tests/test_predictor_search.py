@@ -91,20 +91,6 @@ def test_state_round_trip_asks_the_same(bench):
         restored.tell(b, bench.objectives(b, device))
 
 
-def test_hypervolume_improvement_matches_moo():
-    from raynas.strategies.predictor import hypervolume_improvement
-
-    rng = np.random.default_rng(1)
-    ref = np.array([1.0, 1.0])
-    front = rng.random((7, 2))
-    pts = rng.random((40, 2)) * 1.2
-    fast = hypervolume_improvement(front, pts, ref)
-    slow = [moo.hypervolume(np.vstack([front, p]), ref) - moo.hypervolume(front, ref) for p in pts]
-    np.testing.assert_allclose(fast, slow, atol=1e-12)
-    np.testing.assert_allclose(hypervolume_improvement(np.zeros((0, 2)), pts, ref),
-                               [moo.hypervolume(p[None], ref) for p in pts], atol=1e-12)
-
-
 def test_expected_hvi_prefers_improving_candidates():
     rng = np.random.default_rng(0)
     front = np.array([[0.2, 0.8], [0.5, 0.5], [0.8, 0.2]])

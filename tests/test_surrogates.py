@@ -115,6 +115,21 @@ def test_gp_samples_follow_the_predictive_distribution_in_the_targets_units():
     np.testing.assert_allclose(np.median(draws, axis=0), mean, rtol=0.1, atol=0.3)
 
 
+@pytest.mark.parametrize("model", [ArchGP(n_scores=1), RidgeSurrogate(n_scores=1)], ids=["gp", "ridge"])
+def test_posterior_cdf_matches_the_samples(model):
+    """``cdf`` inverts the output warp: the probability it gives for a value is the fraction of
+    draws at or below it, in the targets' units."""
+    told = sample_archs(50, 4)
+    y = np.stack([toy_error(told), toy_latency(told)], axis=1)
+    model.fit(told, features(told), y)
+    cand = sample_archs(10, 5)
+    post = model.posterior(cand, features(cand))
+    draws = post.sample(4000, np.random.default_rng(0))
+    values = np.quantile(draws.reshape(-1, 2), [0.1, 0.3, 0.5, 0.7, 0.9], axis=0)  # [5, 2]
+    empirical = np.mean(draws[:, :, None, :] <= values[None, None], axis=0)
+    np.testing.assert_allclose(post.cdf(values), empirical, atol=0.03)
+
+
 def test_gp_fits_on_the_best_rows_only_past_max_points():
     told = sample_archs(300, 6)
     y = np.stack([toy_error(told), toy_latency(told)], axis=1)

@@ -132,31 +132,6 @@ class ObjectiveModel:
         return P[0], P.std(0) if len(P) > 1 else np.zeros(len(archs))
 
 
-def hypervolume_improvement(front: np.ndarray, points: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """Hypervolume each row of ``points`` would add to ``front`` on its own (minimisation).
-
-    Two objectives: exact and vectorised (the box a point dominates minus the part of it the front
-    already dominates, a staircase of the front clipped to the box); more objectives: one
-    :func:`raynas.moo.hypervolume` difference per point."""
-    P = np.asarray(points, dtype=float)
-    F = np.asarray(front, dtype=float).reshape(-1, P.shape[1])
-    ref = np.asarray(reference, dtype=float)
-    F = F[np.all(np.isfinite(F), 1)]
-    if P.shape[1] != 2:
-        base = moo.hypervolume(F, ref) if len(F) else 0.0
-        return np.array([moo.hypervolume(np.vstack([F, p[None]]), ref) - base for p in P])
-    box = np.prod(np.clip(ref - P, 0.0, None), axis=1)
-    if len(F) == 0:
-        return box
-    F = F[moo.pareto_mask(F)]
-    F = F[np.lexsort((-F[:, 1], F[:, 0]))]
-    cx = np.minimum(np.maximum(P[:, :1], F[None, :, 0]), ref[0])
-    cy = np.minimum(np.maximum(P[:, 1:], F[None, :, 1]), ref[1])
-    widths = np.diff(np.concatenate([cx, np.full((len(P), 1), ref[0])], axis=1), axis=1)
-    covered = np.sum(widths * (ref[1] - cy), axis=1)
-    return np.clip(box - covered, 0.0, None)
-
-
 def expected_hvi(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, reference: np.ndarray,
                  rng: np.random.Generator, n_samples: int = 32) -> np.ndarray:
     """Monte-Carlo expected hypervolume improvement of each candidate (rows of ``mean``/``spread``,
@@ -164,7 +139,7 @@ def expected_hvi(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, refere
     mean, spread = np.asarray(mean, float), np.asarray(spread, float)
     draws = rng.standard_normal((n_samples, mean.shape[1]))
     pts = (mean[:, None, :] + draws[None] * spread[:, None, :]).reshape(-1, mean.shape[1])
-    return hypervolume_improvement(front, pts, reference).reshape(len(mean), n_samples).mean(1)
+    return moo.hypervolume_improvement(front, pts, reference).reshape(len(mean), n_samples).mean(1)
 
 
 class PredictorStrategy(Strategy):

@@ -1,8 +1,10 @@
 """Surrogate models of minimised objectives over architectures, refitted as results are told.
 
 Both models share one interface, so :class:`~raynas.strategies.ZeroCostStrategy` does not know which
-it uses: ``fit(archs, x, y)``, ``predict(archs, x) -> (mean, std)`` in the objectives' units, and
-``sample(archs, x, n, rng) -> [n, m, k]`` draws from the predictive distribution. ``archs`` are the
+it uses: ``fit(archs, x, y)``, ``predict(archs, x) -> (mean, std)`` in the objectives' units,
+``sample(archs, x, n, rng) -> [n, m, k]`` draws from the predictive distribution, and
+``posterior(archs, x)`` that distribution itself (:class:`Posterior`: its ``cdf`` serves the exact
+expected hypervolume improvement of :mod:`raynas.strategies.zero_cost`). ``archs`` are the
 architectures' decision vectors (``[m, D]`` integers), ``x`` their features: the one-hot encoding
 followed by ``n_scores`` zero-cost scores; ``y`` one column per modelled objective (NaN = failed,
 left out of that column's fit).
@@ -29,6 +31,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from scipy.linalg import cho_solve, solve_triangular
+from scipy.special import ndtr
 from threadpoolctl import ThreadpoolController
 
 from raynas import moo
@@ -123,19 +126,29 @@ class OutputWarp:
 
 class Posterior:
     """A model's predictive distribution at some architectures: a Gaussian ``latent_mean`` /
-    ``latent_std`` per target mapped to the targets' units by ``to_units`` (monotone, per column).
-    ``mean`` is the mapped latent mean (the predictive median), ``std`` half the width of the mapped
-    +-1 sd band; :meth:`sample` draws ``[n, m, k]`` values in the targets' units."""
+    ``latent_std`` per target mapped to the targets' units by ``to_units`` (monotone increasing, per
+    column; ``to_latent`` its inverse). ``mean`` is the mapped latent mean (the predictive median),
+    ``std`` half the width of the mapped +-1 sd band; :meth:`sample` draws ``[n, m, k]`` values in the
+    targets' units and :meth:`cdf` gives ``P(Y <= y)``."""
 
-    def __init__(self, latent_mean: np.ndarray, latent_std: np.ndarray, to_units=None):
+    def __init__(self, latent_mean: np.ndarray, latent_std: np.ndarray, to_units=None, to_latent=None):
         self.latent_mean, self.latent_std = latent_mean, latent_std
         self.to_units = to_units or (lambda z: z)
+        self.to_latent = to_latent or (lambda y: y)
         self.mean = self.to_units(latent_mean)
         self.std = np.abs(self.to_units(latent_mean + latent_std) - self.to_units(latent_mean - latent_std)) / 2
 
     def sample(self, n: int, rng: np.random.Generator) -> np.ndarray:
         noise = rng.standard_normal((n, *self.latent_mean.shape))
         return self.to_units(self.latent_mean[None] + self.latent_std[None] * noise)
+
+    def cdf(self, values: np.ndarray) -> np.ndarray:
+        """``[m, G, k]``: the probability that each prediction is at most ``values[g, j]`` (``[G, k]``,
+        the targets' units); a zero spread is a point mass."""
+        z = np.asarray(self.to_latent(np.asarray(values, dtype=float)))[None]
+        mean, std = self.latent_mean[:, None], self.latent_std[:, None]
+        prob = ndtr((z - mean) / np.where(std > 0, std, 1.0))
+        return np.where(std > 0, prob, (mean <= z).astype(float)) if np.any(std <= 0) else prob
 
 
 class Surrogate:
@@ -345,22 +358,25 @@ class ArchGP(Surrogate):
         z = (x - self.mu) / self.sd
         return z[:, -self.n_scores:] if self.n_scores else z[:, :0], z[:, :x.shape[1] - self.n_scores]
 
-    def _kernel(self, h, a1, s1, e1, a2, s2, e2) -> np.ndarray:
-        ls, ws, we, _ = h
-        k = np.exp(-_hamming(a1, a2) / ls)
-        if ws and s1.shape[1]:
-            k = k + ws * np.einsum("ij,kj->ik", s1, s2) / s1.shape[1]
-        if we and e1.shape[1]:
-            k = k + we * np.einsum("ij,kj->ik", e1, e2) / e1.shape[1]
-        return k
+    @staticmethod
+    def _parts(a1, s1, e1, a2, s2, e2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The kernel's three ingredients, computed once for every hyperparameter setting: differing
+        decisions, and the mean products of the standardised scores and of the encodings."""
+        return (_hamming(a1, a2), s1 @ s2.T / max(1, s1.shape[1]), e1 @ e2.T / max(1, e1.shape[1]))
 
-    def _select(self, a, s, e, z) -> tuple[float, float, float, float]:
+    @staticmethod
+    def _kernel(h, parts) -> np.ndarray:
+        ls, ws, we, _ = h
+        hamming, scores, encoding = parts
+        return np.exp(-hamming / ls) + ws * scores + we * encoding
+
+    def _select(self, parts, z) -> tuple[float, float, float, float]:
         """Grid point of the largest marginal likelihood (signal variance profiled out); one
         eigendecomposition per kernel serves every noise level."""
         n = len(z)
         best, best_ml = None, -np.inf
         for ls, ws, we in self.grid:
-            lam, vec = np.linalg.eigh(self._kernel((ls, ws, we, 0.0), a, s, e, a, s, e))
+            lam, vec = np.linalg.eigh(self._kernel((ls, ws, we, 0.0), parts))
             lam = np.clip(lam, 0.0, None)
             proj = (vec.T @ z) ** 2
             for nz in self.noises:
@@ -395,6 +411,7 @@ class ArchGP(Surrogate):
         self.sd = np.where(sd > 1e-8, sd, 1.0)
         s, e = self._blocks(x)
         self.targets = []
+        parts: dict[bytes, tuple] = {}
         for j in range(k):
             rows = np.isfinite(y[:, j])
             if rows.sum() < 2:
@@ -408,15 +425,18 @@ class ArchGP(Surrogate):
                 z = (yj - yj.mean()) / (yj.std() or 1.0)
             a_j, s_j, e_j = archs[rows], s[rows], e[rows]
             n = len(z)
+            key = rows.tobytes()
+            if key not in parts:  # targets fitted on the same rows share them
+                parts[key] = self._parts(a_j, s_j, e_j, a_j, s_j, e_j)
             if self.hyper[j] is None or n >= self.reselect_growth * self._selected_at[j]:
-                self.hyper[j] = self._select(a_j, s_j, e_j, z)
+                self.hyper[j] = self._select(parts[key], z)
                 self._selected_at[j] = n
             h = self.hyper[j]
-            chol = np.linalg.cholesky(self._kernel(h, a_j, s_j, e_j, a_j, s_j, e_j) + h[3] * np.eye(n))
+            chol = np.linalg.cholesky(self._kernel(h, parts[key]) + h[3] * np.eye(n))
             alpha = cho_solve((chol, True), z)
             self.targets.append({"warp": warp, "mean": float(yj.mean()), "std": float(yj.std() or 1.0),
                                  "h": h, "chol": chol, "alpha": alpha, "scale2": float(z @ alpha) / n,
-                                 "a": a_j, "s": s_j, "e": e_j})
+                                 "a": a_j, "s": s_j, "e": e_j, "rows": key})
         return self
 
     @one_blas_thread
@@ -426,25 +446,36 @@ class ArchGP(Surrogate):
         s, e = self._blocks(np.asarray(x, dtype=float))
         m = np.zeros((len(archs), len(self.targets)))
         sd = np.ones_like(m)
+        parts: dict[bytes, tuple] = {}
         for j, t in enumerate(self.targets):
             if t is None:
                 m[:, j], sd[:, j] = np.nan, np.nan
                 continue
             h = t["h"]
-            ks = self._kernel(h, archs, s, e, t["a"], t["s"], t["e"])
+            if t["rows"] not in parts:  # targets fitted on the same rows share them
+                parts[t["rows"]] = self._parts(archs, s, e, t["a"], t["s"], t["e"])
+            ks = self._kernel(h, parts[t["rows"]])
             m[:, j] = ks @ t["alpha"]
             v = solve_triangular(t["chol"], ks.T, lower=True)
             kss = 1.0 + h[1] * np.sum(s ** 2, 1) / max(1, s.shape[1]) + h[2] * np.sum(e ** 2, 1) / max(1, e.shape[1])
             sd[:, j] = np.sqrt(np.clip(t["scale2"] * (kss + h[3] - np.sum(v ** 2, 0)), 1e-12, None))
         return m, sd
 
-    def _to_units(self, z: np.ndarray) -> np.ndarray:
-        """Latent (warped, standardised) values ``[..., k]`` back to each target's units."""
-        out = np.full_like(z, np.nan)
+    def _per_target(self, values: np.ndarray, fn) -> np.ndarray:
+        """``fn(target, column)`` applied to each target's column of ``values [..., k]``."""
+        out = np.full_like(values, np.nan)
         for j, t in enumerate(self.targets):
             if t is not None:
-                out[..., j] = t["warp"].inverse(z[..., j]) if t["warp"] is not None else t["mean"] + t["std"] * z[..., j]
+                out[..., j] = fn(t, values[..., j])
         return out
 
+    def _to_units(self, z: np.ndarray) -> np.ndarray:
+        """Latent (warped, standardised) values ``[..., k]`` back to each target's units."""
+        return self._per_target(z, lambda t, v: t["warp"].inverse(v) if t["warp"] else t["mean"] + t["std"] * v)
+
+    def _to_latent(self, y: np.ndarray) -> np.ndarray:
+        """Values ``[..., k]`` in each target's units to the latent scale (inverse of :meth:`_to_units`)."""
+        return self._per_target(y, lambda t, v: t["warp"].transform(v) if t["warp"] else (v - t["mean"]) / t["std"])
+
     def posterior(self, archs: np.ndarray, x: np.ndarray) -> Posterior:
-        return Posterior(*self._latent(archs, x), self._to_units)
+        return Posterior(*self._latent(archs, x), self._to_units, self._to_latent)
