@@ -33,6 +33,7 @@ from raynas import moo
 from raynas.errors import InvalidConfigError
 from raynas.evolution import unseen
 from raynas.strategies.base import Arch, Strategy
+from raynas.strategies.surrogates import Posterior
 
 ACQUISITIONS = ("ehvi", "nondominated")
 
@@ -134,9 +135,18 @@ class ObjectiveModel:
 
 def expected_hvi(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, reference: np.ndarray,
                  rng: np.random.Generator, n_samples: int = 32) -> np.ndarray:
-    """Monte-Carlo expected hypervolume improvement of each candidate (rows of ``mean``/``spread``,
-    minimised, independent Gaussians) over ``front``, bounded by ``reference``."""
+    """Expected hypervolume improvement of each candidate (rows of ``mean``/``spread``, minimised,
+    independent Gaussians; a zero spread is a point mass) over ``front``, bounded by ``reference``:
+    exact for two objectives (:func:`raynas.moo.expected_hypervolume_improvement`), a Monte-Carlo
+    average over ``n_samples`` draws from ``rng`` above that."""
     mean, spread = np.asarray(mean, float), np.asarray(spread, float)
+    if mean.shape[1] == 2:
+        finite = np.isfinite(mean)
+        beyond = np.asarray(reference, dtype=float) + 1.0  # a failed estimate: a point past the reference, no gain
+        gaussian = Posterior(np.where(finite, mean, beyond), np.where(finite, spread, 0.0))
+        lower = np.min(np.where(finite, mean - 4 * spread, np.inf), axis=0)
+        return moo.expected_hypervolume_improvement(front, gaussian.cdf, reference,
+                                                    np.where(np.isfinite(lower), lower, 0.0))
     draws = rng.standard_normal((n_samples, mean.shape[1]))
     pts = (mean[:, None, :] + draws[None] * spread[:, None, :]).reshape(-1, mean.shape[1])
     return moo.hypervolume_improvement(front, pts, reference).reshape(len(mean), n_samples).mean(1)
@@ -156,7 +166,8 @@ class PredictorStrategy(Strategy):
         candidates: optional finite list of architectures to draw the pool from (a tabulated
             space); default: ``space.sample``.
         shortlist: candidates (best predicted fronts first) whose EHVI is estimated.
-        n_mc: Monte-Carlo draws per candidate for EHVI.
+        n_mc: Monte-Carlo draws per candidate for EHVI with more than two objectives (two are integrated
+            exactly).
         seed: seeds the pool and the Monte-Carlo draws.
     """
 
