@@ -27,6 +27,7 @@ from scipy.stats import spearmanr  # noqa: E402
 
 from raynas import moo  # noqa: E402
 from raynas.benchmarks import NB201Benchmark  # noqa: E402
+from raynas.evolution import unseen  # noqa: E402
 from raynas.strategies import ZeroCostStrategy  # noqa: E402
 from raynas.strategies.surrogates import ArchGP, RidgeSurrogate  # noqa: E402
 
@@ -37,13 +38,7 @@ MODELS = {"gp (default)": lambda n: ArchGP(n), "gp, no output warp": lambda n: A
 
 def candidates(space, told, values, n_parents: int = 12):
     order = np.argsort(moo.nondominated_ranks(values), kind="stable")[:n_parents]
-    seen, out = set(told), []
-    for i in order:
-        for a in map(tuple, space.neighbours(told[i])):
-            if a not in seen:
-                seen.add(a)
-                out.append(a)
-    return out
+    return unseen((a for i in order for a in space.neighbours(told[i])), set(told).__contains__)
 
 
 def main(argv=None) -> int:

@@ -312,7 +312,8 @@ def expected_hypervolume_improvement(front, cdf, reference, lower, n_grid: int =
         cdf: ``grid [G, 2] -> [n, G, 2]``: ``P(Y_ij <= grid[g, j])`` of every candidate ``i``.
         reference: the reference point.
         lower: per objective, a value below which every candidate's distribution has (almost) no
-            mass; the integrals start there.
+            mass; the integrals start there, or lower at the front's minimum (a ``lower`` that is
+            not finite -- every candidate failed and gains nothing -- starts at the front).
     """
     ref = np.asarray(reference, dtype=float).reshape(-1)
     low = np.asarray(lower, dtype=float).reshape(-1)
@@ -325,7 +326,9 @@ def expected_hypervolume_improvement(front, cdf, reference, lower, n_grid: int =
     f = f[np.all(np.isfinite(f), axis=1) & np.all(f < ref, axis=1)]
     if len(f):
         f = np.unique(f[pareto_mask(f)], axis=0)  # sorted by the first objective, the second falling
-    low = np.minimum(low, f.min(0) if len(f) else low)
+    if len(f):
+        low = np.minimum(low, f.min(0))
+    low = np.where(np.isfinite(low), low, ref - 1.0)
     grid = np.sort(np.vstack([np.linspace(low, ref, n_grid), f]), axis=0)
     prob = np.asarray(cdf(grid), dtype=float)
     # cumulative integral of each distribution function from ``low`` to every grid point

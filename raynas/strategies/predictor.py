@@ -144,9 +144,8 @@ def expected_hvi(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, refere
         finite = np.isfinite(mean)
         beyond = np.asarray(reference, dtype=float) + 1.0  # a failed estimate: a point past the reference, no gain
         gaussian = Posterior(np.where(finite, mean, beyond), np.where(finite, spread, 0.0))
-        lower = np.min(np.where(finite, mean - 4 * spread, np.inf), axis=0)
-        return moo.expected_hypervolume_improvement(front, gaussian.cdf, reference,
-                                                    np.where(np.isfinite(lower), lower, 0.0))
+        lower = np.min(gaussian.optimistic(), axis=0, initial=np.inf, where=finite)
+        return moo.expected_hypervolume_improvement(front, gaussian.cdf, reference, lower)
     draws = rng.standard_normal((n_samples, mean.shape[1]))
     pts = (mean[:, None, :] + draws[None] * spread[:, None, :]).reshape(-1, mean.shape[1])
     return moo.hypervolume_improvement(front, pts, reference).reshape(len(mean), n_samples).mean(1)

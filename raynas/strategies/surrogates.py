@@ -142,6 +142,11 @@ class Posterior:
         noise = rng.standard_normal((n, *self.latent_mean.shape))
         return self.to_units(self.latent_mean[None] + self.latent_std[None] * noise)
 
+    def optimistic(self, n_sd: float = 4.0) -> np.ndarray:
+        """``[m, k]``: values each prediction beats with negligible probability (``n_sd`` latent
+        standard deviations below its median) -- where an integral over its distribution can start."""
+        return self.to_units(self.latent_mean - n_sd * self.latent_std)
+
     def cdf(self, values: np.ndarray) -> np.ndarray:
         """``[m, G, k]``: the probability that each prediction is at most ``values[g, j]`` (``[G, k]``,
         the targets' units); a zero spread is a point mass."""

@@ -268,36 +268,35 @@ class ZeroCostStrategy(Strategy):
             return est, sd, None
         self._refit()
         post = self._model.posterior(np.asarray(archs), self._features(archs, scores))
-        for k, j in self._learned_columns(post):
-            est[:, j], sd[:, j] = post.mean[:, k], post.std[:, k]
+        k, j = self._learned_columns(post)
+        est[:, j], sd[:, j] = post.mean[:, k], post.std[:, k]
         return est, sd, post
 
-    def _learned_columns(self, post) -> list[tuple[int, int]]:
-        """``(model column, objective)`` of the objectives the learned model predicts everywhere."""
-        if post is None:
-            return []
-        return [(k, j) for k, j in enumerate(self.learned) if np.isfinite(post.mean[:, k]).all()]
+    def _learned_columns(self, post) -> tuple[list[int], list[int]]:
+        """The model's columns and the objectives they estimate, for the objectives the learned model
+        predicts everywhere (none without a model)."""
+        pairs = [] if post is None else [(k, j) for k, j in enumerate(self.learned)
+                                         if np.isfinite(post.mean[:, k]).all()]
+        return [k for k, _ in pairs], [j for _, j in pairs]
 
     def _cdf(self, post, est: np.ndarray, values: np.ndarray) -> np.ndarray:
         """``[n, G, 2]``: ``P(objective_j <= values[g, j])`` of every candidate -- the learned model's
         predictive distribution, or a point mass at the zero-cost estimate."""
         prob = (est[:, None, :] <= values[None]).astype(float)
-        columns = self._learned_columns(post)
-        if columns:
-            k, j = (list(c) for c in zip(*columns))
+        k, j = self._learned_columns(post)
+        if k:
             grid = np.full((len(values), post.mean.shape[1]), np.nan)
             grid[:, k] = values[:, j]
             prob[:, :, j] = post.cdf(grid)[:, :, k]
         return prob
 
     def _optimistic(self, post, est: np.ndarray) -> np.ndarray:
-        """``[n, 2]``: values each candidate beats with negligible probability (4 latent sds below
-        the learned model's median; the zero-cost estimate itself where nothing is learned)."""
+        """``[n, 2]``: values each candidate beats with negligible probability (the learned model's
+        ``Posterior.optimistic``; the zero-cost estimate itself where nothing is learned)."""
         low = est.copy()
-        columns = self._learned_columns(post)
-        if columns:
-            k, j = (list(c) for c in zip(*columns))
-            low[:, j] = post.to_units(post.latent_mean - 4 * post.latent_std)[:, k]
+        k, j = self._learned_columns(post)
+        if k:
+            low[:, j] = post.optimistic()[:, k]
         return low
 
     def _expected_improvement(self, post, est: np.ndarray, f: np.ndarray, lo: np.ndarray, span: np.ndarray,
@@ -305,7 +304,6 @@ class ZeroCostStrategy(Strategy):
         """Exact EHVI of every candidate over the normalised front ``f``."""
         lower = np.min((self._optimistic(post, est) - lo) / span, axis=0, initial=np.inf,
                        where=np.isfinite(est))
-        lower = np.where(np.isfinite(lower), lower, 0.0)  # every candidate failed: its gain is 0 anyway
         return moo.expected_hypervolume_improvement(f, lambda grid: self._cdf(post, est, lo + span * grid), ref,
                                                     lower, self.ehvi_grid)
 
