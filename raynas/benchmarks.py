@@ -1,6 +1,6 @@
 """Tabular ground truth as objective functions: NAS-Bench-201 accuracy and published device latencies.
 
-:class:`NB201Benchmark` reads two files of a data directory (``$RAYNAS_DATA`` or ``../shared/data``)::
+:class:`NB201Benchmark` reads two files of a data directory (:func:`raynas.paths.data_dir`)::
 
     nb201/accuracy_<dataset>_200ep.csv   arch_index, arch_str, train/valid/test-accuracy (%), ...
     nb201/latency_ms.csv                 arch_index, arch_str, one column per device setting
@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from raynas import moo
-from raynas.data import default_data_dir
+from raynas import paths
 from raynas.errors import DataNotFoundError, InvalidArchitectureError, InvalidConfigError, UnknownNameError
 from raynas.spaces.nb201 import NB201Space
 
@@ -44,7 +44,8 @@ def _load(path: Path, directory: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DataNotFoundError(
             f"NAS-Bench-201 file {path.name!r} not found in data directory {str(directory)!r} "
-            f"(set RAYNAS_DATA or pass data_dir)")
+            f"(fetch it with `raynas data fetch {'latency' if path.name == 'latency_ms.csv' else 'nb201'}`, "
+            f"set RAYNAS_DATA or pass data_dir)")
     try:
         return _read_csv(str(path.resolve()), path.stat().st_mtime)
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' EmptyDataError/ParserError are ValueErrors
@@ -59,7 +60,7 @@ class NB201Benchmark:
     or official ``arch_index`` integers."""
 
     def __init__(self, data_dir: str | os.PathLike | None = None, dataset: str = "cifar10-valid"):
-        self.data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+        self.data_dir = paths.data_dir(data_dir)
         self.dataset = dataset
         self.space = NB201Space()
         d = self.data_dir / "nb201"

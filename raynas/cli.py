@@ -18,9 +18,6 @@ from pathlib import Path
 
 from raynas.errors import RaynasError
 
-# Before torch is imported anywhere: OpenMP busy-waiting makes a shared 2-core machine ~10x slower.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 
 def _positive_int(text: str) -> int:
     try:
@@ -137,7 +134,7 @@ def _add_proxies(sub) -> None:
     p.add_argument("--image-size", type=_positive_int, default=32)
     p.add_argument("--num-classes", type=_positive_int, default=10)
     p.add_argument("--seed", type=int, default=0, help="seeds the batch and each network's initialisation")
-    p.add_argument("--data-dir", default=None, help="data directory (default: $RAYNAS_DATA or ../shared/data)")
+    p.add_argument("--data-dir", default=None, help="data directory (default: $RAYNAS_DATA, else the user data directory; see `raynas data info`)")
     p.add_argument("--threads", type=_positive_int, default=1, help="torch threads")
     p.set_defaults(func=_cmd_proxies)
 
@@ -195,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Before torch is imported (commands import it lazily): OpenMP busy-waiting makes a shared
+    # 2-core machine ~10x slower.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -3,7 +3,7 @@
 * ``digits``: scikit-learn's bundled 8x8 handwritten digits (1,797 images) — the embedded default
   that works on any machine.
 * ``fashion-mnist``: the published IDX files (optionally gzipped) from a directory, by default
-  ``$RAYNAS_DATA/fashion-mnist`` or ``../shared/data/fashion-mnist``.
+  ``fashion-mnist/`` of the data directory (:mod:`raynas.paths`; ``raynas data fetch fashion-mnist``).
 
 Every loader returns a :class:`ImageDataset` of float32 images ``[N, C, H, W]`` scaled to [0, 1]
 and int64 labels; :func:`one_batch` and :func:`train_val_loaders` are deterministic given a seed.
@@ -46,16 +46,10 @@ class ImageDataset:
 
 
 def default_data_dir() -> Path:
-    """``$RAYNAS_DATA`` if set, else ``../shared/data`` relative to the working directory or to
-    this package's checkout (whichever exists first)."""
-    env = os.environ.get("RAYNAS_DATA")
-    if env:
-        return Path(env)
-    candidates = [Path.cwd().parent / "shared" / "data", Path(__file__).resolve().parents[2] / "shared" / "data"]
-    for c in candidates:
-        if c.is_dir():
-            return c
-    return candidates[-1]
+    """The data directory (:func:`raynas.paths.data_dir`: ``$RAYNAS_DATA``, else the user data dir)."""
+    from raynas.paths import data_dir
+
+    return data_dir()
 
 
 def load_digits() -> ImageDataset:
@@ -104,9 +98,15 @@ def load_fashion_mnist(directory: str | os.PathLike | None = None, split: str = 
     a ``fashion-mnist`` folder (like ``$RAYNAS_DATA``)."""
     if split not in ("train", "test"):
         raise InvalidConfigError(f"split must be 'train' or 'test', got {split!r}")
-    d = Path(directory) if directory is not None else default_data_dir() / "fashion-mnist"
+    if directory is None:
+        from raynas.paths import dataset_dir
+
+        d = dataset_dir("fashion-mnist")
+    else:
+        d = Path(directory)
     if not d.is_dir():
-        raise DataNotFoundError(f"Fashion-MNIST data directory {str(d)!r} does not exist")
+        raise DataNotFoundError(f"Fashion-MNIST data directory {str(d)!r} does not exist; "
+                                f"fetch it with `raynas data fetch fashion-mnist`")
     if not any(d.glob("*-idx3-ubyte*")) and (d / "fashion-mnist").is_dir():
         d = d / "fashion-mnist"
     prefix = "train" if split == "train" else "t10k"

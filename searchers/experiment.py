@@ -7,28 +7,27 @@ stale cluster, and shut down again if this call started it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import shutil
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-# Before Ray/Tune are imported: fast trials, quiet default loggers (see README, "Speed").
-os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
-os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import pandas as pd
+import ray
+from ray import tune
 
-import pandas as pd  # noqa: E402
-import ray  # noqa: E402
-from ray import tune  # noqa: E402
+from raynas import moo
+from raynas.errors import InvalidConfigError
+from raynas.logs import get_logger
+from searchers.results import pareto_front, results_dataframe
 
-from raynas import moo  # noqa: E402
-from raynas.errors import InvalidConfigError  # noqa: E402
-from searchers.results import pareto_front, results_dataframe  # noqa: E402
+logger = get_logger("search")
 
 
 class ProgressPrinter(tune.Callback):
@@ -46,20 +45,20 @@ class ProgressPrinter(tune.Callback):
         prefix = f"[{self.done:>3}/{self.total}] {time.perf_counter() - self.start:6.1f}s"
         outcome = last.get("outcome", "ok")
         if outcome != "ok":
-            print(f"{prefix}  {outcome}: {last.get('explanation', '')}  {last.get('arch', '')}", flush=True)
+            logger.info("%s  %s: %s  %s", prefix, outcome, last.get("explanation", ""), last.get("arch", ""))
             return
         values = "  ".join(f"{m}={_number(last.get(m)):.4g}" for m in self.metric)
         epoch, full = last.get("epoch", "?"), last.get("max_epochs")
         stopped = "  (stopped early)" if full is not None and epoch != "?" and epoch < full else ""
-        print(f"{prefix}  {values}  epochs={epoch}{stopped}  {last.get('arch', '')}", flush=True)
+        logger.info("%s  %s  epochs=%s%s  %s", prefix, values, epoch, stopped, last.get("arch", ""))
 
     def on_trial_error(self, iteration, trials, trial, **info):
         self.done += 1
-        print(f"[{self.done:>3}/{self.total}] trial {trial.trial_id} failed: {trial.error_file}", flush=True)
+        logger.warning("[%3d/%d] trial %s failed: %s", self.done, self.total, trial.trial_id, trial.error_file)
 
     def on_trial_recover(self, iteration, trials, trial, **info):
-        print(f"      trial {trial.trial_id} failed (attempt {trial.num_failures}), rescheduled: "
-              f"{trial.error_file}", flush=True)
+        logger.warning("      trial %s failed (attempt %s), rescheduled: %s", trial.trial_id, trial.num_failures,
+                       trial.error_file)
 
 
 def _number(value) -> float:
@@ -273,22 +272,39 @@ def _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, 
     return _write_outcome(grid, metric, mode, out, wall, plot)
 
 
+@contextlib.contextmanager
+def tune_settings(checkpoint_s: float | None = None, tune_loggers: bool = False) -> Iterator[None]:
+    """Tune's fast settings for the duration of one ``fit()``, restored afterwards.
+
+    Tune reads these from the environment when ``fit()`` runs: its per-trial file loggers
+    (``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS``, off unless ``tune_loggers``; they cost ~2 s a trial on
+    a small machine), the old quiet console output (``RAY_AIR_NEW_OUTPUT=0``, with ``verbose=0``),
+    and the experiment-checkpoint period ``checkpoint_s``. A value the user set is kept."""
+    wanted = {"RAY_AIR_NEW_OUTPUT": "0"}
+    if not tune_loggers:
+        wanted["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    if checkpoint_s is not None:
+        wanted["TUNE_GLOBAL_CHECKPOINT_S"] = str(checkpoint_s)
+    old = {k: os.environ.get(k) for k in wanted}
+    for k, v in wanted.items():
+        if k == "TUNE_GLOBAL_CHECKPOINT_S" or old[k] is None:
+            os.environ[k] = v
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 def _fit(tuner, checkpoint_s: float | None = None):
     # With the file loggers off (the fast setting) Tune's ExperimentAnalysis warns once per trial
     # that it found no result.json; results are read from memory instead (results_dataframe).
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
-    if checkpoint_s is None:
+    with tune_settings(checkpoint_s):
         return tuner.fit()
-    # Tune reads its experiment-checkpoint period from the environment when fit() starts
-    old = os.environ.get("TUNE_GLOBAL_CHECKPOINT_S")
-    os.environ["TUNE_GLOBAL_CHECKPOINT_S"] = str(checkpoint_s)
-    try:
-        return tuner.fit()
-    finally:
-        if old is None:
-            os.environ.pop("TUNE_GLOBAL_CHECKPOINT_S", None)
-        else:
-            os.environ["TUNE_GLOBAL_CHECKPOINT_S"] = old
 
 
 def resume_search(output_dir: str | os.PathLike, trainable, *, metric: Sequence[str], mode: Sequence[str],

@@ -82,9 +82,9 @@ def test_make_searcher_names():
     assert isinstance(make_searcher("aging", SMALL, METRIC, MODE), AgingEvolutionSearch)
     assert isinstance(make_searcher("random", SMALL, METRIC, MODE), RandomSearch)
     tpe = make_searcher("tpe", SMALL, METRIC, MODE, seed=0)
-    assert isinstance(tpe, OptunaStrategySearch) and type(tpe.strategy.sampler).__name__ == "TPESampler"
+    assert isinstance(tpe, OptunaStrategySearch) and type(tpe.strategy.sampler.for_trial(0)).__name__ == "TPESampler"
     zc = make_searcher("zero_cost", SMALL, METRIC, MODE, engine="nsga2", **ZC_KW)
-    assert type(zc.strategy.engine.sampler).__name__ == "NSGAIISampler"
+    assert type(zc.strategy.engine.sampler.for_trial(0)).__name__ == "NSGAIISampler"
 
 
 def test_set_search_properties_checks_metric_and_param_space():

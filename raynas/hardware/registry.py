@@ -42,9 +42,9 @@ class PredictedDevice(Device):
 
 
 def _data_dir(data_dir) -> Path:
-    from raynas.data import default_data_dir
+    from raynas.paths import data_dir as _resolve
 
-    return Path(data_dir) if data_dir is not None else default_data_dir()
+    return _resolve(data_dir)
 
 
 def table_spaces(data_dir: str | os.PathLike | None = None) -> list[str]:

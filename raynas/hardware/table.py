@@ -22,12 +22,13 @@ def _read_table(path: str) -> pd.DataFrame:
 
 def latency_table(space: str = "nb201", data_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """The published latency table of ``space`` (``nb201``, ``fbnet``, ``ofa``) as a DataFrame."""
-    from raynas.data import default_data_dir
+    from raynas.paths import data_dir as _data_dir
 
-    d = Path(data_dir) if data_dir is not None else default_data_dir()
+    d = _data_dir(data_dir)
     path = d / space / "latency_ms.csv"
     if not path.is_file():
-        raise DataNotFoundError(f"latency table {str(path)!r} not found (data directory {str(d)!r})")
+        raise DataNotFoundError(f"latency table {str(path)!r} not found (data directory {str(d)!r}); "
+                                f"fetch it with `raynas data fetch latency` or pass --data-dir / set RAYNAS_DATA")
     try:
         return _read_table(str(path.resolve()))
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' EmptyDataError/ParserError are ValueErrors

@@ -217,16 +217,20 @@ class SupernetTrainer:
 
     def train(self, steps: int | None = None, log_every: int = 0) -> list[dict]:
         """Warm-up (first call only), then ``steps`` joint steps; returns the per-step history."""
+        from raynas.logs import Progress
+
         t0 = time.perf_counter()
         if self.step_count == 0 and not self.warmup_losses:
             self.warmup_losses = self.warmup()
-        for _ in range(self.settings.steps if steps is None else steps):
-            rec = self.step()
-            rec["time_s"] = time.perf_counter() - t0
-            self.history.append(rec)
-            if log_every and rec["step"] % log_every == 0:
-                print(f"step {rec['step']:4d} train_ce {rec['train_ce']:.3f} loss {rec['loss']:.3f} "
-                      f"ce/lat {rec['objectives'][0]:.3f}/{rec['objectives'][1]:.3f} ({rec['time_s']:.1f}s)", flush=True)
+        steps = self.settings.steps if steps is None else steps
+        with Progress(steps, "hypernetwork + supernet training", unit="steps",
+                      interval=10.0 if not log_every else 0.0) as bar:
+            for _ in range(steps):
+                rec = self.step()
+                rec["time_s"] = time.perf_counter() - t0
+                self.history.append(rec)
+                bar.update(note=f"train_ce {rec['train_ce']:.3f} loss {rec['loss']:.3f} "
+                           f"ce/lat {rec['objectives'][0]:.3f}/{rec['objectives'][1]:.3f}")
         return self.history
 
     @torch.no_grad()

@@ -190,14 +190,17 @@ class HypernetTrainer:
 
     def train(self, steps: int | None = None, log_every: int = 0, callback=None) -> list[dict]:
         steps = self.settings.steps if steps is None else steps
+        from raynas.logs import Progress
+
         t0 = time.perf_counter()
-        for _ in range(steps):
-            rec = self.step()
-            rec["time_s"] = time.perf_counter() - t0
-            self.history.append(rec)
-            if log_every and rec["step"] % log_every == 0:
-                print(f"step {rec['step']:5d} loss {rec['loss']:.4f} tau {rec['tau']:.3f} "
-                      f"err {rec['objectives'][0]:.3f} lat {rec['objectives'][1]:.3f} ({rec['time_s']:.1f}s)", flush=True)
-            if callback:
-                callback(rec)
+        with Progress(steps, "hypernetwork training (MGD)", unit="steps",
+                      interval=10.0 if not log_every else 0.0) as bar:
+            for _ in range(steps):
+                rec = self.step()
+                rec["time_s"] = time.perf_counter() - t0
+                self.history.append(rec)
+                bar.update(note=f"loss {rec['loss']:.4f} tau {rec['tau']:.3f} err {rec['objectives'][0]:.3f} "
+                           f"lat {rec['objectives'][1]:.3f}")
+                if callback:
+                    callback(rec)
         return self.history

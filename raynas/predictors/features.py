@@ -15,7 +15,7 @@ finer ones (MACs of dense / depthwise / 1x1 convs, kernel-size counts, BN/ReLU c
 memory of element-wise and of pooling ops).
 
 :func:`space_features` computes the table for a whole published space once and caches it to
-``benchmarks/cache/`` (building 15,625 NB201 networks takes minutes).
+the raynas cache directory (:mod:`raynas.paths`; building 15,625 NB201 networks takes minutes).
 """
 
 from __future__ import annotations
@@ -159,9 +159,10 @@ def arch_features(space, arch, input_shape: Sequence[int] = (3, 32, 32), num_cla
 
 
 def default_cache_dir() -> Path:
-    """``$RAYNAS_CACHE`` or ``benchmarks/cache`` of this checkout (git-ignored)."""
-    env = os.environ.get("RAYNAS_CACHE")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "benchmarks" / "cache"
+    """The raynas cache directory (:func:`raynas.paths.cache_dir`)."""
+    from raynas.paths import cache_dir
+
+    return cache_dir()
 
 
 def space_features(space, archs: Sequence, key: str, cache_dir: str | os.PathLike | None = None,
@@ -184,11 +185,14 @@ def space_features(space, archs: Sequence, key: str, cache_dir: str | os.PathLik
                         and tuple(z["names"]) == FEATURE_NAMES):
                     return z["features"]
     file = candidates[0] if not candidates[0].is_file() else candidates[1]
+    from raynas.logs import Progress
+
     out = np.zeros((len(archs_arr), len(FEATURE_NAMES)))
-    for i, a in enumerate(archs_arr):
-        out[i] = arch_features(space, tuple(int(v) for v in a), input_shape, num_classes)
-        if progress and (i + 1) % 500 == 0:
-            print(f"  features {key}: {i + 1}/{len(archs_arr)}", flush=True)
+    with Progress(len(archs_arr), f"features of {key}: building networks", unit="networks",
+                  bar=None if progress else False) as bar:
+        for i, a in enumerate(archs_arr):
+            out[i] = arch_features(space, tuple(int(v) for v in a), input_shape, num_classes)
+            bar.update()
     path.mkdir(parents=True, exist_ok=True)
     tmp = path / f".features_{key}.{os.getpid()}.npz"
     np.savez(tmp, archs=archs_arr, names=np.array(FEATURE_NAMES), features=out)

@@ -66,11 +66,11 @@ class SpaceTable:
 def load_space_table(space_name: str, data_dir: str | os.PathLike | None = None) -> SpaceTable:
     """Read ``{data_dir}/{space_name}/latency_ms.csv`` (and ``archs.csv`` / ``reference_archs.json``
     where present) for a space registered in :data:`raynas.spaces.SPACES`."""
-    from raynas.data import default_data_dir
+    from raynas.paths import data_dir as _data_dir
     from raynas.hardware.table import ID_COLUMNS, latency_table
     from raynas.spaces import get_space
 
-    d = Path(data_dir) if data_dir is not None else default_data_dir()
+    d = _data_dir(data_dir)
     space = get_space(space_name)
     table = latency_table(space_name, d)
     devices = [c for c in table.columns if c not in ID_COLUMNS]

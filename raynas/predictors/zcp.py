@@ -5,7 +5,7 @@ NASLib's zero-cost proxies, each min-max normalised over the search space, so th
 sees architectures of different spaces (NB201 cells, FBNet chains) in the same coordinates.
 
 raynas computes the proxies with :mod:`raynas.proxies` and keeps them in a
-:class:`raynas.proxies.ProxyTable` CSV (``benchmarks/cache`` by default), so each value is computed
+:class:`raynas.proxies.ProxyTable` CSV (in the raynas cache directory by default, :mod:`raynas.paths`), so each value is computed
 once and shared with the proxy benchmarks.
 
 Chosen set (:data:`ZCP_PROXIES`) and batch (:data:`ZCP_BATCH`), measured on this 2-core CPU under

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-DEFAULT_CACHE = Path(__file__).resolve().parents[2] / "benchmarks" / "cache"
+from raynas.logs import Progress
+from raynas.paths import DEFAULT_CACHE, resolve_cache
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,10 @@ class BatchSpec:
     image_size: int = 32
     channels: int = 3
     seed: int = 0
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        return (self.channels, self.image_size, self.image_size)
 
     def tag(self) -> str:
         return f"{self.source}-b{self.size}-{self.image_size}px-s{self.seed}"
@@ -50,7 +54,8 @@ class ProxyTable:
         batch: the :class:`BatchSpec` every network is scored on.
         num_classes: classifier width of the built networks.
         init_seed: ``torch.manual_seed`` before building each network.
-        cache_dir: where the CSV lives (default ``benchmarks/cache``); ``None`` path keeps it in memory.
+        cache_dir: where the CSV lives (default: the raynas cache directory, :mod:`raynas.paths`);
+            ``None`` keeps it in memory.
     """
 
     def __init__(self, space, batch: BatchSpec = BatchSpec(), num_classes: int = 10, init_seed: int = 0,
@@ -60,8 +65,9 @@ class ProxyTable:
         self.num_classes = num_classes
         self.init_seed = init_seed
         self.data_dir = data_dir
-        self.path = (Path(cache_dir) / f"proxies_{space.name}_{batch.tag()}_c{num_classes}_i{init_seed}.csv"
-                     if cache_dir is not None else None)
+        directory = resolve_cache(cache_dir)
+        self.path = (directory / f"proxies_{space.name}_{batch.tag()}_c{num_classes}_i{init_seed}.csv"
+                     if directory is not None else None)
         self._table = self._read()
 
     def _read(self) -> pd.DataFrame:
@@ -85,7 +91,15 @@ class ProxyTable:
                 out.append(tuple(a))
         return out
 
-    def get(self, archs: Iterable, names: Sequence[str], progress: Callable[[int, int], None] | None = None,
+    def _batch(self, names: Sequence[str]):
+        """The stand-in batch, or ``None`` when every proxy in ``names`` is data-free (no data read)."""
+        from raynas.proxies import get_proxy
+
+        if all(get_proxy(n).data_free for n in names):
+            return None
+        return self.batch.load(self.num_classes, self.data_dir)
+
+    def get(self, archs: Iterable, names: Sequence[str], progress: Callable[[int, int], None] | bool | None = None,
             flush_every: int = 25) -> pd.DataFrame:
         """Values of ``names`` for ``archs`` (rows in the given order), computing what is missing.
 
@@ -97,14 +111,17 @@ class ProxyTable:
         names = resolve_names(names)
         todo = self.missing(archs, names)
         if todo:
-            batch = self.batch.load(self.num_classes, self.data_dir)
-            for start in range(0, len(todo), flush_every):
-                chunk = todo[start:start + flush_every]
-                part = score_architectures(self.space, chunk, names, batch, num_classes=self.num_classes,
-                                           seed=self.init_seed)
-                self._merge(part)
-                if progress is not None:
-                    progress(min(start + flush_every, len(todo)), len(todo))
+            batch = self._batch(names)
+            with Progress(len(todo), f"proxies {', '.join(names)} of {self.space.name}", unit="networks",
+                          bar=False if progress is False else None) as bar:
+                for start in range(0, len(todo), flush_every):
+                    chunk = todo[start:start + flush_every]
+                    part = score_architectures(self.space, chunk, names, batch, num_classes=self.num_classes,
+                                               seed=self.init_seed, input_shape=self.batch.input_shape)
+                    self._merge(part)
+                    bar.update(len(chunk))
+                    if callable(progress):
+                        progress(min(start + flush_every, len(todo)), len(todo))
         keys = [self.space.arch_str(a) for a in archs]
         return self._table.loc[keys, list(names)].apply(pd.to_numeric, errors="coerce").astype(float)
 
@@ -137,33 +154,25 @@ class ProxyTable:
         names = resolve_names(names)
         todo = self.missing(archs, names)
         if workers <= 1 or len(todo) < 2 * workers:
-            return self.get(archs, names, progress=_printer() if progress else None)
+            return self.get(archs, names, progress=None if progress else False)
         chunks = [todo[i::workers] for i in range(workers)]
-        t0, done = time.perf_counter(), 0
-        with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads,)) as pool:
+        with Progress(len(todo), f"proxies {', '.join(names)} of {self.space.name} ({workers} workers)",
+                      unit="networks", bar=None if progress else False) as bar, \
+                ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads,)) as pool:
             futures = []
             for chunk in chunks:
                 for start in range(0, len(chunk), 25):
                     futures.append(pool.submit(_score_chunk, self.space, chunk[start:start + 25], list(names),
                                                self.batch, self.num_classes, self.init_seed, self.data_dir))
             for f in futures:
-                self._merge(f.result())
-                done += 25
-                if progress:
-                    rate = (time.perf_counter() - t0) / min(done, len(todo))
-                    print(f"  proxies: {min(done, len(todo))}/{len(todo)} architectures, "
-                          f"{rate:.2f} s each (wall, {workers} workers)", flush=True)
+                part = f.result()
+                self._merge(part)
+                bar.update(len(part))
         return self.get(archs, names)
 
 
 def _absent(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
-
-
-def _printer():
-    t0 = time.perf_counter()
-    return lambda i, n: print(f"  proxies: {i}/{n} architectures, {(time.perf_counter() - t0) / i:.2f} s each",
-                              flush=True)
 
 
 def _init_worker(threads: int) -> None:
@@ -174,8 +183,10 @@ def _init_worker(threads: int) -> None:
 
 
 def _score_chunk(space, archs, names, batch: BatchSpec, num_classes: int, init_seed: int, data_dir):
+    from raynas.proxies import get_proxy
     from raynas.proxies.compute import score_architectures
 
-    return score_architectures(space, archs, names, batch.load(num_classes, data_dir), num_classes=num_classes,
-                               seed=init_seed)
+    data = None if all(get_proxy(n).data_free for n in names) else batch.load(num_classes, data_dir)
+    return score_architectures(space, archs, names, data, num_classes=num_classes, seed=init_seed,
+                               input_shape=batch.input_shape)
 

@@ -8,7 +8,7 @@ Strategies take scorers as arguments, so zero-cost proxies from :mod:`raynas.pro
   (millions of parameters, of multiply-accumulates, of parameters on an input-output path).
 
 All are measured on the built ``nn.Module``, never read from a benchmark table. :class:`CachedScorer`
-memoises any scorer per architecture and can persist to a JSON file (``benchmarks/cache/``).
+memoises any scorer per architecture and can persist to a JSON file.
 """
 
 from __future__ import annotations
