@@ -111,13 +111,13 @@ def supernet_bundle(space, latency, devices, args, seed):
     """Supernet mode: the hypernetwork trained jointly with a weight-sharing supernet on a real dataset."""
     from types import SimpleNamespace
 
-    from raynas.data import default_data_dir
+    from raynas.paths import data_dir
     from raynas.hypernet.supernet import SupernetSettings, train_supernet_mode
 
     settings = SupernetSettings(steps=args.steps, warmup_steps=args.warmup_steps, sampler=args.sampler,
                                 scalarisation=args.scalarisation, seed=seed)
     trainer = train_supernet_mode(space, latency, devices, dataset=args.dataset,
-                                  data_dir=args.data_dir or default_data_dir(), limit=args.dataset_limit,
+                                  data_dir=data_dir(args.data_dir), limit=args.dataset_limit,
                                   channels=args.channels, settings=settings, seed=seed)
     probes = {"all conv3x3": (3,) * 6, "all conv1x1": (2,) * 6, "all skip": (1,) * 6, "all avg_pool": (4,) * 6}
     report = "inherited-weight accuracy on the validation split: " + ", ".join(

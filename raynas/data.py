@@ -45,13 +45,6 @@ class ImageDataset:
         return len(self.labels)
 
 
-def default_data_dir() -> Path:
-    """The data directory (:func:`raynas.paths.data_dir`: ``$RAYNAS_DATA``, else the user data dir)."""
-    from raynas.paths import data_dir
-
-    return data_dir()
-
-
 def load_digits() -> ImageDataset:
     """scikit-learn's bundled digits: 1,797 grey 8x8 images of 10 classes."""
     from sklearn.datasets import load_digits as _load

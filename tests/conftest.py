@@ -1,8 +1,14 @@
-"""Shared fixtures: the published data directory (skips with a reason when absent) and a local Ray."""
+"""Shared fixtures: the published data directory (skips with a reason when absent) and a local Ray.
+
+Data path rule of this project's tests and benchmarks: ``$RAYNAS_DATA``, then the user data
+directory (``raynas data fetch``), then ``../shared/data`` beside the checkout. The last one is made
+``$RAYNAS_DATA`` here, so the library (which knows only the first two) finds it too.
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
@@ -10,7 +16,11 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 import pytest  # noqa: E402
 
-from raynas.data import default_data_dir  # noqa: E402
+from raynas import paths  # noqa: E402
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if not os.environ.get("RAYNAS_DATA") and not (paths.user_data_dir() / "nb201").is_dir() and SHARED_DATA.is_dir():
+    os.environ["RAYNAS_DATA"] = str(SHARED_DATA)
 
 
 def pytest_addoption(parser):
@@ -29,10 +39,12 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def data_dir():
-    """``$RAYNAS_DATA`` or ``../shared/data``; tests needing it skip when neither exists."""
-    d = default_data_dir()
-    if not (d / "nb201").is_dir():
-        pytest.skip(f"published data not found at {d} (set RAYNAS_DATA or place shared/data beside the repo)")
+    """The data directory (module docstring); tests needing it skip, naming the fetch command, when
+    the NAS-Bench-201 tables are absent."""
+    d = paths.data_dir()
+    if not (d / "nb201" / "latency_ms.csv").is_file():
+        pytest.skip(f"published data not found in {d}: run `raynas data fetch all`, set RAYNAS_DATA, "
+                    f"or place shared/data beside the checkout")
     return d
 
 
