@@ -41,7 +41,7 @@ COMMON = {"grad_norm": "grad_norm", "snip": "snip", "grasp": "grasp", "synflow":
 
 
 def load_peer():
-    sys.path.insert(0, str(ROOT / "tests" / "peer_stubs"))  # torchvision stand-in (see DESIGN.md)
+    sys.path.insert(0, str(ROOT / "tests" / "peer_stubs"))  # torchvision stand-in (tests/peer_stubs/torchvision/__init__.py says why)
     try:
         from alethiometer import calc_zc_metrics
     except ImportError as exc:

@@ -161,6 +161,7 @@ def _cmd_proxies(args) -> int:
     import torch
 
     from raynas.data import stand_in_batch
+    from raynas.logs import Progress
     from raynas.proxies import PAPER_PROXIES, resolve_names, score_architectures
     from raynas.spaces import get_space
 
@@ -171,12 +172,20 @@ def _cmd_proxies(args) -> int:
     batch = stand_in_batch(args.batch, args.batch_size, args.seed, args.image_size, 3, args.num_classes, fm_dir)
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
-    table = score_architectures(space, archs, names, batch, num_classes=args.num_classes, seed=args.seed,
-                                progress=lambda i, n: print(f"  scored {i}/{n}", file=sys.stderr, flush=True)
-                                if n > 1 else None)
+    with Progress(len(archs), "scoring architectures", unit="networks", bar=False if len(archs) < 3 else None) as bar:
+        table = score_architectures(space, archs, names, batch, num_classes=args.num_classes, seed=args.seed,
+                                    progress=lambda i, n: bar.update())
     seconds = time.perf_counter() - t0
+    # one row per input as typed, so an index and the string it stands for are told apart
+    table.insert(0, "arch", table.index)
+    table.insert(0, "input", list(args.archs))
+    if all(a == s for a, s in zip(args.archs, table["arch"])):
+        table = table.drop(columns="arch")
+    for col in ("input", "arch"):  # left-aligned text
+        if col in table:
+            table[col] = table[col].str.ljust(int(table[col].str.len().max()))
     with pd.option_context("display.width", 250, "display.max_colwidth", 120):
-        print(table.to_string(float_format=lambda v: f"{v:.5g}"))
+        print(table.to_string(index=False, justify="left", float_format=lambda v: f"{v:.5g}"))
     print(f"\n{len(archs)} architecture(s), {len(names)} proxies on a {args.batch} batch of {args.batch_size} "
           f"({args.image_size}x{args.image_size}x3), seed {args.seed}: {seconds / len(archs):.2f} s per architecture")
     return 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import searchers._installed  # noqa: F401  (first: says clearly when a folder shadows the raynas package)
 from raynas.errors import UnknownNameError
 from raynas.spaces import SearchSpace
 from raynas.strategies.optuna import SAMPLERS

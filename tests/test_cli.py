@@ -59,9 +59,11 @@ def test_proxies_table_for_strings_and_indices(capsys, data_dir):
     assert main(["proxies", ARCH, "1", "--names", "synflow", "params", "--batch", "random",
                  "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
-    rows = [line for line in out.splitlines() if line.startswith("|")]
-    assert len(rows) == 2 and rows[0] == rows[1]  # NAS-Bench-201 index 1 is this architecture
-    assert float(rows[0].split()[-1]) == pytest.approx(0.802426, rel=1e-4)  # params (M) of that network
+    rows = [line.split() for line in out.splitlines() if line.startswith(("|", "1 "))]
+    assert [r[0] for r in rows] == [ARCH, "1"]  # each row names the input it answers
+    assert rows[0][1] == rows[1][1] == ARCH  # NAS-Bench-201 index 1 is this architecture
+    assert rows[0][2:] == rows[1][2:]
+    assert float(rows[0][-1]) == pytest.approx(0.802426, rel=1e-4)  # params (M) of that network
 
 
 @pytest.mark.slow
@@ -78,3 +80,15 @@ def test_search_then_resume_keeps_every_trial(tmp_path):
     after = pd.read_csv(tmp_path / "results.csv")
     assert sorted(after["trial_id"]) == sorted(before["trial_id"]) and len(after) == 3
     assert "[  1/3]" not in again.stdout  # nothing was trained again
+
+
+def test_a_folder_shadowing_the_package_is_named(tmp_path):
+    """A clone named raynas/ in the working directory wins over an editable install as a namespace
+    package; importing the Tune layer says so instead of failing later inside Ray workers."""
+    (tmp_path / "raynas" / "raynas").mkdir(parents=True)
+    proc = subprocess.run([sys.executable, "-c", "import searchers"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    if "shadows" not in proc.stderr and proc.returncode == 0:
+        pytest.skip("raynas is installed as a regular package here; a namespace folder cannot shadow it")
+    assert proc.returncode != 0 and "shadows the installed raynas package" in proc.stderr
+    assert str(tmp_path / "raynas") in proc.stderr
