@@ -65,6 +65,7 @@ def make(name: str, space, seed: int, proxy_cache: str | None):
     import optuna
     from ray.tune.search.optuna import OptunaSearch
 
+    from raynas.strategies.optuna import make_sampler
     from searchers import AgingEvolutionSearch, ZeroCostSearch
     from searchers.spaces import tune_param_space
 
@@ -74,13 +75,11 @@ def make(name: str, space, seed: int, proxy_cache: str | None):
         return s, "raynas ZeroCostSearch (default settings)", TimedScores(s.scores)
     if name == "aging":
         return AgingEvolutionSearch(space, METRIC, MODE, seed=seed), "raynas AgingEvolutionSearch", None
-    samplers = {"tpe": lambda: optuna.samplers.TPESampler(seed=seed, multivariate=True),
-                "nsga2": lambda: optuna.samplers.NSGAIISampler(seed=seed, population_size=20),
-                "gp": lambda: optuna.samplers.GPSampler(seed=seed)}
+    samplers = {"tpe": {}, "nsga2": {"population_size": 20}, "gp": {}}
     if name in samplers:
-        s = OptunaSearch(metric=list(METRIC), mode=list(MODE), sampler=samplers[name]())
+        s = OptunaSearch(metric=list(METRIC), mode=list(MODE), sampler=make_sampler(name, seed, **samplers[name]))
         s.set_search_properties(None, None, tune_param_space(space))
-        return s, f"Tune OptunaSearch({type(s._sampler).__name__})", None
+        return s, f"Tune OptunaSearch({type(s._sampler.for_trial(0)).__name__})", None
     raise SystemExit(f"unknown method {name!r}: zc, aging, tpe, nsga2, gp")
 
 
@@ -135,10 +134,10 @@ def cold_warmup(args, space) -> str:
         f"{', '.join(s.scores.names)} on the driver, 1 torch thread)", "",
         "| warm-up | networks scored | proxy s | s per network | rest of suggest() s | first suggest() s |",
         "|---|---|---|---|---|---|",
-        f"| default: {st.warmup_networks} of {st.warmup_candidates} candidates scored, the rest predicted | {n} | "
+        f"| default: {st.warmup.networks} of {st.warmup.candidates} candidates scored, the rest predicted | {n} | "
         f"{timed.seconds:.1f} | {per:.3f} | {total - timed.seconds:.2f} | {total:.1f} |",
-        f"| paper: all {st.warmup_candidates} scored (warmup_networks=None; not run, {st.warmup_candidates} x the "
-        f"s per network measured above) | {st.warmup_candidates} | ~{st.warmup_candidates * per:.0f} | "
+        f"| paper: all {st.warmup.candidates} scored (Warmup(networks=None); not run, {st.warmup.candidates} x the "
+        f"s per network measured above) | {st.warmup.candidates} | ~{st.warmup.candidates * per:.0f} | "
         f"{per:.3f} | - | - |"])
 
 
@@ -164,11 +163,11 @@ def tune_throughput(args, space) -> str:
                 n = args.tune_trials if reuse else min(args.tune_trials, 20)
                 searcher, label, _ = make(name, space, 0, args.proxy_cache)
                 if name == "tpe":  # a fresh OptunaSearch: the Tuner sets its space from param_space
-                    import optuna
                     from ray.tune.search.optuna import OptunaSearch
 
-                    searcher = OptunaSearch(metric=list(METRIC), mode=list(MODE),
-                                            sampler=optuna.samplers.TPESampler(seed=0, multivariate=True))
+                    from raynas.strategies.optuna import make_sampler
+
+                    searcher = OptunaSearch(metric=list(METRIC), mode=list(MODE), sampler=make_sampler("tpe", 0))
                 with __import__("tempfile").TemporaryDirectory() as tmp:
                     tuner = tune.Tuner(trainable, param_space=tune_param_space(space),
                                        tune_config=tune.TuneConfig(search_alg=searcher, num_samples=n,

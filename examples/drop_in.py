@@ -28,13 +28,13 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import optuna  # noqa: E402
 import ray  # noqa: E402
 from ray import tune  # noqa: E402
 from ray.tune.schedulers import ASHAScheduler  # noqa: E402
 from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 
 from raynas.spaces import NB201Space  # noqa: E402
+from raynas.strategies import Warmup, make_sampler  # noqa: E402
 from searchers import MultiObjectiveASHA, ZeroCostSearch, pareto_summary  # noqa: E402
 from searchers.trainables import live_trainable, tabular_trainable  # noqa: E402
 
@@ -61,10 +61,10 @@ def main(argv=None) -> int:
     param_space = {edge: tune.choice(ops) for edge, ops in SPACE.param_space().items()}
 
     if args.before:
-        search_alg = OptunaSearch(metric=METRIC, mode=MODE, sampler=optuna.samplers.TPESampler(multivariate=True, seed=0))
+        search_alg = OptunaSearch(metric=METRIC, mode=MODE, sampler=make_sampler("tpe", seed=0))  # multivariate TPE
         scheduler = ASHAScheduler(metric="accuracy", mode="max", time_attr="epoch", max_t=max_t, grace_period=1)
     else:
-        search_alg = ZeroCostSearch(SPACE, metric=METRIC, mode=MODE, warmup_candidates=300, seed=0)  # <- raynas
+        search_alg = ZeroCostSearch(SPACE, metric=METRIC, mode=MODE, warmup=Warmup(300), seed=0)  # <- raynas
         scheduler = MultiObjectiveASHA(METRIC, MODE, time_attr="epoch", max_t=max_t, grace_period=1)  # <- raynas
 
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)

@@ -36,8 +36,8 @@ class History:
         self.values: list[tuple[float, ...]] = []
         self._best: dict[Arch, int] = {}
 
-    def add(self, arch: Sequence[int], objectives: Sequence[float]) -> None:
-        a = tuple(int(x) for x in arch)
+    def add(self, arch: Sequence, objectives: Sequence[float]) -> None:
+        a = tuple(x.item() if isinstance(x, np.generic) else x for x in arch)
         self.archs.append(a)
         self.values.append(tuple(float(v) for v in objectives))
         self._best.setdefault(a, len(self.archs) - 1)
@@ -181,10 +181,16 @@ def make_child(space, parent: Arch, rng: np.random.Generator, other: Arch | None
     return tuple(space.mutate(parent, rng))
 
 
+#: a finite space at most this large is enumerated to find its last unseen configurations
+ENUMERATE_LIMIT = 2_000_000
+
+
 def propose_unseen(propose: Callable[[], Arch], seen: Callable[[Arch], bool], space,
                    rng: np.random.Generator, tries: int = 20) -> Arch:
     """Call ``propose`` until it returns an architecture not ``seen``; after ``tries`` failures,
-    sample uniformly (the space permitting) among unseen ones."""
+    sample uniformly among unseen ones -- near exhaustion of a finite space by enumerating it, so
+    every configuration is proposed before any repeats. Only when everything was seen does it
+    return a seen one."""
     arch = propose()
     for _ in range(tries):
         if not seen(arch):
@@ -194,6 +200,12 @@ def propose_unseen(propose: Callable[[], Arch], seen: Callable[[Arch], bool], sp
         arch = space.sample(rng)
         if not seen(arch):
             return arch
+    from raynas.spaces.params import space_size
+
+    if space_size(space) <= ENUMERATE_LIMIT and hasattr(space, "enumerate"):
+        left = [a for a in space.enumerate() if not seen(tuple(a))]
+        if left:
+            return tuple(left[int(rng.integers(len(left)))])
     return arch
 
 

@@ -276,9 +276,13 @@ def hypervolume_improvement(front, candidates, reference) -> np.ndarray:
         raise InvalidConfigError(f"reference point has {ref.size} values; front/candidates have "
                                  f"{f.shape[1] if f.size else c.shape[1]} objectives")
     f = f[np.all(np.isfinite(f), axis=1) & np.all(f < ref, axis=1)] if f.size else np.empty((0, ref.size))
-    if ref.size != 2:
-        base = hypervolume(f, ref)
-        return np.array([hypervolume(np.vstack([f, p]), ref) - base for p in c])
+    if ref.size != 2:  # sum over the boxes of the non-dominated region of their part above each candidate
+        finite = np.all(np.isfinite(c), axis=1)
+        lower = np.minimum(np.min(np.where(finite[:, None], c, np.inf), axis=0), ref)
+        lb, ub = nondominated_boxes(f, ref, np.where(np.isfinite(lower), lower, ref - 1.0))
+        gain = np.prod(np.clip(ub[None] - np.maximum(lb[None], c[:, None, :]), 0.0, None), axis=2).sum(axis=1)
+        gain[~finite] = 0.0
+        return gain
     if len(f):
         f = np.unique(f[pareto_mask(f)], axis=0)
         f = f[np.argsort(f[:, 0], kind="stable")]
@@ -295,21 +299,77 @@ def hypervolume_improvement(front, candidates, reference) -> np.ndarray:
     return gain
 
 
+def nondominated_boxes(front, reference, lower) -> tuple[np.ndarray, np.ndarray]:
+    """Disjoint boxes ``[lb, ub)`` whose union is the part of ``[lower, reference)`` that no point
+    of ``front`` dominates (minimisation): where a new point would add hypervolume.
+
+    Built by slicing along the last objective: between consecutive front levels the region is the
+    ``m-1``-dimensional region left by the points at or below the level (a slab whose projected
+    front does not change is merged with the previous one). ``hypervolume_improvement`` of a point
+    ``p`` is then ``sum over boxes of prod_j max(0, ub_j - max(lb_j, p_j))``."""
+    ref = np.asarray(reference, dtype=float).reshape(-1)
+    low = np.minimum(np.asarray(lower, dtype=float).reshape(-1), ref)
+    m = ref.size
+    f = _as_points(front).reshape(-1, m) if np.size(front) else np.empty((0, m))
+    f = f[np.all(np.isfinite(f), axis=1) & np.all(f < ref, axis=1)]
+    if len(f):
+        f = np.unique(f[pareto_mask(f)], axis=0)
+        low = np.minimum(low, f.min(0))
+    lb, ub = _boxes(f, low, ref)
+    keep = np.all(ub > lb, axis=1)
+    return lb[keep], ub[keep]
+
+
+def _boxes(f: np.ndarray, low: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    m = ref.size
+    if m == 1:
+        top = min(ref[0], f[:, 0].min()) if len(f) else ref[0]
+        return np.array([[low[0]]]), np.array([[top]])
+    f = f[np.argsort(f[:, -1], kind="stable")]
+    levels = np.concatenate([[low[-1]], f[:, -1], [ref[-1]]])
+    lbs, ubs = [], []
+    prev: tuple[np.ndarray, np.ndarray] | None = None
+    prev_start = levels[0]
+    for i in range(len(f) + 1):  # slab i: points 0..i-1 are at or below it
+        proj = f[:i, :-1]
+        if len(proj):
+            proj = proj[pareto_mask(proj)]
+        key = np.unique(proj, axis=0) if len(proj) else proj
+        if prev is not None and key.shape == prev[0].shape and np.array_equal(key, prev[0]):
+            continue  # same projected front: the previous slab extends upwards
+        if prev is not None:
+            _emit(prev[1], prev_start, levels[i], lbs, ubs)
+        prev, prev_start = (key, _boxes(key, low[:-1], ref[:-1])), levels[i]
+    _emit(prev[1], prev_start, levels[-1], lbs, ubs)
+    if not lbs:
+        return np.empty((0, m)), np.empty((0, m))
+    return np.vstack(lbs), np.vstack(ubs)
+
+
+def _emit(boxes, start: float, stop: float, lbs: list, ubs: list) -> None:
+    if stop <= start or not len(boxes[0]):
+        return
+    lb, ub = boxes
+    lbs.append(np.hstack([lb, np.full((len(lb), 1), start)]))
+    ubs.append(np.hstack([ub, np.full((len(ub), 1), stop)]))
+
+
 def expected_hypervolume_improvement(front, cdf, reference, lower, n_grid: int = 512) -> np.ndarray:
-    """Expected hypervolume improvement over ``front`` of candidates whose two objectives are
+    """Expected hypervolume improvement over ``front`` of candidates whose objectives are
     independent random variables, given by their marginal distribution functions (minimisation,
-    bounded by ``reference``). Two objectives only.
+    bounded by ``reference``); any number of objectives (one: expected improvement).
 
     ``EHVI = integral over the region the front does not dominate (below the reference) of
-    P(Y_1 <= z_1) P(Y_2 <= z_2) dz``: the region is a union of boxes (the front's staircase), and
-    each box's integral is a product of one-dimensional integrals of the two distribution
-    functions, taken by the trapezoid rule on a grid of ``n_grid`` points from ``lower`` to the
-    reference plus every front coordinate. So any monotone warping of a Gaussian (or a point mass)
-    is exact up to the quadrature, with no Monte-Carlo noise.
+    prod_j P(Y_j <= z_j) dz``: the region is a union of disjoint boxes (the front's staircase in 2-D,
+    :func:`nondominated_boxes` in general), and each box's integral is a product of one-dimensional
+    integrals of the distribution functions, taken by the trapezoid rule on a grid of ``n_grid``
+    points from ``lower`` to the reference plus every front coordinate. So any monotone warping of a
+    Gaussian (or a point mass) is exact up to the quadrature, with no Monte-Carlo noise; with three
+    or more objectives the number of boxes grows with the front (quadratically in 3-D).
 
     Args:
-        front: ``[m, 2]`` told points (any; only the non-dominated ones below the reference count).
-        cdf: ``grid [G, 2] -> [n, G, 2]``: ``P(Y_ij <= grid[g, j])`` of every candidate ``i``.
+        front: ``[p, m]`` told points (any; only the non-dominated ones below the reference count).
+        cdf: ``grid [G, m] -> [n, G, m]``: ``P(Y_ij <= grid[g, j])`` of every candidate ``i``.
         reference: the reference point.
         lower: per objective, a value below which every candidate's distribution has (almost) no
             mass; the integrals start there, or lower at the front's minimum (a ``lower`` that is
@@ -317,33 +377,38 @@ def expected_hypervolume_improvement(front, cdf, reference, lower, n_grid: int =
     """
     ref = np.asarray(reference, dtype=float).reshape(-1)
     low = np.asarray(lower, dtype=float).reshape(-1)
-    if ref.size != 2 or low.size != 2:
-        raise InvalidConfigError(f"expected_hypervolume_improvement is for two objectives; reference has "
-                                 f"{ref.size} values, lower {low.size}")
+    m = ref.size
+    if low.size != m:
+        raise InvalidConfigError(f"reference has {m} values but lower has {low.size}")
     if n_grid < 2:
         raise InvalidConfigError(f"n_grid must be >= 2, got {n_grid!r}")
-    f = _as_points(front).reshape(-1, 2)
+    f = _as_points(front).reshape(-1, m) if np.size(front) else np.empty((0, m))
     f = f[np.all(np.isfinite(f), axis=1) & np.all(f < ref, axis=1)]
     if len(f):
-        f = np.unique(f[pareto_mask(f)], axis=0)  # sorted by the first objective, the second falling
+        f = np.unique(f[pareto_mask(f)], axis=0)  # in 2-D: sorted by the first objective, the second falling
     if len(f):
         low = np.minimum(low, f.min(0))
     low = np.where(np.isfinite(low), low, ref - 1.0)
     grid = np.sort(np.vstack([np.linspace(low, ref, n_grid), f]), axis=0)
     prob = np.asarray(cdf(grid), dtype=float)
     # cumulative integral of each distribution function from ``low`` to every grid point
-    area = np.concatenate([np.zeros((prob.shape[0], 1, 2)),
+    area = np.concatenate([np.zeros((prob.shape[0], 1, m)),
                            np.cumsum(0.5 * (prob[:, 1:] + prob[:, :-1]) * np.diff(grid, axis=0)[None], axis=1)],
                           axis=1)
 
     def integral(j: int, values: np.ndarray) -> np.ndarray:
         return area[:, np.searchsorted(grid[:, j], values), j]  # every value is a grid point
 
-    # boxes: [x_k, x_{k+1}) x [low_2, h_k), x = (low_1, front x..., ref_1), h = (ref_2, front y...)
-    edges = np.concatenate([[low[0]], f[:, 0], [ref[0]]])
-    heights = np.concatenate([[ref[1]], f[:, 1]])
-    widths = np.diff(integral(0, edges), axis=1)
-    return np.clip(np.sum(widths * integral(1, heights), axis=1), 0.0, None)
+    if m == 2:  # boxes: [x_k, x_{k+1}) x [low_2, h_k), x = (low_1, front x..., ref_1), h = (ref_2, front y...)
+        edges = np.concatenate([[low[0]], f[:, 0], [ref[0]]])
+        heights = np.concatenate([[ref[1]], f[:, 1]])
+        widths = np.diff(integral(0, edges), axis=1)
+        return np.clip(np.sum(widths * integral(1, heights), axis=1), 0.0, None)
+    lb, ub = nondominated_boxes(f, ref, low)
+    total = np.ones((prob.shape[0], len(lb)))
+    for j in range(m):  # box edges are grid points: low, front coordinates or the reference
+        total *= np.clip(integral(j, ub[:, j]) - integral(j, lb[:, j]), 0.0, None)
+    return np.clip(total.sum(axis=1), 0.0, None)
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from raynas.errors import InvalidConfigError
 from raynas.spaces import NB201Space, SearchSpace
 from raynas.strategies import OptunaStrategy, Strategy, ZeroCostStrategy
 from raynas.strategies.optuna import SAMPLERS
-from raynas.strategies.scorers import ProxyScores
-from raynas.strategies.zero_cost import ENGINES
+from raynas.strategies.scorers import LOG_PROXIES, ProxyScores
+from raynas.strategies.parts import ENGINES
 from searchers.strategy_searcher import StrategySearcher, _validated_lists
 
 
@@ -130,7 +130,9 @@ class ZeroCostSearch(StrategySearcher):
                 scores.mapper = ray_mapper(space, scores.names, scores.batch, num_classes, scores.init_seed,
                                            input_shape, data_dir)
         self.scores = scores
-        strategy = ZeroCostStrategy(space, proxies, cost, scores=scores, seed=seed,
+        proxies = [scores.scorer(p, "log" if p in LOG_PROXIES else "none") if isinstance(p, str) else p for p in proxies]
+        cost = scores.scorer(cost, "log" if cost in LOG_PROXIES else "none") if isinstance(cost, str) else cost
+        strategy = ZeroCostStrategy(space, proxies, cost, seed=seed,
                                     engine=make_engine(engine, space, seed, len(metric)), **strategy_kwargs)
         super().__init__(strategy, space, metric, mode,
                          [metric[1]] if static_metrics is None else static_metrics)

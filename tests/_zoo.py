@@ -18,6 +18,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:  # the driver scripts run as plain files
     sys.path.insert(0, str(REPO))
 
+from raynas.strategies.parts import Model, Moves, Warmup  # noqa: E402
+
 METRIC = ["accuracy", "latency_ms"]
 MODE = ["max", "min"]
 DEVICE = "gold_6226"
@@ -66,8 +68,8 @@ def predictor_available() -> bool:
 
 #: Settings that keep a factory searcher's own start-up small (ZeroCostSearch scores 3,000
 #: candidates by default before its first proposal: minutes on a loaded 2-core machine).
-SMALL_KWARGS = {"zero_cost": {"warmup_candidates": 100, "warmup_size": 4, "population_size": 8, "sample_size": 3,
-                              "min_fit": 4}}
+SMALL_KWARGS = {"zero_cost": {"warmup": Warmup(100, 4), "moves": Moves(population_size=8, sample_size=3),
+                              "model": Model(min_fit=4)}}
 
 
 def adapter_names() -> list[str]:
@@ -101,8 +103,8 @@ def build(name: str, seed: int = 0):
         return StrategySearcher(AgingEvolutionStrategy(space, population_size=8, sample_size=3, seed=seed),
                                 space, METRIC, MODE)
     if name == "zero_cost":
-        strategy = ZeroCostStrategy(space, proxy="params", cost="flops", warmup_candidates=100, warmup_size=4,
-                                    population_size=8, sample_size=3, min_fit=4, seed=seed)
+        strategy = ZeroCostStrategy(space, proxy="params", cost="flops", warmup=Warmup(100, 4),
+                                    moves=Moves(population_size=8, sample_size=3), model=Model(min_fit=4), seed=seed)
         return StrategySearcher(strategy, space, METRIC, MODE)
     if name in ("optuna_nsga2", "optuna_tpe"):
         from searchers.optuna_moo import optuna_moo_search

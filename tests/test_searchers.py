@@ -11,13 +11,14 @@ import pytest
 from raynas.errors import InvalidConfigError, UnknownNameError
 from raynas.spaces import NB201Space
 from raynas.strategies import ZeroCostStrategy
+from raynas.strategies.parts import Moves, Warmup
 from searchers import (AgingEvolutionSearch, OptunaStrategySearch, RandomSearch, ZeroCostSearch,
                        make_searcher)
 
 # A small NB201 network (C=4, N=1): the same decisions and configs as the benchmark's, cheap proxies.
 SMALL = NB201Space(channels=4, cells_per_stage=1)
 METRIC, MODE = ["accuracy", "latency_ms"], ["max", "min"]
-ZC_KW = dict(warmup_candidates=30, warmup_size=4, population_size=8, sample_size=3, n_mutants=6)
+ZC_KW = dict(warmup=Warmup(30, 4), moves=Moves(population_size=8, sample_size=3, n_mutants=6))
 
 
 def conv_weight(arch) -> float:
@@ -118,7 +119,7 @@ def test_zero_cost_search_suggests_what_the_strategy_asks():
     assert via_tune == asked
     assert len(set(via_tune)) == 14
     # proxies computed on the real networks, once per architecture
-    assert searcher.proxy_evaluations["proxy"] == len(searcher.scores.cache) >= ZC_KW["warmup_candidates"] - 2
+    assert searcher.proxy_evaluations["proxy"] == len(searcher.scores.cache) >= ZC_KW["warmup"].candidates - 2
 
 
 @pytest.mark.parametrize("name", ["zc", "aging", "random", "tpe"])

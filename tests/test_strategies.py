@@ -13,7 +13,13 @@ from raynas.errors import InvalidConfigError
 from raynas.spaces import NB201Space
 from raynas.strategies import (AgingEvolutionStrategy, OptunaStrategy, RandomStrategy, ZeroCostStrategy,
                                network_measures)
+from raynas.strategies.parts import Model, Moves, Warmup
 from raynas.strategies.scorers import CachedScorer
+
+
+def static(strategy, archs):
+    """The zero-cost estimates of ``archs`` (before any model)."""
+    return strategy.scores.static(strategy.scores.scores(archs))
 
 SPACE = NB201Space()
 
@@ -42,19 +48,19 @@ def make(kind, seed=0):
     if kind == "tpe":
         return OptunaStrategy(SPACE, "tpe", seed=seed, n_startup_trials=5)
     if kind == "zc":
-        return ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), learned=(1,),
-                                warmup_candidates=300, warmup_size=5, population_size=10, sample_size=3, seed=seed)
+        return ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), model=Model(learn=(1,)),
+                                warmup=Warmup(300, 5), moves=Moves(population_size=10, sample_size=3), seed=seed)
     if kind in ("zc-gp", "zc-ridge"):  # both objectives learned: the model's state crosses the checkpoint
-        return ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), model=kind[3:],
-                                warmup_candidates=300, warmup_size=5, min_fit=5, population_size=10, sample_size=3,
-                                seed=seed)
+        return ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params),
+                                model=Model(kind[3:], min_fit=5), warmup=Warmup(300, 5),
+                                moves=Moves(population_size=10, sample_size=3), seed=seed)
     if kind == "zc-random":
-        return ZeroCostStrategy(SPACE, conv_params, conv_params, engine="random", move_choice="preference",
-                                warmup_candidates=200, warmup_size=4, seed=seed)
+        return ZeroCostStrategy(SPACE, conv_params, conv_params, engine="random", acquisition="preference",
+                                warmup=Warmup(200, 4), seed=seed)
     if kind == "zc-tpe":
         return ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params),
                                 engine=OptunaStrategy(SPACE, "tpe", seed=seed, n_startup_trials=5),
-                                warmup_candidates=300, warmup_size=5, seed=seed)
+                                warmup=Warmup(300, 5), seed=seed)
     raise ValueError(kind)
 
 
@@ -118,16 +124,18 @@ def test_tell_validates_objective_count():
 def test_zero_cost_rejects_bad_settings():
     with pytest.raises(InvalidConfigError, match="engine"):
         ZeroCostStrategy(SPACE, conv_params, conv_params, engine="bayes")
-    with pytest.raises(InvalidConfigError, match="random_move_prob"):
-        ZeroCostStrategy(SPACE, conv_params, conv_params, random_move_prob=2.0)
+    with pytest.raises(InvalidConfigError, match="random_prob"):
+        ZeroCostStrategy(SPACE, conv_params, conv_params, moves=Moves(random_prob=2.0))
+    with pytest.raises(InvalidConfigError, match="moves must be"):
+        ZeroCostStrategy(SPACE, conv_params, conv_params, moves={"random_prob": 0.1})
 
 
 def test_zero_cost_warmup_starts_from_non_dominated_estimates():
     s = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(lambda a: float(np.sum(np.asarray(a) != 0))),
-                         warmup_candidates=len(SPACE), warmup_size=6, warmup_networks=None, seed=0)
+                         warmup=Warmup(len(SPACE), 6, networks=None), seed=0)
     warm = [s.ask() for _ in range(6)]
-    est = s._static(warm)
-    allc = s._static([tuple(a) for a in SPACE.enumerate()])
+    est = static(s, warm)
+    allc = static(s, [tuple(a) for a in SPACE.enumerate()])
     front = allc[moo.pareto_mask(allc)]
     for e in est:  # all candidates scored: every warm-up arch is non-dominated
         assert not np.any(np.all(front <= e, 1) & np.any(front < e, 1))
@@ -140,34 +148,39 @@ def test_zero_cost_warmup_scores_few_networks_and_predicts_the_rest():
     nearly exact and the warm-up lands on (or, where predictions break ties, next to) the
     non-dominated estimates of all 15,625 candidates."""
     proxy, cost = CachedScorer(conv_params), CachedScorer(lambda a: float(np.sum(np.asarray(a) != 0)))
-    s = ZeroCostStrategy(SPACE, proxy, cost, warmup_candidates=len(SPACE), warmup_size=6, warmup_networks=60,
-                         seed=0)
+    s = ZeroCostStrategy(SPACE, proxy, cost, warmup=Warmup(len(SPACE), 6, networks=60), seed=0)
     warm = [s.ask() for _ in range(6)]
     assert proxy.evaluations == 60 and cost.evaluations == 60  # not 15,625
-    est = s._static(warm)
-    allc = s._static([tuple(a) for a in SPACE.enumerate()])
+    est = static(s, warm)
+    allc = static(s, [tuple(a) for a in SPACE.enumerate()])
     front = allc[moo.pareto_mask(allc)]
     on_front = [not np.any(np.all(front <= e, 1) & np.any(front < e, 1)) for e in est]
     assert sum(on_front) >= 4
     for e in est:  # never beaten on both estimates by a clear margin (a random architecture is)
         assert not np.any(np.all(front <= e - 0.5, 1))
-    rand = s._static([tuple(SPACE.sample(np.random.default_rng(i))) for i in range(6)])
+    rand = static(s, [tuple(SPACE.sample(np.random.default_rng(i))) for i in range(6)])
     assert sum(np.any(np.all(front <= e - 0.5, 1)) for e in rand) >= 3
 
 
 def test_zero_cost_rejects_bad_model_settings():
-    for kw in ({"warmup_networks": 1}, {"local_sigma": 0.0}, {"neighbour_decay": 1.5}, {"ridge_alphas": ()},
-               {"ridge_alphas": (1.0, -1.0)}, {"model": "forest"}):
-        with pytest.raises(InvalidConfigError, match=next(iter(kw))):
-            ZeroCostStrategy(SPACE, conv_params, conv_params, **kw)
+    with pytest.raises(InvalidConfigError, match="warmup networks"):
+        Warmup(networks=1)
+    with pytest.raises(InvalidConfigError, match="forest"):
+        ZeroCostStrategy(SPACE, conv_params, conv_params, model="forest")
+    with pytest.raises(InvalidConfigError, match="min_fit"):
+        Model(min_fit=1)
+    with pytest.raises(InvalidConfigError, match="ridge"):  # options the model class does not take
+        ZeroCostStrategy(SPACE, conv_params, conv_params, model=Model("ridge", options={"alphaz": 1}), seed=0)._refit()
 
 
 def test_zero_cost_neighbour_correction_moves_estimates_toward_told_neighbours():
     """A told architecture far better than the linear model says pulls its neighbours' estimates
     with it (and nothing beyond two decisions away)."""
-    kw = dict(model="ridge", warmup_candidates=50, warmup_size=0, min_fit=2, seed=0)
-    on = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), **kw)
-    off = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), neighbour_decay=None, **kw)
+    kw = dict(warmup=Warmup(50, 0), seed=0)
+    on = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params),
+                          model=Model("ridge", min_fit=2), **kw)
+    off = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params),
+                           model=Model("ridge", min_fit=2, options={"neighbour_decay": None}), **kw)
     rng = np.random.default_rng(0)
     told = [tuple(int(v) for v in rng.integers(0, 5, 6)) for _ in range(30)]
     star = (3, 3, 3, 3, 3, 3)
@@ -226,7 +239,7 @@ def test_zero_cost_beats_random_on_hv_at_50(bench):
     for device in ("1080ti_1", "pixel3") if "pixel3" in bench.devices else bench.devices[:2]:
         zc, rs = [], []
         for seed in range(4):
-            for strat, out in ((ZeroCostStrategy(SPACE, proxy, cost, warmup_candidates=1000, seed=seed), zc),
+            for strat, out in ((ZeroCostStrategy(SPACE, proxy, cost, warmup=Warmup(1000), seed=seed), zc),
                                (RandomStrategy(SPACE, seed=seed), rs)):
                 archs = []
                 for _ in range(50):
@@ -249,7 +262,7 @@ def test_batch_scorer_is_cached_and_pluggable():
     assert calls == [2] and proxy.evaluations == 2
     proxy.score_many([(3,) * 6])
     assert calls == [2]
-    s = ZeroCostStrategy(SPACE, proxy, conv_params, warmup_candidates=50, warmup_size=3, seed=0)
+    s = ZeroCostStrategy(SPACE, proxy, conv_params, warmup=Warmup(50, 3), seed=0)
     drive(s, 12)
     assert s.estimate_evaluations["proxy"] >= 50
 
@@ -282,10 +295,10 @@ def test_unknown_proxy_names_raise_at_construction():
         ZeroCostStrategy(SPACE, "synflw", "flops")
     with pytest.raises(UnknownNameError, match="flopz"):
         ZeroCostStrategy(SPACE, ["synflow", "path_params"], "flopz")
-    with pytest.raises(InvalidConfigError, match="move_choice"):
-        ZeroCostStrategy(SPACE, conv_params, conv_params, move_choice="best")
-    with pytest.raises(InvalidConfigError, match="warmup_size"):
-        ZeroCostStrategy(SPACE, conv_params, conv_params, warmup_size=-1)
+    with pytest.raises(InvalidConfigError, match="acquisition"):
+        ZeroCostStrategy(SPACE, conv_params, conv_params, acquisition="best")
+    with pytest.raises(InvalidConfigError, match="warmup size"):
+        Warmup(size=-1)
 
 
 def test_ridge_is_exact_on_linear_data_and_safe_on_unseen_columns():
@@ -331,8 +344,8 @@ def test_ridge_picks_features_and_penalty_by_leave_one_out_error():
 def test_zero_cost_keeps_proposing_when_almost_every_trial_failed(model):
     """One finite accuracy among a dozen failures: the model cannot fit it, the zero-cost estimate
     stands in, and no warning or NaN escapes."""
-    s = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), model=model,
-                         warmup_candidates=100, warmup_size=3, min_fit=3, seed=0)
+    s = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), model=Model(model, min_fit=3),
+                         warmup=Warmup(100, 3), seed=0)
     asked = []
     for i in range(15):
         a = s.ask()
@@ -343,8 +356,8 @@ def test_zero_cost_keeps_proposing_when_almost_every_trial_failed(model):
 
 
 def test_zero_cost_front_moves_propose_mutants_of_the_told_front():
-    s = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), front_move_prob=1.0,
-                         warmup_candidates=100, warmup_size=4, min_fit=4, seed=0)
+    s = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params), moves=Moves(front_prob=1.0),
+                         model=Model(min_fit=4), warmup=Warmup(100, 4), seed=0)
     for _ in range(12):
         a = s.ask()
         s.tell(a, toy_objectives(a))
@@ -354,15 +367,15 @@ def test_zero_cost_front_moves_propose_mutants_of_the_told_front():
         assert min(sum(x != y for x, y in zip(a, f)) for f in front) == 1
         s.tell(a, toy_objectives(a))
     for bad in (-0.1, 1.5, True, "half"):
-        with pytest.raises(InvalidConfigError, match="front_move_prob"):
-            ZeroCostStrategy(SPACE, conv_params, conv_params, front_move_prob=bad)
+        with pytest.raises(InvalidConfigError, match="front_prob"):
+            Moves(front_prob=bad)
 
 
 def test_zero_cost_ehvi_is_exact_and_agrees_with_monte_carlo():
     """The move's expected hypervolume improvement integrates the learned model's predictive
     distribution exactly; a large Monte-Carlo average over the model's own draws agrees."""
     s = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(conv_params),
-                         warmup_candidates=100, warmup_size=4, min_fit=4, seed=0)
+                         model=Model(min_fit=4), warmup=Warmup(100, 4), seed=0)
     for _ in range(15):
         a = s.ask()
         s.tell(a, toy_objectives(a))

@@ -14,51 +14,94 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from raynas.errors import InvalidArchitectureError, InvalidConfigError
+from raynas.spaces.params import Categorical, ParamSpace
 
 Arch = tuple[int, ...]
 
 
 @runtime_checkable
 class SearchSpace(Protocol):
-    """What every search space offers. See :class:`CategoricalSpace` for the shared implementation."""
+    """What every search space offers (:class:`~raynas.spaces.ParamSpace` implements it for any mix
+    of categorical, integer and float dimensions; :class:`CategoricalSpace` for the NAS spaces).
+
+    A configuration (``arch``) is a tuple with one entry per dimension: an index for a categorical
+    dimension, the number itself for an integer or float one."""
 
     name: str
 
     @property
-    def decisions(self) -> list[tuple[str, list[str]]]:
-        """Ordered ``(decision name, op names)`` pairs."""
+    def dimensions(self) -> list: ...
 
-    def param_space(self) -> dict[str, list[str]]:
-        """Plain lists of choices per decision; ``searchers`` wraps them in ``tune.choice``."""
+    @property
+    def size(self) -> float:
+        """Number of configurations (``math.inf`` when continuous)."""
 
-    def from_config(self, config: dict[str, Any]) -> Arch: ...
+    def param_space(self) -> dict[str, Any]:
+        """The space as a (nested) spec: lists of choices, dimension objects, constants."""
 
-    def to_config(self, arch: Arch) -> dict[str, str]: ...
+    def validate(self, arch: Sequence) -> tuple: ...
 
-    def sample(self, rng: np.random.Generator) -> Arch: ...
+    def from_config(self, config: dict[str, Any]) -> tuple: ...
 
-    def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch: ...
+    def to_config(self, arch: tuple) -> dict[str, Any]: ...
 
-    def neighbours(self, arch: Arch) -> list[Arch]: ...
+    def sample(self, rng: np.random.Generator) -> tuple: ...
 
-    def encode_onehot(self, arch: Arch) -> np.ndarray: ...
+    def mutate(self, arch: tuple, rng: np.random.Generator) -> tuple: ...
 
-    def arch_str(self, arch: Arch) -> str: ...
+    def neighbours(self, arch: tuple, rng: np.random.Generator | None = None, limit: int | None = None) -> list: ...
 
-    def parse(self, text: str) -> Arch: ...
+    def encode(self, arch: tuple) -> np.ndarray: ...
 
-    def build(self, arch: Arch, num_classes: int = 10, in_channels: int = 3) -> Any: ...
+    def split(self, archs: Sequence[tuple]) -> tuple[np.ndarray, np.ndarray]: ...
 
-    def __len__(self) -> int: ...
+    def arch_str(self, arch: tuple) -> str: ...
+
+    def parse(self, text: str) -> tuple: ...
+
+    def build(self, arch: tuple, num_classes: int = 10, in_channels: int = 3) -> Any: ...
 
 
-class CategoricalSpace:
-    """A product of categorical decisions. Subclasses set ``name``, ``decision_names`` and ``ops``
-    and implement :meth:`arch_str`, :meth:`parse` and :meth:`build`."""
+class CategoricalSpace(ParamSpace):
+    """A :class:`~raynas.spaces.ParamSpace` of categorical decisions that share one list of ops (the
+    NAS cell and chain spaces). Subclasses set ``name``, ``decision_names`` and ``ops`` and implement
+    :meth:`arch_str`, :meth:`parse` and :meth:`build`; the generic methods are specialised here for
+    speed (a tabular search calls them thousands of times a second)."""
 
     name: str = "categorical"
     decision_names: tuple[str, ...] = ()
     ops: tuple[str, ...] = ()
+    constants: dict = {}
+    model_fn = None
+    example_inputs = None
+
+    def __init__(self):  # the dimensions come from the class attributes, not from a spec
+        pass
+
+    @property
+    def _dims(self) -> list:
+        dims = self.__dict__.get("_dims_cache")
+        if dims is None:
+            dims = self.__dict__["_dims_cache"] = [Categorical(tuple(self.ops), d) for d in self.decision_names]
+        return dims
+
+    @property
+    def _index(self) -> dict:
+        return {d: i for i, d in enumerate(self.decision_names)}
+
+    @property
+    def size(self) -> float:
+        return float(len(self))
+
+    def canonical(self, arch: Sequence) -> Arch:
+        return tuple(int(a) for a in arch)
+
+    def split(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
+        codes = np.asarray([tuple(a) for a in archs], dtype=np.int64).reshape(len(archs), self.num_decisions)
+        return codes, np.zeros((len(archs), 0))
+
+    def encode(self, arch: Arch) -> np.ndarray:
+        return self.encode_onehot(arch)
 
     # --- structure -------------------------------------------------------------------------
     @property
@@ -149,8 +192,8 @@ class CategoricalSpace:
         mask = rng.random(self.num_decisions) < 0.5
         return tuple(int(x if m else y) for x, y, m in zip(a, b, mask))
 
-    def neighbours(self, arch: Arch) -> list[Arch]:
-        """All architectures one decision away (NB201: 6 x 4 = 24)."""
+    def neighbours(self, arch: Arch, rng: np.random.Generator | None = None, limit: int | None = None) -> list[Arch]:
+        """All architectures one decision away (NB201: 6 x 4 = 24; ``rng``/``limit`` are not needed)."""
         arch = self.validate(arch)
         out = []
         for i in range(self.num_decisions):

@@ -38,7 +38,7 @@ class Strategy:
 
     # --- protocol --------------------------------------------------------------------------------
     def ask(self) -> Arch:
-        arch = tuple(int(x) for x in self._propose())
+        arch = self.space.canonical(self._propose())
         self.pending.append(arch)
         return arch
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from raynas.errors import InvalidConfigError, UnknownNameError
 from raynas.strategies.base import Arch, Strategy
+from raynas.strategies.scorers import key_text, parse_key
 
 SAMPLERS = ("random", "tpe", "nsga2", "gp", "qmc")
 
@@ -141,6 +142,51 @@ def make_sampler(name: str, seed: int | None = None, **kwargs):
     return __getattr__("RebuildableSampler")(name, seed, **kwargs)
 
 
+_PRIMITIVE = (type(None), bool, int, float, str)
+
+
+def _distribution(dim):
+    """The Optuna distribution of a raynas dimension (categorical values Optuna cannot hold, such
+    as tuples, are offered by index; a log scale with a step is sampled on the log scale and snapped)."""
+    from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+    if dim.kind == "categorical":
+        return CategoricalDistribution(list(range(len(dim.values)) if _by_index(dim) else dim.values))
+    if dim.kind == "integer":
+        return IntDistribution(dim.low, dim.high, log=dim.log, step=1 if dim.log else dim.q)
+    return FloatDistribution(dim.low, dim.high, log=dim.log, step=None if dim.log else dim.q)
+
+
+def _by_index(dim) -> bool:
+    return not all(isinstance(v, _PRIMITIVE) for v in dim.values)
+
+
+def _suggest(trial, name: str, dist):
+    from optuna.distributions import CategoricalDistribution, IntDistribution
+
+    if isinstance(dist, CategoricalDistribution):
+        return trial.suggest_categorical(name, dist.choices)
+    if isinstance(dist, IntDistribution):
+        return trial.suggest_int(name, dist.low, dist.high, step=dist.step, log=dist.log)
+    return trial.suggest_float(name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
+def _entry(dim, value):
+    """The raynas config entry of an Optuna parameter value."""
+    if dim.kind == "categorical":
+        return int(value) if _by_index(dim) else dim.values.index(value)
+    if dim.kind == "integer":
+        return dim._snap(value) if dim.log and dim.q != 1 else int(value)
+    return dim.from_unit(dim.unit(value)) if dim.log and dim.q else float(value)
+
+
+def _param(dim, entry):
+    """The Optuna parameter value of a raynas config entry (inverse of :func:`_entry`)."""
+    if dim.kind == "categorical":
+        return int(entry) if _by_index(dim) else dim.values[int(entry)]
+    return dim.value(entry)
+
+
 class OptunaStrategy(Strategy):
     """An Optuna sampler as an ask/tell strategy.
 
@@ -176,8 +222,7 @@ class OptunaStrategy(Strategy):
         self.skip_duplicates = skip_duplicates
         self.max_skips = max_skips
         self._trials: dict[Arch, list[int]] = {}
-        self._distributions = {name: optuna.distributions.CategoricalDistribution(ops)
-                               for name, ops in space.decisions}
+        self._distributions = {d.name: _distribution(d) for d in space.dimensions}
         self.study = self._new_study()
 
     def _new_study(self):
@@ -189,8 +234,8 @@ class OptunaStrategy(Strategy):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             trial = self.study.ask()
-            arch = tuple(self.space.op_index(trial.suggest_categorical(name, ops))
-                         for name, ops in self.space.decisions)
+            arch = tuple(_entry(d, _suggest(trial, d.name, self._distributions[d.name]))
+                         for d in self.space.dimensions)
         return arch, trial.number
 
     def _propose(self) -> Arch:
@@ -230,8 +275,9 @@ class OptunaStrategy(Strategy):
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            params = {d.name: _param(d, e) for d, e in zip(self.space.dimensions, arch)}
             self.study.add_trial(optuna.trial.create_trial(
-                params=self.space.to_config(arch), distributions=self._distributions, values=list(values)))
+                params=params, distributions=self._distributions, values=list(values)))
 
     def discard(self, arch: Arch) -> None:
         """Abandon a pending ask that will never be evaluated (marked FAIL for the sampler)."""
@@ -252,7 +298,7 @@ class OptunaStrategy(Strategy):
                   for t in self.study.get_trials(deepcopy=False)]
         study_attrs = self.study._storage.get_study_system_attrs(self.study._study_id)
         return {"sampler": self.sampler.__getstate__(), "trials": trials, "study_system_attrs": dict(study_attrs),
-                "pending_numbers": {",".join(map(str, a)): list(n) for a, n in self._trials.items()}}
+                "pending_numbers": {key_text(a): list(n) for a, n in self._trials.items()}}
 
     def _load_extra(self, state: dict[str, Any]) -> None:
         import optuna
@@ -270,5 +316,5 @@ class OptunaStrategy(Strategy):
                     params=t["params"], distributions={k: self._distributions[k] for k in t["params"]},
                     values=t["values"] if trial_state == optuna.trial.TrialState.COMPLETE else None,
                     state=trial_state, system_attrs=t["system_attrs"], user_attrs=t["user_attrs"]))
-        self._trials = {tuple(int(v) for v in k.split(",")): list(n)
+        self._trials = {parse_key(k): list(n)
                         for k, n in state["pending_numbers"].items()}

@@ -26,6 +26,27 @@ Arch = tuple[int, ...]
 BUILTIN = ("params", "flops", "path_params")
 
 
+def _key(arch) -> tuple:
+    """A configuration as a tuple of Python numbers (a cache key)."""
+    return tuple(x.item() if isinstance(x, np.generic) else x for x in arch)
+
+
+def key_text(arch) -> str:
+    """A configuration as text for JSON state (``repr`` of floats round-trips exactly)."""
+    return ",".join(map(str, _key(arch)))
+
+
+def parse_key(text: str) -> tuple:
+    """Inverse of :func:`key_text`: integers stay integers, the rest are floats."""
+    out = []
+    for c in text.split(","):
+        try:
+            out.append(int(c))
+        except ValueError:
+            out.append(float(c))
+    return tuple(out)
+
+
 def network_measures(space, arch: Arch, names: Sequence[str] = BUILTIN, input_shape=(3, 32, 32),
                      num_classes: int = 10) -> dict[str, float]:
     """Data-free measures of one architecture's network, built with seed 0 (see the module docstring)."""
@@ -55,7 +76,7 @@ class CachedScorer:
         self.evaluations = 0
         if self.path is not None and self.path.is_file():
             with open(self.path) as f:
-                self.cache = {tuple(int(c) for c in k.split(",")): float(v) for k, v in json.load(f).items()}
+                self.cache = {parse_key(k): float(v) for k, v in json.load(f).items()}
 
     @classmethod
     def from_batch(cls, fn: Callable[[list[Arch]], Sequence[float]], name: str = "score",
@@ -69,7 +90,7 @@ class CachedScorer:
     batch_fn: Callable[[list[Arch]], Sequence[float]] | None = None
 
     def __call__(self, arch: Sequence[int]) -> float:
-        a = tuple(int(x) for x in arch)
+        a = _key(arch)
         v = self.cache.get(a)
         if v is None:
             v = float(self.fn(a))
@@ -78,7 +99,7 @@ class CachedScorer:
         return v
 
     def score_many(self, archs: Iterable[Sequence[int]]) -> np.ndarray:
-        archs = [tuple(int(x) for x in a) for a in archs]
+        archs = [_key(a) for a in archs]
         if self.batch_fn is not None:
             todo = list(dict.fromkeys(a for a in archs if a not in self.cache))
             if todo:
@@ -93,7 +114,7 @@ class CachedScorer:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         with open(tmp, "w") as f:
-            json.dump({",".join(map(str, k)): v for k, v in self.cache.items()}, f)
+            json.dump({key_text(k): v for k, v in self.cache.items()}, f)
         os.replace(tmp, self.path)
 
 
@@ -179,7 +200,7 @@ class ProxyScores:
 
     def values(self, archs: Iterable[Sequence[int]]) -> np.ndarray:
         """``[n, len(names)]`` values (NaN where a proxy failed), computing the uncached ones."""
-        archs = [tuple(int(x) for x in a) for a in archs]
+        archs = [_key(a) for a in archs]
         todo = list(dict.fromkeys(a for a in archs if a not in self.cache))
         if todo:
             df = self._compute(todo)
@@ -197,13 +218,13 @@ class ProxyScores:
 
     def state_dict(self) -> dict:
         return {"names": list(self.names), "evaluations": self.evaluations,
-                "cache": {",".join(map(str, a)): [float(x) for x in v] for a, v in self.cache.items()}}
+                "cache": {key_text(a): [float(x) for x in v] for a, v in self.cache.items()}}
 
     def load_state_dict(self, state: dict) -> None:
         if list(state["names"]) != list(self.names):
             raise UnknownNameError(f"cached proxies {state['names']} differ from this table's {self.names}")
         self.evaluations = int(state["evaluations"])
-        self.cache = {tuple(int(c) for c in k.split(",")): np.asarray(v, dtype=float)
+        self.cache = {parse_key(k): np.asarray(v, dtype=float)
                       for k, v in state["cache"].items()}
 
     def __getstate__(self):

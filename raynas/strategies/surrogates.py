@@ -275,8 +275,10 @@ class RidgeSurrogate(Surrogate):
     (NAS accuracies' tail of failures would inflate it)."""
 
     def __init__(self, n_scores: int, alphas: Sequence[float] = (0.1, 1.0, 10.0, 100.0), select_features: bool = True,
-                 neighbour_decay: float | None = 1.0, local_sigma: float | None = 0.25):
+                 neighbour_decay: float | None = 1.0, local_sigma: float | None = 0.25,
+                 categorical: Sequence[bool] | None = None):
         self.n_scores = int(n_scores)
+        self.categorical = None if categorical is None else np.asarray(categorical, dtype=bool)
         self.alphas = tuple(alphas)
         self.select_features = select_features
         self.neighbour_decay = neighbour_decay
@@ -303,7 +305,7 @@ class RidgeSurrogate(Surrogate):
 
     def _neighbour_correction(self, archs: np.ndarray) -> np.ndarray:
         """``sum_t w_t r_t / (1 + sum_t w_t)`` over told ``t``, ``w_t = decay ** d`` for ``d <= 2``."""
-        d = _hamming(np.asarray(archs), self.told)
+        d = _hamming(np.asarray(archs), self.told, self.categorical)
         w = np.where(d <= 2, self.neighbour_decay ** d, 0.0)
         r = np.where(np.isfinite(self.resid), self.resid, 0.0)
         w = w * np.isfinite(self.resid).all(1)[None, :]
@@ -316,12 +318,19 @@ class RidgeSurrogate(Surrogate):
         return Posterior(mean, std)
 
 
-def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Number of differing decisions between every row of ``a`` and of ``b``."""
+def _hamming(a: np.ndarray, b: np.ndarray, categorical: np.ndarray | None = None) -> np.ndarray:
+    """Distance between every row of ``a`` and of ``b``: the number of differing categorical
+    entries plus, for numeric columns (``categorical`` False; values on a unit scale), the absolute
+    difference -- so moving a numeric dimension across its whole range counts as one changed
+    decision. With every column categorical (the NAS spaces) this is the Hamming distance."""
     a, b = np.asarray(a), np.asarray(b)
-    d = np.zeros((len(a), len(b)), dtype=np.int16)
+    numeric = categorical is not None and not np.all(categorical)
+    d = np.zeros((len(a), len(b)), dtype=float if numeric else np.int16)
     for j in range(a.shape[1]):
-        d += a[:, j, None] != b[None, :, j]
+        if numeric and not categorical[j]:
+            d += np.abs(a[:, j, None] - b[None, :, j])
+        else:
+            d += a[:, j, None] != b[None, :, j]
     return d
 
 
@@ -330,6 +339,8 @@ class ArchGP(Surrogate):
 
     Args:
         n_scores: the last ``n_scores`` feature columns are zero-cost scores, the rest the encoding.
+        categorical: per column of ``archs``, whether it is a categorical entry (compared by
+            equality) or a numeric one on a unit scale (compared by distance); None: all categorical.
         lengthscales / score_weights / encoding_weights / noises: the hyperparameter grid; the signal
             variance is profiled out of the marginal likelihood, so weights are relative to the
             Hamming kernel's.
@@ -345,7 +356,7 @@ class ArchGP(Surrogate):
     def __init__(self, n_scores: int, lengthscales: Sequence[float] = (1.0, 2.0, 4.0),
                  score_weights: Sequence[float] = (1.0, 3.0, 10.0), encoding_weights: Sequence[float] = (0.0, 1.0, 3.0),
                  noises: Sequence[float] = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3), warp_scale: float | None = 3.0,
-                 max_points: int = 200, reselect_growth: float = 1.2):
+                 max_points: int = 200, reselect_growth: float = 1.2, categorical: Sequence[bool] | None = None):
         if max_points < 3:
             raise InvalidConfigError(f"max_points must be >= 3, got {max_points!r}")
         self.n_scores = int(n_scores)
@@ -355,6 +366,7 @@ class ArchGP(Surrogate):
         self.warp_scale = warp_scale
         self.max_points = int(max_points)
         self.reselect_growth = float(reselect_growth)
+        self.categorical = None if categorical is None else np.asarray(categorical, dtype=bool)
         self.hyper: list[tuple[float, float, float, float] | None] = []
         self._selected_at: list[int] = []
 
@@ -363,11 +375,11 @@ class ArchGP(Surrogate):
         z = (x - self.mu) / self.sd
         return z[:, -self.n_scores:] if self.n_scores else z[:, :0], z[:, :x.shape[1] - self.n_scores]
 
-    @staticmethod
-    def _parts(a1, s1, e1, a2, s2, e2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _parts(self, a1, s1, e1, a2, s2, e2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The kernel's three ingredients, computed once for every hyperparameter setting: differing
         decisions, and the mean products of the standardised scores and of the encodings."""
-        return (_hamming(a1, a2), s1 @ s2.T / max(1, s1.shape[1]), e1 @ e2.T / max(1, e1.shape[1]))
+        return (_hamming(a1, a2, self.categorical), s1 @ s2.T / max(1, s1.shape[1]),
+                e1 @ e2.T / max(1, e1.shape[1]))
 
     @staticmethod
     def _kernel(h, parts) -> np.ndarray:

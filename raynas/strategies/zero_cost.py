@@ -1,92 +1,64 @@
 """Zero-cost-proxy-guided multi-objective search (Abdelfattah et al., ICLR 2021, made multi-objective).
 
-The paper's two uses of proxies, over a chosen proposal engine:
+The paper's two uses of proxies, over any number of objectives with declared roles
+(:mod:`raynas.objectives`: ``quality`` objectives are estimated by accuracy proxies, ``cost``
+objectives by cost proxies such as FLOPs or a latency predictor, ``other`` objectives only by the
+told results), and any space (:class:`~raynas.spaces.ParamSpace`: categorical, integer and float
+dimensions, a user's own ``model_fn``):
 
-* **Warm-up**: draw ``warmup_candidates`` random architectures (3,000 in the paper), estimate every
-  objective with zero-cost scores -- an accuracy proxy (higher is better) and a cheap hardware cost
-  (FLOPs, params, or a latency predictor) -- and ask first for ``warmup_size`` architectures spread
-  along their non-dominated set (the next fronts fill up if it is small). Scoring 3,000 real networks
-  blocks the first ``suggest()`` for minutes (path_params + synflow + FLOPs: ~0.1-0.15 s a NB201
-  network on one loaded core), so by default only ``warmup_networks`` (500) of the candidates are
-  scored on their networks; the others' scores are predicted from their one-hot encoding by a ridge
-  fitted on those (NB201: FLOPs and params are additive in the encoding, Spearman .995; path_params
-  .90, synflow .89). ``warmup_networks=None`` scores every candidate, as the paper does. Measured on
-  NB201 (20 devices x 10 seeds, median trials to 99% of the true front's HV): all 3,000 scored 57,
-  500 (default) 54, 200 62 -- within the noise of each other above 200; ``benchmarks/overhead.py``
-  times the first ``suggest()``.
-* **Move proposal**: instead of one random mutation of the engine's parent, score the parent's
-  one-decision mutants (24 for NB201; ``n_mutants`` random ones if set) and propose the best; with
-  probability ``random_move_prob`` a random mutant instead (the paper: 0.25). "Best" is
-  multi-objective (``move_choice``): ``"ehvi"`` (default) -- the largest expected hypervolume
-  improvement over the told front under the estimates' predictive distribution, integrated exactly
-  (:func:`raynas.moo.expected_hypervolume_improvement`, quadrature on ``ehvi_grid`` points per
-  objective; earlier versions averaged 64 Monte-Carlo draws, whose noise picked a different
-  candidate often enough to cost HV on the hardest devices); ``"hvi"`` -- the largest improvement
-  of the estimates themselves; ``"preference"`` -- the best under a random preference vector
-  (Chebyshev scalarisation of the normalised estimates).
+* **Warm-up** (:class:`~raynas.strategies.parts.Warmup`): draw many random configurations (3,000 in
+  the paper), estimate every objective with zero-cost scores and ask first for a few spread along
+  their non-dominated set. Only ``networks`` (500) of the candidates are scored on their real
+  networks; the others' scores are predicted from their encoding by a ridge fitted on those (NB201:
+  FLOPs and params are additive in the encoding, Spearman .995; path_params .90, synflow .89).
+  When the scorer computes in the background (``searchers.ZeroCostSearch`` with Ray tasks), the
+  first asks do not wait: they come from the candidates scored so far (random ones before any score
+  arrived), and the warm-up proper starts once all are scored.
+* **Move proposal** (:class:`~raynas.strategies.parts.Moves`): instead of one random mutation of
+  a parent (aging-evolution tournament), score the parent's one-dimension mutants and propose the
+  best (:class:`~raynas.strategies.parts.Acquisition`: expected hypervolume improvement over the
+  told front under the estimates' predictive distribution, exact for any number of objectives,
+  :func:`raynas.moo.expected_hypervolume_improvement`); with probability ``random_prob`` a random
+  mutant instead (the paper: 0.25).
 * **Front move** (not in the paper): once the learned model is in use, with probability
-  ``front_move_prob`` the candidates are the unseen one-decision mutants of *every* told
-  non-dominated architecture, not one parent's, and the (E)HVI picks among all of them. Chosen on
-  six NB201 devices x 10 seeds (median trials to 99% of the true front's HV; ``--devices
-  pixel3,silver_4114,eyeriss,raspi4,titanxp_1,gold_6226 --variant 'f25={"front_move_prob":0.25}'``):
-  0 / 0.25 / 0.5 / 0.75 / 1 -> 63.5 / 57 / 50.5 / 52 / 57.5; on all 20 devices 0 -> 54, 0.5 -> 47
-  (Monte-Carlo EHVI; exact: 50 and 47). With the ridge model the same move made the search worse
-  (105 trials).
+  ``front_prob`` the candidates are the unseen mutants of *every* told non-dominated configuration.
 
-Engines: ``"evolution"`` (aging evolution, NSGA-II tournament on the *told* objectives), ``"random"``
-(the parent is a uniformly random architecture), or any :class:`~raynas.strategies.Strategy`
-instance (e.g. :class:`~raynas.strategies.OptunaStrategy`): its proposal is the parent, the
-proposal itself competes with its mutants, and every told result is passed on to it.
-
-Estimates. Before any result is told they are the zero-cost scores (``-proxy``, ``cost``), computed
-on the real networks and cached per architecture; their evaluations are a budget of their own
-(:attr:`ZeroCostStrategy.estimate_evaluations`). Objectives listed in ``learned`` (default: both)
-are estimated, once ``min_fit`` results are told, by a surrogate refitted as results arrive
-(:mod:`raynas.strategies.surrogates`): for the hardware cost this is the "latency predictor"
-option; for accuracy it calibrates the proxies on the told results. Its inputs are the
-architecture's decisions, one-hot encoding and every zero-cost score (all ``proxy`` entries and the
-cost). ``model="gp"`` (default) is a Gaussian process with a kernel on the number of differing
-decisions plus linear kernels on the scores and the encoding, on Yeo-Johnson-warped targets;
-``model="ridge"`` the Bayesian ridge of earlier versions (``ridge_alphas``, ``select_features``,
-``local_sigma`` and ``neighbour_decay`` configure it and only it). Several proxies may be given:
-the first drives the warm-up, all of them are features (on NB201, synflow ranks the best 20% of
-architectures far better than path_params, which ranks the whole space better).
+Estimates. Before results are told they are the zero-cost scores, computed on the real networks
+and cached per configuration (their evaluations are a budget of their own,
+:attr:`ZeroCostStrategy.estimate_evaluations`). Once ``min_fit`` results are told, a surrogate
+(:class:`~raynas.strategies.parts.Model`) refitted as results arrive estimates the learned
+objectives from the configuration's encoding and every zero-cost score: a Gaussian process with a
+kernel on the number of differing dimensions (numeric ones by their distance on a unit scale) plus
+linear kernels on the scores and the encoding, on Yeo-Johnson-warped targets. Dimensions the network
+does not depend on (a learning rate) get the same zero-cost scores everywhere: only the learned
+model, from told results, can tell their values apart.
 
 Measured on NB201 (``benchmarks/search_quality.py``, 20 device columns x 10 seeds, median trials to
 99% of the true front's HV; ``benchmarks/out/search_quality.md``): defaults 47; GP model without
-front moves 50; the ridge without front moves (the defaults before the GP) 60 -- 54 and 63 with the
-Monte-Carlo EHVI of earlier versions, which also lost one device cell to Optuna's GPSampler
-(silver_4114 at 50 trials; the exact EHVI loses none). Among the
-unseen neighbours of a search's front, the GP ranks the best quarter's errors at Spearman ~.45, the
-ridge at ~.23 (``benchmarks/surrogate_quality.py``); the output warp's scale matters
-(:class:`~raynas.strategies.surrogates.ArchGP`).
-
-Defaults were chosen on NB201 with ``benchmarks/search_quality.py`` (20 device columns x 3-10
-seeds, tabular ground truth; ``benchmarks/out/search_quality.md`` has the 10-seed measurement, the
-defaults before the GP as ``zc-previous-defaults`` and the paper's settings as ``zc-paper``). The GP's
-settings were chosen on eight of those devices x 4 seeds, so the 20-device figures are not a
-held-out test; ``random_move_prob=0.1`` measured 53 trials (before front moves) but lost a device
-cell, 0.2 was kept.
+front moves 50; the ridge without front moves (the defaults before the GP) 60; the paper's settings
+102. The defaults were chosen on seeds 0-9 of those devices; seeds 10-19 give 54.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-from raynas import moo
 from raynas.errors import InvalidConfigError
 from raynas.evolution import propose_unseen, unseen
+from raynas.logs import get_logger
+from raynas.objectives import Objective
+from raynas.spaces.params import space_size
 from raynas.strategies.aging import ParentSelector
 from raynas.strategies.base import Arch, Strategy
-from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, ProxyScores, score_all
-from raynas.strategies.surrogates import ArchGP, OnlineRidge, RidgeSurrogate
+from raynas.strategies.parts import (ENGINES, Acquisition, Model, Moves, Warmup, ZeroCostScores, preference_choice,
+                                     roles_of, spread_choice)
+from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, ProxyScores
+from raynas.strategies.surrogates import ArchGP, OnlineRidge
 
-ENGINES = ("evolution", "random")
-MOVE_CHOICES = ("ehvi", "hvi", "preference")
-MODELS = ("gp", "ridge")
+logger = get_logger("zero_cost")
 
 
 def _as_scorer(s, space, default: str, scores: ProxyScores | None = None):
@@ -105,169 +77,163 @@ def _as_scorer(s, space, default: str, scores: ProxyScores | None = None):
         f"a scorer must be a registered proxy name, a callable Arch -> float or have score_many(archs); got {s!r}")
 
 
+def default_cost(objective: Objective) -> str:
+    """The cost proxy that estimates a cost metric by default: parameters for a metric about
+    parameters, else FLOPs (latency, energy and the like grow with the work done)."""
+    return "params" if "param" in objective.metric.lower() else "flops"
+
+
+def _cost_scorers(cost, objectives: Sequence[Objective], space, scores) -> list:
+    """One scorer per cost objective: ``cost`` for all of them, or ``{metric: scorer}``."""
+    costs = [o for o in objectives if o.role == "cost"]
+    if isinstance(cost, Mapping):
+        unknown = [k for k in cost if k not in {o.metric for o in costs}]
+        if unknown:
+            raise InvalidConfigError(f"cost estimators given for {unknown}, which are not cost objectives "
+                                     f"{[o.metric for o in costs]}")
+        return [_as_scorer(cost.get(o.metric, default_cost(o)), space, default_cost(o), scores) for o in costs]
+    return [_as_scorer(cost, space, default_cost(o), scores) for o in costs]
+
+
 class ZeroCostStrategy(Strategy):
-    """Zero-cost warm-up and move proposal over a proposal engine, for two minimised objectives
-    ``(quality, hardware cost)``: the quality is estimated from ``proxy``, the cost from ``cost``.
+    """Zero-cost warm-up and move proposal over a proposal engine (module docstring).
 
     Args:
-        proxy: accuracy proxy (higher is better): a registered proxy name (``path_params``, ``synflow``,
-            ``snip``, ...), a callable ``Arch -> float``, an object with ``score_many(archs)``, or a
-            sequence of those (the first drives the warm-up; all are features of the learned model).
-        cost: hardware cost, lower is better (same forms, one of them; default ``flops``).
-        learned: objectives estimated by the learned model once ``min_fit`` results are told
-            (default ``(0, 1)``: both; ``(1,)``: only a latency predictor; ``()``: zero-cost scores only).
-        model: the learned model, ``"gp"`` (:class:`~raynas.strategies.surrogates.ArchGP`) or
-            ``"ridge"`` (:class:`~raynas.strategies.surrogates.RidgeSurrogate`).
-        engine: ``"evolution"``, ``"random"`` or a :class:`Strategy` instance.
-        warmup_candidates / warmup_size: candidates scored at warm-up / architectures asked first.
-        random_move_prob: probability of a random mutant instead of the best-scored one.
-        front_move_prob: once the model is in use, probability that a move chooses among the mutants
-            of every told non-dominated architecture instead of one parent's (module docstring).
-        n_mutants: score this many random mutants (None: all one-decision mutants).
-        population_size / sample_size: aging-evolution engine settings (the paper: 64 / 10).
-        move_choice: ``"ehvi"``, ``"hvi"`` or ``"preference"`` (module docstring).
-        ehvi_grid: quadrature points per objective for ``"ehvi"`` (128: within ~0.5% of the exact value).
-        ridge_alphas: (``model="ridge"``) penalties chosen from by leave-one-out error.
-        select_features: (``model="ridge"``) let each objective choose between (encoding + scores)
-            and the scores alone.
-        warmup_networks: warm-up candidates scored on real networks (the rest predicted from the
-            encoding); None scores all ``warmup_candidates``.
-        local_sigma: (``model="ridge"``) quantile of told values whose residuals give the
-            predictive spread (None: all).
-        neighbour_decay: (``model="ridge"``) weight per differing decision of told neighbours'
-            residuals (None: off).
-        scores: a shared :class:`~raynas.strategies.scorers.ProxyScores` computing the named proxies
-            and cost together (one network build for all); made here when omitted.
+        space: the search space (a :class:`~raynas.spaces.ParamSpace`, NB201, FBNet, ...).
+        proxy: accuracy proxy (higher is better): a registered proxy name (``path_params``,
+            ``synflow``, ``snip``, ...), a callable ``Arch -> float``, an object with
+            ``score_many(archs)``, or a sequence of those (the first estimates quality objectives,
+            all are features of the learned model).
+        cost: the estimate of cost objectives: one scorer or name for all, or ``{metric: scorer}``;
+            default ``params`` for a metric about parameters, else ``flops``.
+        objectives: a count (``2``: quality then cost), a list of roles (``["quality", "cost",
+            "other"]``) or :class:`~raynas.objectives.Objective` objects (a searcher passes these).
+        model: the learned surrogate, :class:`~raynas.strategies.parts.Model` (default: GP over
+            every objective after 8 told results); ``"gp"``/``"ridge"`` for the defaults of either.
+        warmup / moves / acquisition: the other parts (:mod:`raynas.strategies.parts`).
+        engine: ``"evolution"`` (aging-evolution parents), ``"random"`` (random parents) or any
+            :class:`~raynas.strategies.Strategy` (e.g. an Optuna sampler's): its proposal is the
+            parent, and competes with its own mutants.
+        seed: makes the whole search deterministic (with scores computed in the foreground).
 
-    Defaults: see the module docstring and ``benchmarks/search_quality.py``.
+    Example::
+
+        strategy = ZeroCostStrategy(NB201Space(), ("path_params", "synflow"), "flops", seed=0)
+        arch = strategy.ask()
+        strategy.tell(arch, [error, latency_ms])
     """
 
-    def __init__(self, space, proxy: Any = ("path_params", "synflow"), cost: Any = "flops", *,
-                 learned: Sequence[int] = (0, 1), model: str = "gp", engine: Any = "evolution",
-                 warmup_candidates: int = 3000,
-                 warmup_size: int = 10, random_move_prob: float = 0.2, front_move_prob: float = 0.5,
-                 n_mutants: int | None = None,
-                 population_size: int = 40, sample_size: int = 10, min_fit: int = 8, move_choice: str = "ehvi",
-                 ehvi_grid: int = 128, ridge_alphas: Sequence[float] = (0.1, 1.0, 10.0, 100.0),
-                 select_features: bool = True,
-                 warmup_networks: int | None = 500, local_sigma: float | None = 0.25,
-                 neighbour_decay: float | None = 1.0,
-                 scores: ProxyScores | None = None, seed: int | None = None, n_objectives: int = 2):
-        super().__init__(space, seed, n_objectives)
-        if n_objectives != 2:
-            raise InvalidConfigError("ZeroCostStrategy estimates two objectives (accuracy proxy, hardware cost); "
-                                     f"got n_objectives={n_objectives}")
+    def __init__(self, space, proxy: Any = ("path_params", "synflow"), cost: Any = None, *,
+                 objectives: int | Sequence = 2, model: Model | str | None = None, warmup: Warmup | None = None,
+                 moves: Moves | None = None, acquisition: Acquisition | str | None = None,
+                 engine: Any = "evolution", seed: int | None = None):
+        objs = roles_of(objectives)
+        super().__init__(space, seed, len(objs))
         if isinstance(engine, str) and engine not in ENGINES:
             raise InvalidConfigError(f"engine must be one of {ENGINES} or a Strategy, got {engine!r}")
         if not isinstance(engine, (str, Strategy)):
             raise InvalidConfigError(f"engine must be one of {ENGINES} or a Strategy, got {type(engine).__name__}")
-        for name, value in (("random_move_prob", random_move_prob), ("front_move_prob", front_move_prob)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
-                raise InvalidConfigError(f"{name} must be in [0, 1], got {value!r}")
-        if model not in MODELS:
-            raise InvalidConfigError(f"model must be one of {MODELS}, got {model!r}")
-        if move_choice not in MOVE_CHOICES:
-            raise InvalidConfigError(f"move_choice must be one of {MOVE_CHOICES}, got {move_choice!r}")
-        for name, value, low in (("warmup_candidates", warmup_candidates, 1), ("warmup_size", warmup_size, 0),
-                                 ("min_fit", min_fit, 2), ("ehvi_grid", ehvi_grid, 2)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < low:
-                raise InvalidConfigError(f"{name} must be an integer >= {low}, got {value!r}")
+        self.model = Model(model) if isinstance(model, str) else (model or Model())
+        self.warmup = warmup or Warmup()
+        self.moves = moves or Moves()
+        self.acquisition = Acquisition(acquisition) if isinstance(acquisition, str) else (acquisition or Acquisition())
+        for label, part, cls in (("model", self.model, Model), ("warmup", self.warmup, Warmup),
+                                 ("moves", self.moves, Moves), ("acquisition", self.acquisition, Acquisition)):
+            if not isinstance(part, cls):
+                raise InvalidConfigError(f"{label} must be a raynas.strategies.parts.{cls.__name__}, got {part!r}")
         proxies = list(proxy) if isinstance(proxy, (list, tuple)) else [proxy]
         if not proxies:
             raise InvalidConfigError("proxy must name at least one proxy")
-        if scores is None:
-            names = [n for n in proxies + [cost] if isinstance(n, str)]
-            scores = ProxyScores(space, list(dict.fromkeys(names))) if names else None  # checks the names
-        self.scores = scores
-        self.proxies = [_as_scorer(p, space, "path_params", scores) for p in proxies]
-        self.proxy = self.proxies[0]
-        self.cost = _as_scorer(cost, space, "flops", scores)
-        self.learned = tuple(int(j) for j in learned)
+        names = [n for n in proxies if isinstance(n, str)]
+        names += [c for c in (cost.values() if isinstance(cost, Mapping) else [cost]) if isinstance(c, str)]
+        names += [default_cost(o) for o in objs if o.role == "cost"]
+        shared = ProxyScores(space, list(dict.fromkeys(names))) if names else None  # checks the names
+        self.scores = ZeroCostScores([_as_scorer(p, space, "path_params", shared) for p in proxies],
+                                     _cost_scorers(cost, objs, space, shared), objs)
+        self.objectives = objs
+        self.learned = tuple(range(len(objs))) if self.model.learn is None else self.model.learn
         for j in self.learned:
-            if not 0 <= j < n_objectives:
-                raise InvalidConfigError(f"learned objective index {j} outside 0..{n_objectives - 1}")
-        self.model = model
+            if not 0 <= j < len(objs):
+                raise InvalidConfigError(f"learned objective index {j} outside 0..{len(objs) - 1}")
         self.engine = engine
-        self.warmup_candidates = warmup_candidates
-        self.warmup_size = warmup_size
-        self.random_move_prob = random_move_prob
-        self.front_move_prob = float(front_move_prob)
-        self.n_mutants = n_mutants
-        self.min_fit = min_fit
-        self.move_choice = move_choice
-        self.ehvi_grid = ehvi_grid
-        self.ridge_alphas = tuple(float(a) for a in ridge_alphas)
-        if not self.ridge_alphas or any(not a > 0 for a in self.ridge_alphas):
-            raise InvalidConfigError(f"ridge_alphas must be positive numbers, got {list(ridge_alphas)!r}")
-        self.select_features = bool(select_features)
-        if warmup_networks is not None and (not isinstance(warmup_networks, int) or isinstance(warmup_networks, bool)
-                                            or warmup_networks < 2):
-            raise InvalidConfigError(f"warmup_networks must be an integer >= 2 or None, got {warmup_networks!r}")
-        self.warmup_networks = warmup_networks
-        for name, value in (("local_sigma", local_sigma), ("neighbour_decay", neighbour_decay)):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
-                                      or not 0.0 < value <= 1.0):
-                raise InvalidConfigError(f"{name} must be in (0, 1] or None, got {value!r}")
-        self.local_sigma = local_sigma
-        self.neighbour_decay = neighbour_decay
-        self.selector = ParentSelector(population_size, min(sample_size, population_size)) \
+        self.selector = ParentSelector(self.moves.population_size, min(self.moves.sample_size,
+                                                                       self.moves.population_size)) \
             if engine == "evolution" else None
+        self._categorical = None if np.all(getattr(space, "categorical", [True])) else \
+            np.concatenate([np.ones(int(np.sum(space.categorical)), bool), np.zeros(int(np.sum(~space.categorical)), bool)])
         self._queue: list[Arch] | None = None
-        self._model: ArchGP | RidgeSurrogate | None = None
-        self._rows: list[np.ndarray] = []  # features of the told architectures, in tell order
-        self._onehots: dict[Arch, np.ndarray] = {}
+        self._candidates: list[Arch] | None = None  # the warm-up's, while their scores are computed
+        self._scored: np.ndarray | None = None  # which of them are scored on their networks
+        self._model = None
+        self._rows: list[np.ndarray] = []  # features of the told configurations, in tell order
+        self._encodings: dict[Arch, np.ndarray] = {}
         self._fitted_at = -1
+
+    # --- compatibility views ---------------------------------------------------------------------
+    @property
+    def proxies(self) -> list:
+        return self.scores.proxies
+
+    @property
+    def proxy(self):
+        return self.scores.proxies[0]
+
+    @property
+    def cost(self):
+        return self.scores.costs[0] if self.scores.costs else None
 
     # --- estimates -------------------------------------------------------------------------------
     @property
     def estimate_evaluations(self) -> dict[str, int]:
         """Real (uncached) proxy and hardware-cost evaluations so far (one network serves all the
-        named proxies and the cost when they share a :class:`ProxyScores`)."""
-        return {"proxy": getattr(self.proxy, "evaluations", -1), "cost": getattr(self.cost, "evaluations", -1)}
-
-    def _scores(self, archs: list[Arch]) -> np.ndarray:
-        """``[n, len(proxies) + 1]``: every proxy's score, then the cost."""
-        return np.stack([score_all(p, archs) for p in self.proxies] + [score_all(self.cost, archs)], axis=1)
-
-    def _static(self, archs: list[Arch], scores: np.ndarray | None = None) -> np.ndarray:
-        """Zero-cost estimates ``(-first proxy, cost)``."""
-        s = self._scores(archs) if scores is None else scores
-        return np.stack([-s[:, 0], s[:, -1]], axis=1)
+        named proxies and costs when they share a :class:`ProxyScores`)."""
+        return self.scores.evaluations
 
     def _features(self, archs: list[Arch], scores: np.ndarray) -> np.ndarray:
-        onehot = np.stack([self._onehot(a) for a in archs])
-        return np.hstack([onehot, np.where(np.isfinite(scores), scores, 0.0)])
+        enc = np.stack([self._encode(a) for a in archs])
+        return np.hstack([enc, np.where(np.isfinite(scores), scores, 0.0)])
 
-    def _onehot(self, arch: Arch) -> np.ndarray:
-        """The space's one-hot encoding, memoised (front moves score the same mutants again and again)."""
-        row = self._onehots.get(arch)
+    def _encode(self, arch: Arch) -> np.ndarray:
+        """The space's encoding, memoised (front moves score the same mutants again and again)."""
+        row = self._encodings.get(arch)
         if row is None:
-            row = self._onehots[arch] = np.asarray(self.space.encode_onehot(arch), dtype=float)
+            row = self._encodings[arch] = np.asarray(self.space.encode(arch), dtype=float)
         return row
+
+    def _kernel_rows(self, archs: Sequence[Arch]) -> np.ndarray:
+        """What the surrogate compares configurations by: categorical entries, then unit-scaled numbers."""
+        if self._categorical is None:
+            return np.asarray(archs)
+        codes, units = self.space.split(archs)
+        return np.hstack([codes.astype(float), units])
 
     @property
     def fitted(self) -> bool:
-        """Whether the learned model is in use (``learned`` set and ``min_fit`` results told)."""
-        return bool(self.learned) and len(self.history) >= self.min_fit
+        """Whether the learned model is in use (objectives to learn, ``min_fit`` results told)."""
+        return bool(self.learned) and len(self.history) >= self.model.min_fit
 
     def predict(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
-        """``[n, 2]`` minimised estimates of ``archs`` and their predictive spreads
-        (0 for the zero-cost estimates of objectives not learned, or before ``min_fit``)."""
+        """``[n, m]`` minimised estimates of ``archs`` and their predictive spreads (0 for zero-cost
+        estimates of objectives not learned, or before ``min_fit``)."""
         est, sd, _ = self._posterior(archs)
         return est, sd
+
+    def estimates(self, archs: Sequence[Arch]) -> np.ndarray:
+        """``[n, m]`` minimised estimates (zero-cost scores, or the learned model's predictions)."""
+        return self.predict(archs)[0]
 
     def _posterior(self, archs: Sequence[Arch]):
         """Estimates, spreads and the learned model's :class:`~raynas.strategies.surrogates.Posterior`
         (None before ``min_fit``). An objective the model cannot predict yet (too few finite results)
         keeps its zero-cost estimate."""
         archs = [tuple(a) for a in archs]
-        scores = self._scores(archs)
-        est = self._static(archs, scores)
+        scores = self.scores.scores(archs)
+        est = self.scores.static(scores)
         sd = np.zeros_like(est)
         if not self.fitted:
             return est, sd, None
         self._refit()
-        post = self._model.posterior(np.asarray(archs), self._features(archs, scores))
+        post = self._model.posterior(self._kernel_rows(archs), self._features(archs, scores))
         k, j = self._learned_columns(post)
         est[:, j], sd[:, j] = post.mean[:, k], post.std[:, k]
         return est, sd, post
@@ -280,7 +246,7 @@ class ZeroCostStrategy(Strategy):
         return [k for k, _ in pairs], [j for _, j in pairs]
 
     def _cdf(self, post, est: np.ndarray, values: np.ndarray) -> np.ndarray:
-        """``[n, G, 2]``: ``P(objective_j <= values[g, j])`` of every candidate -- the learned model's
+        """``[n, G, m]``: ``P(objective_j <= values[g, j])`` of every candidate -- the learned model's
         predictive distribution, or a point mass at the zero-cost estimate."""
         prob = (est[:, None, :] <= values[None]).astype(float)
         k, j = self._learned_columns(post)
@@ -291,93 +257,86 @@ class ZeroCostStrategy(Strategy):
         return prob
 
     def _optimistic(self, post, est: np.ndarray) -> np.ndarray:
-        """``[n, 2]``: values each candidate beats with negligible probability (the learned model's
-        ``Posterior.optimistic``; the zero-cost estimate itself where nothing is learned)."""
+        """``[n, m]``: values each candidate beats with negligible probability."""
         low = est.copy()
         k, j = self._learned_columns(post)
         if k:
             low[:, j] = post.optimistic()[:, k]
         return low
 
-    def _expected_improvement(self, post, est: np.ndarray, f: np.ndarray, lo: np.ndarray, span: np.ndarray,
-                              ref: np.ndarray) -> np.ndarray:
-        """Exact EHVI of every candidate over the normalised front ``f``."""
-        lower = np.min((self._optimistic(post, est) - lo) / span, axis=0, initial=np.inf,
-                       where=np.isfinite(est))
-        return moo.expected_hypervolume_improvement(f, lambda grid: self._cdf(post, est, lo + span * grid), ref,
-                                                    lower, self.ehvi_grid)
-
-    def estimates(self, archs: Sequence[Arch]) -> np.ndarray:
-        """``[n, 2]`` minimised estimates (zero-cost scores, or the learned model's predictions)."""
-        return self.predict(archs)[0]
-
     def _refit(self) -> None:
         if self._fitted_at == len(self.history):
             return
-        n_scores = len(self.proxies) + 1
-        if self.model == "gp":
-            self._model = self._model or ArchGP(n_scores)  # kept: it reselects hyperparameters as rows grow
-        else:
-            self._model = RidgeSurrogate(n_scores, self.ridge_alphas, self.select_features, self.neighbour_decay,
-                                         self.local_sigma)
+        if self._model is None or self.model.kind != "gp":  # a GP is kept: it reselects hyperparameters as rows grow
+            self._model = self.model.build(self.scores.n_scores, self._categorical)
         y = self.history.matrix()[:, list(self.learned)]
-        self._model.fit(np.asarray(self.history.archs), np.vstack(self._rows), y)
+        self._model.fit(self._kernel_rows(self.history.archs), np.vstack(self._rows), y)
         self._fitted_at = len(self.history)
 
     # --- warm-up ---------------------------------------------------------------------------------
-    def _warmup(self) -> list[Arch]:
-        if self.warmup_size == 0:
-            return []
-        n = self.warmup_candidates
-        if n >= len(self.space) and hasattr(self.space, "enumerate"):
+    def _warmup_candidates(self) -> None:
+        """Draw the warm-up's candidates, choose those scored on their networks, start scoring them."""
+        n = self.warmup.candidates
+        if n >= space_size(self.space) and hasattr(self.space, "enumerate"):
             cands = [tuple(a) for a in self.space.enumerate()]
         else:
             cands = unseen((self.space.sample(self.rng) for _ in range(n)), lambda a: False)
-        k = self.warmup_networks
-        if k is None or k >= len(cands):
-            est = self._static(cands)
-        else:  # score k networks, estimate the rest's scores from their encoding (ridge, LOO-chosen penalty)
-            pick = np.sort(self.rng.choice(len(cands), k, replace=False))  # a random sample (enumerate is ordered)
-            real = self._scores([cands[i] for i in pick])
+        k = self.warmup.networks
+        scored = np.ones(len(cands), dtype=bool)
+        if k is not None and k < len(cands):
+            scored[:] = False
+            scored[np.sort(self.rng.choice(len(cands), k, replace=False))] = True  # a random sample
+        self._candidates, self._scored = cands, scored
+        self.scores.prefetch([c for c, s in zip(cands, scored) if s])
+
+    def _warmup_plan(self) -> list[Arch] | None:
+        """The warm-up's queue, or ``None`` while some of its networks' scores are still computed."""
+        cands, scored = self._candidates, self._scored
+        pick = np.flatnonzero(scored)
+        ready = self.scores.ready([cands[i] for i in pick])
+        if not ready.all():
+            return None
+        if len(pick) == len(cands):
+            est = self.scores.static(self.scores.scores(cands))
+        else:  # the rest's scores estimated from their encoding (ridge, LOO-chosen penalty)
+            real = self.scores.scores([cands[i] for i in pick])
             ok = np.all(np.isfinite(real), axis=1)
-            x = np.stack([self.space.encode_onehot(a) for a in cands])
+            x = np.stack([self.space.encode(a) for a in cands])
             guess = OnlineRidge(alphas=(0.01, 0.1, 1.0, 10.0)).fit(x[pick][ok], real[ok]).predict(x)
             guess[pick] = real
-            est = self._static(cands, guess)
-        est = np.where(np.isfinite(est), est, np.inf)  # a failed proxy ranks last
-        ranks = moo.nondominated_ranks(est)
-        chosen: list[int] = []
-        for r in range(ranks.max() + 1):
-            idx = np.flatnonzero(ranks == r)
-            # one architecture per distinct estimate, spread evenly along the front's cost axis
-            _, first = np.unique(est[idx], axis=0, return_index=True)
-            idx = idx[np.sort(first)]
-            need = self.warmup_size - len(chosen)
-            if len(idx) > need:
-                order = idx[np.argsort(est[idx, 1], kind="stable")]
-                idx = order[np.unique(np.round(np.linspace(0, len(order) - 1, need)).astype(int))]
-            chosen.extend(idx.tolist())
-            if len(chosen) >= self.warmup_size:
-                break
+            est = self.scores.static(guess)
+        chosen = spread_choice(est, self.warmup.size, self._spread_column(est))
+        self._candidates = self._scored = None
         return [cands[i] for i in chosen]
+
+    def _spread_column(self, est: np.ndarray) -> int | None:
+        if est.shape[1] == 2:
+            return 1
+        return self.scores.cost_column if est.shape[1] > 2 else None
+
+    def _interim(self) -> Arch:
+        """While warm-up scores arrive: the best-spread unseen candidate scored so far, else a random one."""
+        cands, scored = self._candidates, self._scored
+        pick = [i for i in np.flatnonzero(scored) if not self.seen(cands[i])]
+        ready = [i for i, r in zip(pick, self.scores.ready([cands[i] for i in pick])) if r]
+        if ready:
+            est = self.scores.static(self.scores.scores([cands[i] for i in ready]))
+            return cands[ready[spread_choice(est, 1, self._spread_column(est))[0]]]
+        left = [c for c in cands if not self.seen(c)]
+        return left[int(self.rng.integers(len(left)))] if left else self.space.sample(self.rng)
 
     # --- proposals -------------------------------------------------------------------------------
     def _best(self, cands: list[Arch]) -> Arch:
         """The candidate with the largest (expected) hypervolume improvement, or the best under a
-        random preference vector (``move_choice="preference"``, or when no candidate improves)."""
+        random preference vector (``acquisition="preference"``, or when no candidate improves)."""
         if len(cands) == 1:
             return cands[0]
         est, sd, post = self._posterior(cands)
-        if self.move_choice != "preference":
+        if self.acquisition.kind != "preference":
             best = self._best_improvement(post, est, sd)
             if best is not None:
                 return cands[best]
-        finite = np.where(np.isfinite(est), est, np.nan)
-        lo, hi = np.nanmin(finite, 0), np.nanmax(finite, 0)
-        z = np.nan_to_num((finite - lo) / np.where(hi > lo, hi - lo, 1.0), nan=np.inf)
-        w = self.rng.dirichlet(np.ones(est.shape[1]))
-        key = moo.chebyshev(z, w) + 1e-3 * moo.weighted_sum(z, w)
-        return cands[int(np.argmin(key))]
+        return cands[preference_choice(est, self.rng)]
 
     def _best_improvement(self, post, est: np.ndarray, sd: np.ndarray) -> int | None:
         front, told = self.history.front()
@@ -394,28 +353,29 @@ class ZeroCostStrategy(Strategy):
             both = np.vstack([fe, est])
             lo, hi = both.min(0), both.max(0)
         span = np.where(hi > lo, hi - lo, 1.0)
-        f = (fe - lo) / span
         ref = np.full(est.shape[1], 1.1)
-        if self.move_choice == "ehvi" and np.any(sd > 0):
-            gain = self._expected_improvement(post, est, f, lo, span, ref)
-        else:
-            gain = moo.hypervolume_improvement(f, (est - lo) / span, ref)
+        gain = self.acquisition.gains((fe - lo) / span, est, sd, lambda v: self._cdf(post, est, v),
+                                      self._optimistic(post, est), ref, lo, span)
         return int(np.argmax(gain)) if gain.max() > 1e-12 else None
 
+    def _neighbours(self, arch: Arch) -> list[Arch]:
+        return [tuple(n) for n in self.space.neighbours(arch, self.rng)]
+
     def _move(self, parent: Arch, include_parent: bool = False) -> Arch | None:
-        cands = unseen(([parent] if include_parent else []) + list(self.space.neighbours(parent)), self.seen)
+        cands = unseen(([parent] if include_parent else []) + self._neighbours(parent), self.seen)
         if not cands:
             return None
-        if self.n_mutants is not None and len(cands) > self.n_mutants:
-            cands = [cands[i] for i in sorted(self.rng.choice(len(cands), self.n_mutants, replace=False))]
-        if self.rng.random() < self.random_move_prob:
+        n_mutants = self.moves.n_mutants
+        if n_mutants is not None and len(cands) > n_mutants:
+            cands = [cands[i] for i in sorted(self.rng.choice(len(cands), n_mutants, replace=False))]
+        if self.rng.random() < self.moves.random_prob:
             return cands[int(self.rng.integers(len(cands)))]
         return self._best(cands)
 
     def _front_move(self) -> Arch | None:
-        """The best unseen one-decision mutant of any told non-dominated architecture."""
+        """The best unseen one-dimension mutant of any told non-dominated configuration."""
         front, _ = self.history.front()
-        cands = unseen([tuple(n) for a in front for n in self.space.neighbours(a)], self.seen)
+        cands = unseen([n for a in front for n in self._neighbours(a)], self.seen)
         return self._best(cands) if cands else None
 
     def _parent(self) -> Arch | None:
@@ -425,12 +385,21 @@ class ZeroCostStrategy(Strategy):
 
     def _propose(self) -> Arch:
         if self._queue is None:
-            self._queue = self._warmup()
+            if self._candidates is None:
+                if self.warmup.size == 0:
+                    self._queue = []
+                else:
+                    self._warmup_candidates()
+            if self._candidates is not None:
+                plan = self._warmup_plan()
+                if plan is None:
+                    return self._interim()
+                self._queue = plan
         while self._queue:
             a = self._queue.pop(0)
             if not self.seen(a):
                 return a
-        if self.fitted and self.front_move_prob and self.rng.random() < self.front_move_prob:
+        if self.fitted and self.moves.front_prob and self.rng.random() < self.moves.front_prob:
             choice = self._front_move()
             if choice is not None:
                 return choice
@@ -459,7 +428,7 @@ class ZeroCostStrategy(Strategy):
         if self.selector is not None:
             self.selector.add(arch, values)
         if self.learned:
-            self._rows.append(self._features([arch], self._scores([arch]))[0])
+            self._rows.append(self._features([arch], self.scores.scores([arch]))[0])
 
     def _reset_derived(self) -> None:
         if self.selector is not None:
@@ -469,7 +438,11 @@ class ZeroCostStrategy(Strategy):
         self._fitted_at = -1
 
     def _extra_state(self) -> dict[str, Any]:
-        state = {"queue": None if self._queue is None else [list(a) for a in self._queue]}
+        from raynas.strategies.scorers import key_text
+
+        state = {"queue": None if self._queue is None else [list(a) for a in self._queue],
+                 "candidates": None if self._candidates is None else [key_text(a) for a in self._candidates],
+                 "scored": None if self._scored is None else [bool(v) for v in self._scored]}
         if isinstance(self._model, ArchGP):  # its hyperparameter schedule cannot be replayed from the history
             state["surrogate"] = self._model.state_dict()
         if isinstance(self.engine, Strategy):
@@ -477,9 +450,16 @@ class ZeroCostStrategy(Strategy):
         return state
 
     def _load_extra(self, state: dict[str, Any]) -> None:
+        from raynas.strategies.scorers import parse_key
+
         self._queue = None if state["queue"] is None else [tuple(a) for a in state["queue"]]
+        cands = state.get("candidates")
+        self._candidates = None if cands is None else [parse_key(a) for a in cands]
+        self._scored = None if state.get("scored") is None else np.asarray(state["scored"], dtype=bool)
+        if self._candidates is not None:
+            self.scores.prefetch([c for c, s in zip(self._candidates, self._scored) if s])
         if "surrogate" in state:
-            self._model = ArchGP(len(self.proxies) + 1)
+            self._model = self.model.build(self.scores.n_scores, self._categorical)
             self._model.load_state_dict(state["surrogate"])
         if "engine" in state:
             self.engine.load_state_dict(state["engine"])

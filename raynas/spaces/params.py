@@ -1,0 +1,585 @@
+"""Search spaces of mixed dimensions: your own model and ``param_space``.
+
+A :class:`ParamSpace` is a product of named dimensions -- :class:`Categorical` (any hashable
+values), :class:`Integer` and :class:`Float` (optionally log-scaled or quantised) -- plus fixed
+values, possibly nested as Tune allows (``{"optim": {"lr": ...}}`` becomes the dimension
+``"optim/lr"``). With ``model_fn(config) -> nn.Module`` and ``example_inputs`` (a batch, or just an
+input shape) it builds the network a configuration describes, so zero-cost proxies and hardware
+costs can be computed on it. Dimensions the model does not depend on (a learning rate) are
+searched like any other; only the told results say how they matter.
+
+A configuration inside raynas is a tuple with one entry per dimension: the value's index for a
+categorical dimension, the integer for an integer one, the float for a float one. It is hashable
+and cheap, so histories, caches and duplicates work as for the categorical NAS spaces
+(:class:`~raynas.spaces.NB201Space` and :class:`~raynas.spaces.FBNetSpace` are ParamSpaces of
+categorical dimensions only).
+
+Example::
+
+    import torch.nn as nn
+    from raynas.spaces import Categorical, Float, Integer, ParamSpace
+
+    def model_fn(cfg):
+        layers, c = [], 1
+        for _ in range(cfg["depth"]):
+            layers += [nn.Conv2d(c, cfg["width"], cfg["kernel"], padding="same"), nn.ReLU()]
+            c = cfg["width"]
+        return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10))
+
+    space = ParamSpace({"depth": Integer(1, 4), "width": Categorical([16, 32, 64]),
+                        "kernel": Categorical([3, 5]), "lr": Float(1e-4, 1e-1, log=True), "epochs": 3},
+                       model_fn=model_fn, example_inputs=(1, 28, 28))
+    cfg = space.to_config(space.sample(np.random.default_rng(0)))   # {"depth": 2, ..., "epochs": 3}
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from raynas.errors import InvalidArchitectureError, InvalidConfigError
+
+Config = tuple  # one entry per dimension (see the module docstring)
+SEP = "/"
+
+
+def _py(v):
+    """A numpy scalar as the Python number it holds (tuples of configs must hash and compare alike)."""
+    return v.item() if isinstance(v, np.generic) else v
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """One of ``values`` (any hashable values; the config holds the value's index)."""
+
+    values: tuple
+    name: str = ""
+
+    def __post_init__(self):
+        values = tuple(self.values)
+        if not values:
+            raise InvalidConfigError(f"categorical dimension {self.name!r} has no values")
+        try:
+            distinct = len(set(values)) == len(values)
+        except TypeError:
+            raise InvalidConfigError(f"categorical dimension {self.name!r}: values must be hashable, "
+                                     f"got {list(values)!r}") from None
+        if not distinct:
+            raise InvalidConfigError(f"categorical dimension {self.name!r} repeats a value: {list(values)!r}")
+        object.__setattr__(self, "values", values)
+
+    kind = "categorical"
+
+    @property
+    def size(self) -> float:
+        return len(self.values)
+
+    def sample(self, rng: np.random.Generator) -> int:
+        return int(rng.integers(len(self.values)))
+
+    def entry(self, value) -> int:
+        """The config entry (index) of ``value``; an index itself is accepted for non-integer values."""
+        try:
+            return self.values.index(value)
+        except ValueError:
+            pass
+        if isinstance(value, (int, np.integer)) and not isinstance(value, bool) \
+                and not any(isinstance(v, (int, float, np.number)) and not isinstance(v, bool) for v in self.values) \
+                and 0 <= int(value) < len(self.values):
+            return int(value)
+        if isinstance(value, str):  # a value written as text (CSV, command line)
+            for i, v in enumerate(self.values):
+                if str(v) == value:
+                    return i
+        raise InvalidArchitectureError(f"{self.name}: {value!r} is not one of {list(self.values)!r}")
+
+    def check(self, entry) -> int:
+        if isinstance(entry, (bool, np.bool_)) or not isinstance(entry, (int, np.integer)) \
+                or not 0 <= int(entry) < len(self.values):
+            raise InvalidArchitectureError(f"{self.name}: index {entry!r} outside 0..{len(self.values) - 1}")
+        return int(entry)
+
+    def value(self, entry: int):
+        return self.values[int(entry)]
+
+    def neighbours(self, entry: int, rng: np.random.Generator | None = None, limit: int | None = None) -> list[int]:
+        others = [i for i in range(len(self.values)) if i != entry]
+        if limit is not None and len(others) > limit and rng is not None:
+            others = sorted(int(i) for i in rng.choice(others, limit, replace=False))
+        return others
+
+    def unit(self, entry: int) -> float:  # not used in distances (categorical columns compare by equality)
+        return float(entry)
+
+    def text(self, entry: int) -> str:
+        return str(self.values[int(entry)])
+
+
+def _check_bounds(name: str, low, high, log: bool, q) -> None:
+    if not (np.isfinite(low) and np.isfinite(high)) or low > high:
+        raise InvalidConfigError(f"dimension {name!r}: need finite low <= high, got low={low!r}, high={high!r}")
+    if log and low <= 0:
+        raise InvalidConfigError(f"dimension {name!r}: a log scale needs low > 0, got low={low!r}")
+    if q is not None and not q > 0:
+        raise InvalidConfigError(f"dimension {name!r}: the quantum q must be > 0, got {q!r}")
+
+
+@dataclass(frozen=True)
+class Integer:
+    """An integer in ``[low, high]`` (both included), on a multiple of ``q`` from ``low``; ``log``
+    samples and measures distances on a log scale."""
+
+    low: int
+    high: int
+    log: bool = False
+    q: int = 1
+    name: str = ""
+
+    def __post_init__(self):
+        for k in ("low", "high", "q"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise InvalidConfigError(f"dimension {self.name!r}: {k} must be an integer, got {v!r}")
+        _check_bounds(self.name, self.low, self.high, self.log, self.q)
+        object.__setattr__(self, "low", int(self.low))
+        object.__setattr__(self, "high", int(self.high))
+        object.__setattr__(self, "q", int(self.q))
+
+    kind = "integer"
+
+    @property
+    def size(self) -> float:
+        return (self.high - self.low) // self.q + 1
+
+    def _snap(self, x: float) -> int:
+        k = round((x - self.low) / self.q)
+        return int(min(max(self.low + k * self.q, self.low), self.low + (self.size - 1) * self.q))
+
+    def from_unit(self, u: float) -> int:
+        u = min(max(float(u), 0.0), 1.0)
+        if self.log:
+            x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            x = self.low + u * (self.high - self.low)
+        return self._snap(x)
+
+    def unit(self, entry: int) -> float:
+        if self.high == self.low:
+            return 0.0
+        if self.log:
+            return (math.log(entry) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (entry - self.low) / (self.high - self.low)
+
+    def sample(self, rng: np.random.Generator) -> int:
+        if self.log:  # log-uniform, then snapped (as Tune's lograndint)
+            return self.from_unit(float(rng.random()))
+        return self.low + self.q * int(rng.integers(self.size))
+
+    def entry(self, value) -> int:
+        return self.check(value)
+
+    def check(self, entry) -> int:
+        if isinstance(entry, (bool, np.bool_)):
+            raise InvalidArchitectureError(f"{self.name}: expected an integer in [{self.low}, {self.high}], got {entry!r}")
+        try:
+            as_float = float(entry)
+        except (TypeError, ValueError):
+            raise InvalidArchitectureError(
+                f"{self.name}: expected an integer in [{self.low}, {self.high}], got {entry!r}") from None
+        if not as_float.is_integer() or not self.low <= as_float <= self.high or (int(as_float) - self.low) % self.q:
+            raise InvalidArchitectureError(
+                f"{self.name}: {entry!r} is not an integer in [{self.low}, {self.high}]"
+                + (f" on steps of {self.q}" if self.q != 1 else ""))
+        return int(as_float)
+
+    def value(self, entry: int) -> int:
+        return int(entry)
+
+    def neighbours(self, entry: int, rng: np.random.Generator | None = None, limit: int | None = None) -> list[int]:
+        """One step either way, plus (in large ranges) two random jumps on the unit scale."""
+        out = [v for v in (entry - self.q, entry + self.q) if self.low <= v <= self.high]
+        if self.size > 8 and rng is not None:
+            for scale in (0.1, 0.3):
+                v = self.from_unit(self.unit(entry) + scale * float(rng.standard_normal()))
+                if v != entry and v not in out:
+                    out.append(v)
+        return out
+
+    def text(self, entry: int) -> str:
+        return str(int(entry))
+
+
+@dataclass(frozen=True)
+class Float:
+    """A real number in ``[low, high]``; ``log`` for a log scale (learning rates), ``q`` rounds to
+    multiples of ``q``."""
+
+    low: float
+    high: float
+    log: bool = False
+    q: float | None = None
+    name: str = ""
+
+    def __post_init__(self):
+        for k in ("low", "high"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.number)):
+                raise InvalidConfigError(f"dimension {self.name!r}: {k} must be a number, got {v!r}")
+        _check_bounds(self.name, self.low, self.high, self.log, self.q)
+        object.__setattr__(self, "low", float(self.low))
+        object.__setattr__(self, "high", float(self.high))
+
+    kind = "float"
+
+    @property
+    def size(self) -> float:
+        if self.q is not None:
+            return math.floor((self.high - self.low) / self.q + 1e-9) + 1
+        return math.inf if self.high > self.low else 1
+
+    def from_unit(self, u: float) -> float:
+        u = min(max(float(u), 0.0), 1.0)
+        if self.log:
+            x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
+        else:
+            x = self.low + u * (self.high - self.low)
+        if self.q is not None:
+            x = self.low + round((x - self.low) / self.q) * self.q
+        return float(min(max(x, self.low), self.high))
+
+    def unit(self, entry: float) -> float:
+        if self.high == self.low:
+            return 0.0
+        if self.log:
+            return (math.log(entry) - math.log(self.low)) / (math.log(self.high) - math.log(self.low))
+        return (entry - self.low) / (self.high - self.low)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return self.from_unit(float(rng.random()))
+
+    def entry(self, value) -> float:
+        return self.check(value)
+
+    def check(self, entry) -> float:
+        try:
+            x = float(entry)
+        except (TypeError, ValueError):
+            raise InvalidArchitectureError(f"{self.name}: expected a number in [{self.low}, {self.high}], "
+                                           f"got {entry!r}") from None
+        if isinstance(entry, (bool, np.bool_)) or not self.low <= x <= self.high:
+            raise InvalidArchitectureError(f"{self.name}: {entry!r} is outside [{self.low}, {self.high}]")
+        return x
+
+    def value(self, entry: float) -> float:
+        return float(entry)
+
+    def neighbours(self, entry: float, rng: np.random.Generator | None = None, limit: int | None = None) -> list[float]:
+        """Perturbations on the unit (log) scale, small and large; deterministic without ``rng``."""
+        u = self.unit(entry)
+        steps = [0.05, -0.05, 0.2, -0.2] if rng is None else \
+            [s * float(rng.standard_normal()) for s in (0.05, 0.05, 0.2, 0.2)]
+        out = []
+        for s in steps:
+            v = self.from_unit(u + s)
+            if v != entry and v not in out:
+                out.append(v)
+        return out
+
+    def text(self, entry: float) -> str:
+        return repr(float(entry))
+
+
+Dimension = Categorical | Integer | Float
+
+
+def _named(dim, name: str):
+    if dim.name == name:
+        return dim
+    from dataclasses import replace
+
+    return replace(dim, name=name)
+
+
+def flatten(spec: Mapping, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as one dict with ``"a/b"`` keys (the config paths)."""
+    out: dict[str, Any] = {}
+    for k, v in spec.items():
+        if not isinstance(k, str) or SEP in k:
+            raise InvalidConfigError(f"param_space keys must be strings without {SEP!r}, got {k!r}")
+        path = f"{prefix}{k}"
+        if isinstance(v, Mapping) and v:
+            out.update(flatten(v, path + SEP))
+        else:
+            out[path] = v
+    return out
+
+
+def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Inverse of :func:`flatten`."""
+    out: dict[str, Any] = {}
+    for path, v in flat.items():
+        node = out
+        *parents, leaf = path.split(SEP)
+        for p in parents:
+            node = node.setdefault(p, {})
+        node[leaf] = v
+    return out
+
+
+class ParamSpace:
+    """A product of named dimensions (module docstring).
+
+    Args:
+        spec: ``{name: Categorical | Integer | Float | list of values | fixed value}``, nested dicts
+            allowed; a list is a categorical dimension, anything else a constant.
+        model_fn: ``model_fn(config) -> torch.nn.Module`` for the full (nested) config; needed by
+            zero-cost proxies and hardware costs, not by the search itself.
+        example_inputs: a batch (a tensor, or an ``(inputs, labels)`` pair) or an input shape
+            without the batch dimension, e.g. ``(3, 32, 32)``: what proxies and costs are computed on.
+        name: names caches of this space's proxy values (give each of your spaces its own).
+    """
+
+    def __init__(self, spec: Mapping[str, Any] | None = None, *, model_fn: Callable[[dict], Any] | None = None,
+                 example_inputs: Any = None, name: str = "params"):
+        self.name = name
+        self.model_fn = model_fn
+        self.example_inputs = example_inputs
+        dims, constants = [], {}
+        for path, v in flatten(spec or {}).items():
+            if isinstance(v, (Categorical, Integer, Float)):
+                dims.append(_named(v, path))
+            elif isinstance(v, list):
+                dims.append(Categorical(tuple(v), path))
+            else:
+                constants[path] = v
+        self._dims: list = dims
+        self.constants = constants
+        self._index = {d.name: i for i, d in enumerate(dims)}
+
+    # --- structure -----------------------------------------------------------------------------
+    @property
+    def dimensions(self) -> list:
+        """The dimensions, in config-tuple order."""
+        return list(self._dims)
+
+    @property
+    def names(self) -> list[str]:
+        return [d.name for d in self._dims]
+
+    @property
+    def num_decisions(self) -> int:
+        return len(self._dims)
+
+    @property
+    def decisions(self) -> list[tuple[str, list]]:
+        """``(name, values)`` of the categorical dimensions (the NAS spaces' decisions)."""
+        return [(d.name, list(d.values)) for d in self._dims if d.kind == "categorical"]
+
+    @property
+    def categorical(self) -> np.ndarray:
+        """Boolean mask of the categorical dimensions."""
+        return np.array([d.kind == "categorical" for d in self._dims], dtype=bool)
+
+    @property
+    def size(self) -> float:
+        """Number of distinct configurations (``math.inf`` with a continuous dimension)."""
+        n = 1.0
+        for d in self._dims:
+            n *= d.size
+        return n
+
+    @property
+    def finite(self) -> bool:
+        return math.isfinite(self.size)
+
+    def __len__(self) -> int:
+        if not self.finite:
+            raise TypeError(f"{self!r} has continuous dimensions: use space.size (math.inf)")
+        return int(self.size)
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(f"{d.name}:{d.kind}" for d in self._dims[:6]) + (", ..." if len(self._dims) > 6 else "")
+        return f"{type(self).__name__}({kinds})"
+
+    def param_space(self) -> dict[str, Any]:
+        """The (nested) spec this space was made from: dimension objects (categorical ones as lists of
+        values) and constants; ``searchers.spaces.tune_param_space`` turns it into Tune domains."""
+        flat = dict(self.constants)
+        flat.update({d.name: list(d.values) if d.kind == "categorical" else d for d in self._dims})
+        return unflatten(flat)
+
+    # --- configs --------------------------------------------------------------------------------
+    def validate(self, arch: Sequence) -> Config:
+        """``arch`` as a config tuple of Python numbers, or raise naming what is wrong."""
+        try:
+            entries = tuple(arch)
+        except TypeError:
+            raise InvalidArchitectureError(f"{self.name}: a configuration must be a sequence, got {arch!r}") from None
+        if len(entries) != len(self._dims):
+            raise InvalidArchitectureError(
+                f"{self.name}: configuration {arch!r} has {len(entries)} entries, expected {len(self._dims)} "
+                f"({', '.join(self.names)})")
+        return tuple(_py(d.check(_py(e))) for d, e in zip(self._dims, entries))
+
+    def canonical(self, arch: Sequence) -> Config:
+        """``arch`` as a tuple of Python numbers, without checks (hot paths)."""
+        return tuple(_py(e) for e in arch)
+
+    def to_config(self, arch: Config) -> dict[str, Any]:
+        """The nested config (dimension values and constants) that Tune and ``model_fn`` receive."""
+        arch = self.validate(arch)
+        flat = dict(self.constants)
+        flat.update({d.name: d.value(e) for d, e in zip(self._dims, arch)})
+        return unflatten(flat)
+
+    def from_config(self, config: Mapping[str, Any]) -> Config:
+        """The config tuple of a (nested or flat) config dict; other keys are ignored."""
+        if not isinstance(config, Mapping):
+            raise InvalidConfigError(f"{self.name}: config must be a dict, got {type(config).__name__}")
+        flat = flatten(config) if any(isinstance(v, Mapping) for v in config.values()) else dict(config)
+        missing = [d.name for d in self._dims if d.name not in flat]
+        if missing:
+            raise InvalidConfigError(f"{self.name}: config lacks {missing}; got keys {sorted(flat)}")
+        return tuple(_py(d.entry(flat[d.name])) for d in self._dims)
+
+    def arch_str(self, arch: Config) -> str:
+        """A stable text form, ``name=value,name=value`` (keys of caches and result tables)."""
+        arch = self.validate(arch)
+        return ",".join(f"{d.name}={d.text(e)}" for d, e in zip(self._dims, arch))
+
+    def parse(self, text: str) -> Config:
+        """Inverse of :meth:`arch_str`."""
+        if not isinstance(text, str):
+            raise InvalidArchitectureError(f"{self.name}: expected a configuration string, got {text!r}")
+        parts = dict(p.split("=", 1) for p in text.split(",") if "=" in p) if text else {}
+        if set(parts) != set(self.names):
+            raise InvalidArchitectureError(f"{self.name}: {text!r} must give {', '.join(self.names)}")
+        out = []
+        for d in self._dims:
+            raw = parts[d.name]
+            if d.kind == "categorical":
+                out.append(d.entry(raw))
+            elif d.kind == "integer":
+                out.append(d.check(raw))
+            else:
+                out.append(d.check(raw))
+        return tuple(_py(e) for e in out)
+
+    # --- sampling and neighbourhoods ----------------------------------------------------------
+    def sample(self, rng: np.random.Generator) -> Config:
+        return tuple(_py(d.sample(rng)) for d in self._dims)
+
+    def neighbours(self, arch: Config, rng: np.random.Generator | None = None, limit: int | None = 8) -> list[Config]:
+        """Configurations one dimension away: every other value of a categorical dimension (at most
+        ``limit``, a random subset, when it has more), a step either way of an integer, a few
+        perturbations of a float (random with ``rng``)."""
+        arch = self.canonical(arch)
+        out = []
+        for i, d in enumerate(self._dims):
+            for v in d.neighbours(arch[i], rng, limit):
+                out.append(arch[:i] + (_py(v),) + arch[i + 1:])
+        return out
+
+    def mutate(self, arch: Config, rng: np.random.Generator) -> Config:
+        """Change one dimension (chosen uniformly among those that can change) to a neighbouring value."""
+        arch = self.validate(arch)
+        movable = [i for i, d in enumerate(self._dims) if d.size > 1]
+        if not movable:
+            return arch
+        i = movable[int(rng.integers(len(movable)))]
+        d = self._dims[i]
+        if d.kind == "categorical":  # uniformly another value
+            c = int(rng.integers(len(d.values) - 1))
+            v = c if c < arch[i] else c + 1
+        else:
+            options = d.neighbours(arch[i], rng)
+            v = options[int(rng.integers(len(options)))] if options else arch[i]
+        return arch[:i] + (_py(v),) + arch[i + 1:]
+
+    def crossover(self, a: Config, b: Config, rng: np.random.Generator) -> Config:
+        """Uniform crossover: each dimension from either parent with probability 1/2."""
+        mask = rng.random(len(self._dims)) < 0.5
+        return tuple(_py(x if m else y) for x, y, m in zip(a, b, mask))
+
+    def enumerate(self) -> Iterator[Config]:
+        """Every configuration of a finite space (categorical and integer dimensions)."""
+        if not self.finite:
+            raise TypeError(f"{self!r} has continuous dimensions and cannot be enumerated")
+        values = [range(len(d.values)) if d.kind == "categorical"
+                  else range(d.low, d.high + 1, d.q) if d.kind == "integer"
+                  else [d.from_unit(k / max(1, d.size - 1)) for k in range(int(d.size))] for d in self._dims]
+        return (tuple(_py(v) for v in c) for c in itertools.product(*values))
+
+    # --- encodings ------------------------------------------------------------------------------
+    def encode(self, arch: Config) -> np.ndarray:
+        """Features of a configuration: one-hot for categorical dimensions, the unit-scaled (log where
+        declared) value for the others."""
+        parts = []
+        for d, e in zip(self._dims, arch):
+            if d.kind == "categorical":
+                row = np.zeros(len(d.values), dtype=np.float32)
+                row[int(e)] = 1.0
+                parts.append(row)
+            else:
+                parts.append(np.array([d.unit(e)], dtype=np.float32))
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
+
+    def encode_onehot(self, arch: Config) -> np.ndarray:
+        """Alias of :meth:`encode` (one-hot for categorical dimensions)."""
+        return self.encode(arch)
+
+    def split(self, archs: Sequence[Config]) -> tuple[np.ndarray, np.ndarray]:
+        """``(codes [n, n_categorical] int, units [n, n_numeric] float)``: what a kernel compares
+        (categorical entries by equality, the others by distance on the unit scale)."""
+        cat = [i for i, d in enumerate(self._dims) if d.kind == "categorical"]
+        num = [i for i, d in enumerate(self._dims) if d.kind != "categorical"]
+        codes = np.array([[a[i] for i in cat] for a in archs], dtype=np.int64).reshape(len(archs), len(cat))
+        units = np.array([[self._dims[i].unit(a[i]) for i in num] for a in archs],
+                         dtype=float).reshape(len(archs), len(num))
+        return codes, units
+
+    # --- networks --------------------------------------------------------------------------------
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """Shape of one input (no batch dimension), from ``example_inputs``."""
+        x = self.example_inputs
+        if x is None:
+            return None
+        if isinstance(x, (tuple, list)) and x and all(isinstance(v, (int, np.integer)) for v in x):
+            return tuple(int(v) for v in x)
+        inputs = x[0] if isinstance(x, (tuple, list)) else x
+        shape = getattr(inputs, "shape", None)
+        return tuple(int(v) for v in shape[1:]) if shape is not None else None
+
+    def example_batch(self):
+        """``example_inputs`` when it is a batch (tensor or ``(inputs, labels)``), else ``None``."""
+        x = self.example_inputs
+        if x is None or self.input_shape == (tuple(x) if isinstance(x, (tuple, list)) else None):
+            return None
+        return x
+
+    def build(self, arch: Config, num_classes: int | None = None, in_channels: int | None = None):
+        """``model_fn(to_config(arch))`` (``num_classes``/``in_channels`` are the model's own business)."""
+        if self.model_fn is None:
+            raise InvalidConfigError(f"{self.name}: no model_fn given, so configurations cannot be built into "
+                                     f"networks (proxies and hardware costs need one)")
+        return self.model_fn(self.to_config(arch))
+
+
+def space_size(space) -> float:
+    """Number of configurations of any raynas space (``math.inf`` when continuous)."""
+    size = getattr(space, "size", None)
+    if size is not None:
+        return float(size)
+    try:
+        return float(len(space))
+    except TypeError:
+        return math.inf
+
+
+__all__ = ["Categorical", "Integer", "Float", "ParamSpace", "flatten", "unflatten", "space_size", "Config"]

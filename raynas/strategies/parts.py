@@ -1,0 +1,321 @@
+"""The small parts raynas's model-based strategies are assembled from.
+
+Like Optuna's ``NSGAIISampler``, which takes its selection, child generation and after-trial
+handling as objects, :class:`~raynas.strategies.ZeroCostStrategy` and
+:class:`~raynas.strategies.PredictorStrategy` take their research knobs as parts, so a strategy has
+few arguments and each part can be swapped or tuned on its own:
+
+* :class:`Warmup` -- the first proposals: many random candidates scored by zero-cost estimates,
+  their non-dominated set spread evenly.
+* :class:`Moves` -- how later candidates are generated: one-dimension mutants of a parent chosen
+  by aging-evolution tournament, or of every member of the told front.
+* :class:`Model` -- the learned surrogate (Gaussian process or Bayesian ridge) that replaces the
+  zero-cost estimates once enough results are told.
+* :class:`Acquisition` -- how a candidate is chosen: expected hypervolume improvement (exact for
+  any number of objectives, :func:`raynas.moo.expected_hypervolume_improvement`), plain
+  improvement, or a random preference.
+* :class:`ZeroCostScores` -- zero-cost estimates of every objective from its role: accuracy
+  proxies for ``quality`` objectives, cost proxies (FLOPs, parameters, a latency predictor) for
+  ``cost`` objectives, nothing for ``other`` ones.
+
+Example::
+
+    from raynas.strategies import ZeroCostStrategy
+    from raynas.strategies.parts import Moves, Warmup
+
+    strategy = ZeroCostStrategy(space, "synflow", "flops", warmup=Warmup(candidates=500, size=8),
+                                moves=Moves(random_prob=0.1, front_prob=0.5))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from raynas import moo
+from raynas.errors import InvalidConfigError
+from raynas.objectives import ROLES, Objective
+
+Arch = tuple
+
+
+def _check_prob(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise InvalidConfigError(f"{name} must be in [0, 1], got {value!r}")
+    return float(value)
+
+
+def _check_int(name: str, value, low: int, allow_none: bool = False):
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise InvalidConfigError(f"{name} must be an integer >= {low}{' or None' if allow_none else ''}, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class Warmup:
+    """The warm-up (Abdelfattah et al.: score N random architectures, start from the best).
+
+    Args:
+        candidates: random candidates considered (3,000 in the paper).
+        size: architectures asked first, spread along the candidates' estimated non-dominated set.
+        networks: candidates scored on their real networks; the others' scores are predicted from
+            their encoding by a ridge fitted on those (``None``: score them all, as the paper does).
+
+    Measured on NB201 (20 devices x 10 seeds, trials to 99% of the true front's HV): all 3,000
+    candidates scored 46, 500 (default) 47, 200 54 (``benchmarks/out/search_quality.md``).
+    """
+
+    candidates: int = 3000
+    size: int = 10
+    networks: int | None = 500
+
+    def __post_init__(self):
+        _check_int("warmup candidates", self.candidates, 1)
+        _check_int("warmup size", self.size, 0)
+        _check_int("warmup networks", self.networks, 2, allow_none=True)
+
+
+ENGINES = ("evolution", "random")
+
+
+@dataclass(frozen=True)
+class Moves:
+    """Candidate generation after the warm-up.
+
+    Args:
+        random_prob: probability of a random mutant instead of the best-scored one (the paper: 0.25).
+        front_prob: once the model is in use, probability that the candidates are the unseen
+            one-dimension mutants of every told non-dominated configuration instead of one parent's.
+        n_mutants: score this many random mutants of a parent (None: all one-dimension mutants).
+        population_size / sample_size: the aging-evolution parent selection (the paper: 64 / 10).
+
+    Chosen on NB201 (six devices x 10 seeds, ``front_prob`` 0 / .25 / .5 / .75 / 1 -> 63.5 / 57 /
+    50.5 / 52 / 57.5 trials to 99% of the true front's HV).
+    """
+
+    random_prob: float = 0.2
+    front_prob: float = 0.5
+    n_mutants: int | None = None
+    population_size: int = 40
+    sample_size: int = 10
+
+    def __post_init__(self):
+        _check_prob("random_prob", self.random_prob)
+        _check_prob("front_prob", self.front_prob)
+        _check_int("n_mutants", self.n_mutants, 1, allow_none=True)
+        _check_int("population_size", self.population_size, 2)
+        _check_int("sample_size", self.sample_size, 1)
+
+
+MODELS = ("gp", "ridge")
+
+
+@dataclass(frozen=True)
+class Model:
+    """The learned surrogate.
+
+    Args:
+        kind: ``"gp"`` (:class:`~raynas.strategies.surrogates.ArchGP`) or ``"ridge"``
+            (:class:`~raynas.strategies.surrogates.RidgeSurrogate`).
+        learn: indices of the objectives it estimates (None: all; ``()``: zero-cost estimates only).
+        min_fit: told results before it replaces the zero-cost estimates.
+        options: keyword arguments of the surrogate class (e.g. ``{"warp_scale": 1.0}``).
+    """
+
+    kind: str = "gp"
+    learn: tuple | None = None
+    min_fit: int = 8
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.kind not in MODELS:
+            raise InvalidConfigError(f"model kind must be one of {MODELS}, got {self.kind!r}")
+        _check_int("min_fit", self.min_fit, 2)
+        if self.learn is not None:
+            object.__setattr__(self, "learn", tuple(int(j) for j in self.learn))
+
+    def build(self, n_scores: int, categorical: np.ndarray | None):
+        from raynas.strategies.surrogates import ArchGP, RidgeSurrogate
+
+        cls = ArchGP if self.kind == "gp" else RidgeSurrogate
+        try:
+            return cls(n_scores, categorical=categorical, **dict(self.options))
+        except TypeError as exc:
+            raise InvalidConfigError(f"bad options for the {self.kind} model: {exc}") from None
+
+
+CHOICES = ("ehvi", "hvi", "preference")
+
+
+@dataclass(frozen=True)
+class Acquisition:
+    """How one candidate is chosen among many.
+
+    Args:
+        kind: ``"ehvi"`` -- the largest expected hypervolume improvement over the told front under
+            the estimates' predictive distribution (exact for any number of objectives, up to the
+            quadrature; with one objective it is the expected improvement); ``"hvi"`` -- the largest
+            improvement of the estimates themselves; ``"preference"`` -- the best under a random
+            preference vector (Chebyshev scalarisation of the normalised estimates).
+        grid: quadrature points per objective (128: within ~0.5% of the exact value).
+    """
+
+    kind: str = "ehvi"
+    grid: int = 128
+
+    def __post_init__(self):
+        if self.kind not in CHOICES:
+            raise InvalidConfigError(f"acquisition must be one of {CHOICES}, got {self.kind!r}")
+        _check_int("grid", self.grid, 2)
+
+    def gains(self, front: np.ndarray, est: np.ndarray, sd: np.ndarray, cdf: Callable | None,
+              optimistic: np.ndarray | None, reference: np.ndarray, lo: np.ndarray, span: np.ndarray) -> np.ndarray:
+        """Improvement of every candidate over the normalised ``front`` (``(values - lo) / span``);
+        ``cdf(values in objective units) -> [n, G, m]`` and ``optimistic`` (values each candidate
+        beats with negligible probability) describe the predictive distribution."""
+        if self.kind == "ehvi" and cdf is not None and np.any(sd > 0):
+            low = est if optimistic is None else optimistic
+            lower = np.min((low - lo) / span, axis=0, initial=np.inf, where=np.isfinite(est))
+            return moo.expected_hypervolume_improvement(front, lambda grid: cdf(lo + span * grid), reference,
+                                                        lower, self.grid)
+        return moo.hypervolume_improvement(front, (est - lo) / span, reference)
+
+
+def preference_choice(est: np.ndarray, rng: np.random.Generator) -> int:
+    """The candidate best under a random preference vector (Chebyshev on min-max normalised estimates)."""
+    finite = np.where(np.isfinite(est), est, np.nan)
+    lo, hi = np.nanmin(finite, 0), np.nanmax(finite, 0)
+    z = np.nan_to_num((finite - lo) / np.where(hi > lo, hi - lo, 1.0), nan=np.inf)
+    w = rng.dirichlet(np.ones(est.shape[1]))
+    key = moo.chebyshev(z, w) + 1e-3 * moo.weighted_sum(z, w)
+    return int(np.argmin(key))
+
+
+def spread_choice(est: np.ndarray, size: int, cost_column: int | None) -> list[int]:
+    """Indices of up to ``size`` candidates: the estimated non-dominated set first, one per distinct
+    estimate, spread evenly along ``cost_column`` (by crowding distance without one), then the next
+    fronts while room remains."""
+    est = np.where(np.isfinite(est), est, np.inf)  # a failed estimate ranks last
+    ranks = moo.nondominated_ranks(est)
+    chosen: list[int] = []
+    for r in range(ranks.max() + 1 if len(ranks) else 0):
+        idx = np.flatnonzero(ranks == r)
+        _, first = np.unique(est[idx], axis=0, return_index=True)
+        idx = idx[np.sort(first)]
+        need = size - len(chosen)
+        if len(idx) > need:
+            if cost_column is not None:
+                order = idx[np.argsort(est[idx, cost_column], kind="stable")]
+                idx = order[np.unique(np.round(np.linspace(0, len(order) - 1, need)).astype(int))]
+            else:
+                crowd = moo.crowding_distance(est[idx]) if est.shape[1] > 1 else -est[idx, 0]
+                idx = idx[np.argsort(-crowd, kind="stable")[:need]]
+        chosen.extend(idx.tolist())
+        if len(chosen) >= size:
+            break
+    return chosen
+
+
+def roles_of(objectives) -> tuple[Objective, ...]:
+    """Objectives from an int (``1``: quality; ``2``: quality, cost; ``n``: quality then costs), a
+    list of roles, or :class:`~raynas.objectives.Objective` objects."""
+    if isinstance(objectives, int) and not isinstance(objectives, bool):
+        if objectives < 1:
+            raise InvalidConfigError(f"need at least one objective, got {objectives}")
+        roles = ["quality"] + ["cost"] * (objectives - 1)
+        return tuple(Objective(f"objective_{j}", "min", r) for j, r in enumerate(roles))
+    objectives = list(objectives)
+    if not objectives:
+        raise InvalidConfigError("need at least one objective")
+    if all(isinstance(o, Objective) for o in objectives):
+        return tuple(objectives)
+    if all(isinstance(o, str) for o in objectives):
+        bad = [o for o in objectives if o not in ROLES]
+        if bad:
+            raise InvalidConfigError(f"unknown role(s) {bad}; roles are {ROLES}")
+        return tuple(Objective(f"objective_{j}", "min", r) for j, r in enumerate(objectives))
+    raise InvalidConfigError(f"objectives must be a count, a list of roles or Objective objects, got {objectives!r}")
+
+
+class ZeroCostScores:
+    """Zero-cost estimates of every objective from its role (see :mod:`raynas.objectives`).
+
+    Args:
+        proxies: accuracy proxies (higher is better): scorers (``Arch -> float`` callables or
+            objects with ``score_many(archs)``); the first estimates ``quality`` objectives, all are
+            features of the learned model.
+        costs: one scorer per ``cost`` objective, in objective order.
+        objectives: the objectives (their roles decide which estimate each gets).
+
+    ``scores(archs)`` is ``[n, len(proxies) + len(costs)]``; ``static(archs, scores)`` the minimised
+    ``[n, m]`` estimates: ``-first proxy`` for quality objectives, the cost for cost objectives, 0
+    (no information) for other objectives.
+    """
+
+    def __init__(self, proxies: Sequence, costs: Sequence, objectives: Sequence[Objective]):
+        self.proxies = list(proxies)
+        self.costs = list(costs)
+        self.objectives = tuple(objectives)
+        n_cost = sum(o.role == "cost" for o in self.objectives)
+        if len(self.costs) != n_cost:
+            raise InvalidConfigError(f"{n_cost} cost objective(s) need as many cost scorers, got {len(self.costs)}")
+        if not self.proxies:
+            raise InvalidConfigError("at least one accuracy proxy is needed")
+
+    @property
+    def n_scores(self) -> int:
+        return len(self.proxies) + len(self.costs)
+
+    def scorers(self) -> list:
+        return self.proxies + self.costs
+
+    def scores(self, archs: Sequence[Arch]) -> np.ndarray:
+        from raynas.strategies.scorers import score_all
+
+        if not archs:
+            return np.zeros((0, self.n_scores))
+        return np.stack([score_all(s, archs) for s in self.scorers()], axis=1)
+
+    def static(self, scores: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(scores), len(self.objectives)))
+        c = len(self.proxies)
+        for j, o in enumerate(self.objectives):
+            if o.role == "quality":
+                out[:, j] = -scores[:, 0]
+            elif o.role == "cost":
+                out[:, j] = scores[:, c]
+                c += 1
+        return out
+
+    @property
+    def cost_column(self) -> int | None:
+        """The first cost objective (the axis the warm-up spreads along), if any."""
+        return next((j for j, o in enumerate(self.objectives) if o.role == "cost"), None)
+
+    def prefetch(self, archs: Sequence[Arch]) -> None:
+        """Start computing the scores of ``archs`` where a scorer can do that in the background."""
+        for s in self.scorers():
+            if hasattr(s, "prefetch"):
+                s.prefetch(archs)
+
+    def ready(self, archs: Sequence[Arch]) -> np.ndarray:
+        """Which of ``archs`` have every score available now (without computing any)."""
+        ok = np.ones(len(archs), dtype=bool)
+        for s in self.scorers():
+            if hasattr(s, "ready"):
+                ok &= np.asarray(s.ready(archs), dtype=bool)
+        return ok
+
+    @property
+    def evaluations(self) -> dict[str, int]:
+        return {"proxy": getattr(self.proxies[0], "evaluations", -1),
+                "cost": getattr(self.costs[0], "evaluations", -1) if self.costs else 0}
+
+
+__all__ = ["Warmup", "Moves", "Model", "Acquisition", "ZeroCostScores", "preference_choice", "spread_choice",
+           "roles_of", "ENGINES", "MODELS", "CHOICES"]
