@@ -211,8 +211,9 @@ class NormalisedHypervolume:
 
     ``value`` is the hypervolume of the complete trials' front inside the box from ``ideal`` to
     ``reference`` (both in metric units) divided by the box's volume: 1 would be one trial at the
-    ideal point, 0 no trial better than the reference in every metric. ``str()`` says all that
-    in one line; ``float()`` and format specs (``f"{hv:.3f}"``) give the number."""
+    ideal point, 0 no trial better than the reference in every metric; NaN for a box without
+    volume (fewer than two distinct complete trials). ``str()`` says it in one line with the box;
+    ``float()`` and format specs (``f"{hv:.3f}"``) give the number."""
 
     value: float
     ideal: tuple[float, ...]
@@ -232,8 +233,8 @@ class NormalisedHypervolume:
         """One line: the value and the box it is normalised to."""
         def point(values):
             return ", ".join(f"{m} {format_value(v, m, units)}" for m, v in zip(self.metric, values))
-        return (f"normalised hypervolume {self.value:.3f} (1 = a trial at the ideal point; box from ideal "
-                f"[{point(self.ideal)}] to reference [{point(self.reference)}], {self.box})")
+        return (f"normalised hypervolume {self.value:.3f} of the box from ideal [{point(self.ideal)}] "
+                f"to reference [{point(self.reference)}] ({self.box})")
 
     def __str__(self) -> str:
         return self.describe()
@@ -257,24 +258,40 @@ def hypervolume_box(results, metric: Sequence[str], mode: Sequence[str], fidelit
     return tuple(map(float, values.min(axis=0) * signs)), tuple(map(float, values.max(axis=0) * signs))
 
 
-def _box(df, metric, mode, ideal, reference, fidelity, full_fidelity):
+#: How far beyond the worst complete trial the default reference point lies, as a fraction of the
+#: trials' range in each metric: with the reference at the worst value itself, the trials at the
+#: extremes of the front would add nothing.
+MARGIN = 0.1
+
+
+def _box(df, metric, mode, ideal, reference, fidelity, full_fidelity, margin=MARGIN):
     """The box (ideal, reference) in metric units, the words for it, and a Normaliser in minimisation space."""
+    if not isinstance(margin, (int, float)) or isinstance(margin, bool) or not 0 <= margin < math.inf:
+        raise InvalidConfigError(f"margin must be a number >= 0, got {margin!r}")
     n_complete = int((trial_status(df, metric, fidelity, full_fidelity) == COMPLETE).sum())
     best, worst = hypervolume_box(df, metric, mode, fidelity, full_fidelity)
     given = [name for name, v in (("ideal", ideal), ("reference", reference)) if v is not None]
     ideal = best if ideal is None else tuple(float(v) for v in ideal)
-    reference = worst if reference is None else tuple(float(v) for v in reference)
+    if reference is None:
+        reference = tuple(w + margin * (w - b) for w, b in zip(worst, best))
+    reference = tuple(float(v) for v in reference)
     for label, point in (("ideal", ideal), ("reference", reference)):
         if len(point) != len(metric):
             raise InvalidConfigError(f"{label} {list(point)} must give one value per metric {list(metric)}")
+    beyond = f"worst + {margin:.0%} of their range"
     if not given:
-        words = f"the best and worst of {n_complete} complete trials"
+        words = f"best of {n_complete} complete trials; {beyond}"
     elif len(given) == 2:
-        words = "ideal and reference given"
+        words = "both given"
+    elif given == ["ideal"]:
+        words = f"ideal given; reference: {n_complete} complete trials' {beyond}"
     else:
-        words = f"{given[0]} given, the other from {n_complete} complete trials"
+        words = f"reference given; ideal: best of {n_complete} complete trials"
     signs = moo.minimisation_signs(metric, mode)
     normaliser = moo.Normaliser(np.asarray(ideal) * signs, np.asarray(reference) * signs)
+    if given and np.all(np.isfinite(normaliser.low)) and not np.all(normaliser.high > normaliser.low):
+        raise InvalidConfigError(f"reference {list(reference)} must be worse than ideal {list(ideal)} in every "
+                                 f"metric {list(metric)} (modes {list(mode)})")
     return ideal, reference, words, normaliser, n_complete
 
 
@@ -289,13 +306,14 @@ def _normalised_points(df, metric, mode, normaliser, fidelity, full_fidelity) ->
 
 def normalised_hypervolume(results, metric: Sequence[str], mode: Sequence[str], *,
                            ideal: Sequence[float] | None = None, reference: Sequence[float] | None = None,
-                           fidelity: str = "training_iteration",
+                           margin: float = MARGIN, fidelity: str = "training_iteration",
                            full_fidelity: float | None = None) -> NormalisedHypervolume:
     """Hypervolume of the complete trials' Pareto front, normalised to [0, 1], and what it is
     normalised to.
 
-    The box runs from ``ideal`` to ``reference`` (metric units; by default the best and the worst
-    value of each metric over the complete trials, see :func:`hypervolume_box`); objectives are
+    The box runs from ``ideal`` to ``reference`` (metric units; by default the best value of each
+    metric over the complete trials, and their worst moved ``margin`` of their range further, so
+    that the trials at the ends of the front count; see :func:`hypervolume_box`); objectives are
     min-max scaled into it (:class:`raynas.moo.Normaliser`) and the hypervolume is taken against
     the corner ``(1, ..., 1)`` (:func:`raynas.moo.hypervolume`). Trials better than a given ideal
     count as at the ideal. To compare searches, give them the same box (e.g. from
@@ -311,7 +329,7 @@ def normalised_hypervolume(results, metric: Sequence[str], mode: Sequence[str], 
     """
     df = results_dataframe(results)
     ideal, reference, words, normaliser, n_complete = _box(df, metric, mode, ideal, reference, fidelity,
-                                                           full_fidelity)
+                                                           full_fidelity, margin)
     y = _normalised_points(df, metric, mode, normaliser, fidelity, full_fidelity)
     if not (np.all(np.isfinite(normaliser.low)) and np.all(normaliser.high > normaliser.low)):
         value = math.nan  # an empty or flat box: no volume to normalise by
@@ -322,7 +340,7 @@ def normalised_hypervolume(results, metric: Sequence[str], mode: Sequence[str], 
 
 def hypervolume_history(results, metric: Sequence[str], mode: Sequence[str], *,
                         ideal: Sequence[float] | None = None, reference: Sequence[float] | None = None,
-                        fidelity: str = "training_iteration",
+                        margin: float = MARGIN, fidelity: str = "training_iteration",
                         full_fidelity: float | None = None) -> tuple[pd.DataFrame, NormalisedHypervolume]:
     """The normalised hypervolume of the complete trials' front after each trial, in the order of
     the results' rows (trial number, as Optuna's history plots count), in one box for the whole
@@ -331,9 +349,9 @@ def hypervolume_history(results, metric: Sequence[str], mode: Sequence[str], *,
     Returns a frame with columns ``trial`` (0, 1, ...), ``status`` (:func:`trial_status`) and
     ``hypervolume``, and the final :class:`NormalisedHypervolume`."""
     df = results_dataframe(results)
-    final = normalised_hypervolume(df, metric, mode, ideal=ideal, reference=reference, fidelity=fidelity,
-                                   full_fidelity=full_fidelity)
-    _, _, _, normaliser, _ = _box(df, metric, mode, ideal, reference, fidelity, full_fidelity)
+    final = normalised_hypervolume(df, metric, mode, ideal=ideal, reference=reference, margin=margin,
+                                   fidelity=fidelity, full_fidelity=full_fidelity)
+    _, _, _, normaliser, _ = _box(df, metric, mode, ideal, reference, fidelity, full_fidelity, margin)
     y = _normalised_points(df, metric, mode, normaliser, fidelity, full_fidelity)
     k = len(metric)
     if math.isnan(final.value):
