@@ -111,7 +111,8 @@ def export_to_optuna(results, metric: Sequence[str], mode: Sequence[str],
     study.set_user_attr("mode", list(mode))
     study.set_user_attr("units", {m: metric_unit(m) for m in metric})
     study.set_user_attr("source", "raynas")
-    trials = [_trial(optuna, row, metric, status.iloc[i], dists, fidelity) for i, row in enumerate(df.to_dict("records"))]
+    trials = [_trial(optuna, row, metric, status.iloc[i], dists, fidelity)
+              for i, row in enumerate(df.to_dict("records"))]
     with Progress(len(trials), f"exporting trials to Optuna study {study_name!r}", unit="trial") as bar:
         for trial in trials:  # one by one: ~50 ms each into SQLite, Optuna writes every attribute apart
             study.add_trial(trial)
@@ -163,7 +164,7 @@ def _convert_tune_space(space: Mapping[str, Any]) -> dict[str, Any]:
     try:
         from ray.tune.search.optuna import OptunaSearch
     except ImportError as exc:  # pragma: no cover - ray is a dependency
-        raise InvalidConfigError(f"distributions hold non-Optuna values but Ray Tune is not importable: {exc}") from None
+        raise InvalidConfigError(f"distributions hold Tune domains but Ray Tune is not importable: {exc}") from None
     try:
         return OptunaSearch.convert_search_space(dict(space))
     except (ValueError, TypeError, AttributeError) as exc:

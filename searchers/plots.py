@@ -89,7 +89,8 @@ def _draw_front(ax, df, x, y, modes, status, on_front, units, faint=None):
     complete = shown & (kinds == COMPLETE) & ~on_front
     stopped = shown & (kinds == STOPPED)
     if complete.any():
-        ax.scatter(xs[complete], ys[complete], s=22, c=COLOURS[COMPLETE], label=f"other complete ({int(complete.sum())})")
+        ax.scatter(xs[complete], ys[complete], s=22, c=COLOURS[COMPLETE],
+                   label=f"other complete ({int(complete.sum())})")
     if stopped.any():
         ax.scatter(xs[stopped], ys[stopped], s=22, facecolors="none", edgecolors=COLOURS[STOPPED],
                    label=f"stopped early ({int(stopped.sum())})")

@@ -177,3 +177,21 @@ def test_optuna_dashboard_serves_the_exported_study(tmp_path, db):
             proc.kill()
             proc.wait()
         proc.stderr.close()
+
+
+def test_optunas_own_plots_read_the_exported_study(db):
+    """``optuna.visualization`` needs plotly (not a raynas dependency); its matplotlib twin draws the
+    same Pareto-front plot from the exported study."""
+    import warnings
+
+    from optuna.visualization.matplotlib import plot_pareto_front
+
+    study = export_to_optuna(results_frame(), METRIC, MODE, storage=db, study_name="plots")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        ax = plot_pareto_front(study)
+    drawn = sorted(tuple(p) for c in ax.collections for p in c.get_offsets())
+    assert drawn == sorted([(90.0, 5.0), (80.0, 2.0), (70.0, 1.0), (85.0, 6.0), (80.0, 2.0)])  # the complete trials
+    import matplotlib.pyplot as plt
+
+    plt.close("all")

@@ -61,7 +61,8 @@ def test_normalised_hypervolume_by_hand():
     assert hv.value == pytest.approx(by_hand) and float(hv) == hv.value
     assert f"{hv:.3f}" == f"{by_hand:.3f}"
     text = str(hv)
-    assert text.startswith(f"normalised hypervolume {by_hand:.3f} of the box from ideal [accuracy 90 %, latency_ms 1 ms]")
+    assert text.startswith(f"normalised hypervolume {by_hand:.3f} of the box from ideal "
+                           "[accuracy 90 %, latency_ms 1 ms]")
     assert "reference [accuracy 68 %, latency_ms 6.5 ms]" in text and "5 complete trials" in text
     assert "10%" in text
     # margin 0: the reference is the worst trial itself; the trial at accuracy 70 adds nothing
