@@ -241,10 +241,20 @@ class NormalisedHypervolume:
 
 
 def hypervolume_box(results, metric: Sequence[str], mode: Sequence[str], fidelity: str = "training_iteration",
-                    full_fidelity: float | None = None) -> tuple[tuple[float, ...], tuple[float, ...]]:
+                    full_fidelity: float | None = None,
+                    margin: float = 0.0) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """``(ideal, nadir)`` in metric units: the best and the worst value of each metric over the
-    complete trials. ``results`` may be a list of results (a ``ResultGrid`` or DataFrame each) to
-    put several searches into one box, so that their normalised hypervolumes compare."""
+    complete trials, the nadir moved ``margin`` of the range further (``margin=MARGIN`` gives the
+    default reference of :func:`normalised_hypervolume`). ``results`` may be a list of results (a
+    ``ResultGrid`` or DataFrame each) to put several searches into one box, so that their
+    normalised hypervolumes compare::
+
+        ideal, reference = hypervolume_box([zc, nsga2], metric, mode, margin=MARGIN)
+        for r in (zc, nsga2):
+            print(normalised_hypervolume(r, metric, mode, ideal=ideal, reference=reference))
+    """
+    if not isinstance(margin, (int, float)) or isinstance(margin, bool) or not 0 <= margin < math.inf:
+        raise InvalidConfigError(f"margin must be a number >= 0, got {margin!r}")
     frames = results if isinstance(results, (list, tuple)) else [results]
     signs = moo.minimisation_signs(metric, mode)
     rows = []
@@ -255,7 +265,9 @@ def hypervolume_box(results, metric: Sequence[str], mode: Sequence[str], fidelit
     if not len(values):
         nan = (math.nan,) * len(metric)
         return nan, nan
-    return tuple(map(float, values.min(axis=0) * signs)), tuple(map(float, values.max(axis=0) * signs))
+    best, worst = values.min(axis=0), values.max(axis=0)
+    worst = worst + margin * (worst - best)
+    return tuple(map(float, best * signs)), tuple(map(float, worst * signs))
 
 
 #: How far beyond the worst complete trial the default reference point lies, as a fraction of the
@@ -266,15 +278,11 @@ MARGIN = 0.1
 
 def _box(df, metric, mode, ideal, reference, fidelity, full_fidelity, margin=MARGIN):
     """The box (ideal, reference) in metric units, the words for it, and a Normaliser in minimisation space."""
-    if not isinstance(margin, (int, float)) or isinstance(margin, bool) or not 0 <= margin < math.inf:
-        raise InvalidConfigError(f"margin must be a number >= 0, got {margin!r}")
     n_complete = int((trial_status(df, metric, fidelity, full_fidelity) == COMPLETE).sum())
-    best, worst = hypervolume_box(df, metric, mode, fidelity, full_fidelity)
+    best, worst = hypervolume_box(df, metric, mode, fidelity, full_fidelity, margin)
     given = [name for name, v in (("ideal", ideal), ("reference", reference)) if v is not None]
     ideal = best if ideal is None else tuple(float(v) for v in ideal)
-    if reference is None:
-        reference = tuple(w + margin * (w - b) for w, b in zip(worst, best))
-    reference = tuple(float(v) for v in reference)
+    reference = tuple(float(v) for v in (worst if reference is None else reference))
     for label, point in (("ideal", ideal), ("reference", reference)):
         if len(point) != len(metric):
             raise InvalidConfigError(f"{label} {list(point)} must give one value per metric {list(metric)}")

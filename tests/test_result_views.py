@@ -91,6 +91,7 @@ def test_one_box_for_two_searches_makes_their_values_compare():
     b.loc[0, "accuracy"] = 95.0  # b found a better network
     ideal, nadir = hypervolume_box([a, b], METRIC, MODE)
     assert ideal == (95.0, 1.0) and nadir == (70.0, 6.0)
+    assert hypervolume_box([a, b], METRIC, MODE, margin=0.1)[1] == pytest.approx((67.5, 6.5))
     ha = normalised_hypervolume(a, METRIC, MODE, ideal=ideal, reference=nadir)
     hb = normalised_hypervolume(b, METRIC, MODE, ideal=ideal, reference=nadir)
     assert hb.value > ha.value
