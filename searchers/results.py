@@ -7,7 +7,8 @@ enter the front as if they were complete.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -64,20 +65,44 @@ def mark_complete(df: pd.DataFrame, fidelity: str = "training_iteration",
     return df[fidelity] >= target
 
 
+#: The outcome of a trial, as :func:`trial_status` names it.
+COMPLETE, STOPPED, FAILED = "complete", "stopped early", "failed"
+
+
+def trial_status(results, metric: Sequence[str], fidelity: str = "training_iteration",
+                 full_fidelity: float | None = None) -> pd.Series:
+    """``"complete"``, ``"stopped early"`` or ``"failed"`` for every trial (row) of the results.
+
+    A trial failed if it raised (``trial_error``) or has no finite value for some metric (the
+    explained failures of :mod:`searchers.trainables` report NaN metrics); otherwise it was stopped
+    early if it did not reach full fidelity (:func:`mark_complete`), else it is complete. Only
+    complete trials enter Pareto fronts and hypervolumes."""
+    df = results_dataframe(results)
+    missing = [m for m in metric if m not in df.columns]
+    if missing:
+        raise InvalidConfigError(f"metric(s) {missing} not in the results; columns are {sorted(map(str, df.columns))}")
+    values = df[list(metric)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    failed = ~np.isfinite(values).all(axis=1)
+    if "trial_error" in df.columns:
+        failed |= df["trial_error"].notna().to_numpy()
+    complete = mark_complete(df, fidelity, full_fidelity).to_numpy(dtype=bool)
+    status = np.where(failed, FAILED, np.where(complete, COMPLETE, STOPPED))
+    return pd.Series(status, index=df.index, name="status")
+
+
 def pareto_front(results, metric: Sequence[str], mode: Sequence[str], fidelity: str = "training_iteration",
                  full_fidelity: float | None = None, include_incomplete: bool = False) -> pd.DataFrame:
     """Pareto-optimal trials, sorted by the first metric.
 
     The returned frame keeps every column of the results plus ``complete`` (reached full fidelity).
-    Trials with non-finite metric values never enter the front."""
+    Failed trials (:func:`trial_status`: raised, or a non-finite metric value) never enter the
+    front; trials stopped early only with ``include_incomplete``."""
     df = results_dataframe(results)
     signs = moo.minimisation_signs(metric, mode)
-    missing = [m for m in metric if m not in df.columns]
-    if missing:
-        raise InvalidConfigError(f"metric(s) {missing} not in the results; columns are {sorted(map(str, df.columns))}")
+    status = trial_status(df, metric, fidelity, full_fidelity)
     df = df.assign(complete=mark_complete(df, fidelity, full_fidelity))
     values = df[list(metric)].to_numpy(dtype=float) * signs
-    usable = np.isfinite(values).all(axis=1) & (df["complete"].to_numpy() | include_incomplete)
+    usable = (status == COMPLETE).to_numpy() | (include_incomplete & (status == STOPPED).to_numpy())
     front_mask = np.zeros(len(df), dtype=bool)
     if usable.any():
         front_mask[np.flatnonzero(usable)] = moo.pareto_mask(values[usable])
@@ -123,3 +148,223 @@ def pareto_summary(results, metric: Sequence[str], mode: Sequence[str], referenc
         raise InvalidConfigError(f"reference {list(reference)} must give one value per metric {list(metric)}")
     hv = front_hypervolume(front, metric, mode, reference) if len(front) and np.all(np.isfinite(reference)) else 0.0
     return ParetoSummary(front, hv, reference, len(df), len(complete))
+
+
+# --- units and labels ------------------------------------------------------------------------------
+#: Units of the metrics raynas's trainables report. A name ``<base>/<device>`` (``latency_ms/raspi4``)
+#: takes its base's unit; a name ending in ``_ms``, ``_s``, ``_mj`` or ``_mb`` takes that unit.
+UNITS: dict[str, str] = {
+    "accuracy": "%", "error": "%", "test_accuracy": "%", "val_accuracy": "%", "train_accuracy": "%",
+    "latency_ms": "ms", "latency_iqr_ms": "ms", "params": "M", "flops": "M MACs", "energy_mj": "mJ",
+    "time_total_s": "s",
+}
+_SUFFIX_UNITS = (("_ms", "ms"), ("_s", "s"), ("_mj", "mJ"), ("_mb", "MB"))
+ARROWS = {"max": "\u2191", "min": "\u2193"}  # up: larger is better; down: smaller is better
+
+
+def metric_unit(name: str, units: Mapping[str, str] | None = None) -> str:
+    """The unit of metric ``name`` ('' if unknown): ``units`` (yours) first, then :data:`UNITS`,
+    then the base of ``<base>/<device>``, then a unit suffix of the name (``_ms`` -> ``ms``)."""
+    table = {**UNITS, **(units or {})}
+    base = name.split("/", 1)[0]
+    for key in (name, base):
+        if key in table:
+            return table[key]
+    for suffix, unit in _SUFFIX_UNITS:
+        if base.endswith(suffix):
+            return unit
+    return ""
+
+
+def metric_label(name: str, mode: str | None = None, units: Mapping[str, str] | None = None) -> str:
+    """An axis label: ``"accuracy (%) \u2191"``, ``"latency (ms) \u2193"``, ``"latency on raspi4 (ms) \u2193"``.
+
+    A unit suffix the name carries (``latency_ms``) moves into the brackets; the arrow says which
+    way is better (``mode`` ``"max"``: up, ``"min"``: down; none without a mode)."""
+    unit = metric_unit(name, units)
+    base, _, device = name.partition("/")
+    for suffix, suffix_unit in _SUFFIX_UNITS:
+        if unit == suffix_unit and base.endswith(suffix) and base != suffix and (units or {}).get(name) is None:
+            base = base[: -len(suffix)]
+            break
+    text = f"{base} on {device}" if device else base
+    if unit:
+        text += f" ({unit})"
+    if mode is not None:
+        if mode not in ARROWS:
+            raise InvalidConfigError(f"mode {mode!r} must be 'min' or 'max'")
+        text += f" {ARROWS[mode]}"
+    return text
+
+
+def format_value(value: float, name: str, units: Mapping[str, str] | None = None) -> str:
+    """``93.4 %``, ``2.31 ms``: a metric value with 4 significant digits and its unit."""
+    unit = metric_unit(name, units)
+    text = f"{float(value):.4g}"
+    return f"{text} {unit}" if unit else text
+
+
+# --- normalised hypervolume ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NormalisedHypervolume:
+    """A hypervolume normalised to [0, 1] and the box it is normalised to.
+
+    ``value`` is the hypervolume of the complete trials' front inside the box from ``ideal`` to
+    ``reference`` (both in metric units) divided by the box's volume: 1 would be one trial at the
+    ideal point, 0 no trial better than the reference in every metric; NaN for a box without
+    volume (fewer than two distinct complete trials). ``str()`` says it in one line with the box;
+    ``float()`` and format specs (``f"{hv:.3f}"``) give the number."""
+
+    value: float
+    ideal: tuple[float, ...]
+    reference: tuple[float, ...]
+    metric: tuple[str, ...]
+    mode: tuple[str, ...]
+    n_complete: int
+    box: str  # where ideal and reference come from, in words
+
+    def __float__(self) -> float:
+        return float(self.value)
+
+    def __format__(self, spec: str) -> str:
+        return format(self.value, spec) if spec else str(self)
+
+    def describe(self, units: Mapping[str, str] | None = None) -> str:
+        """One line: the value and the box it is normalised to."""
+        def point(values):
+            return ", ".join(f"{m} {format_value(v, m, units)}" for m, v in zip(self.metric, values))
+        return (f"normalised hypervolume {self.value:.3f} of the box from ideal [{point(self.ideal)}] "
+                f"to reference [{point(self.reference)}] ({self.box})")
+
+    def __str__(self) -> str:
+        return self.describe()
+
+
+def hypervolume_box(results, metric: Sequence[str], mode: Sequence[str], fidelity: str = "training_iteration",
+                    full_fidelity: float | None = None,
+                    margin: float = 0.0) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """``(ideal, nadir)`` in metric units: the best and the worst value of each metric over the
+    complete trials, the nadir moved ``margin`` of the range further (``margin=MARGIN`` gives the
+    default reference of :func:`normalised_hypervolume`). ``results`` may be a list of results (a
+    ``ResultGrid`` or DataFrame each) to put several searches into one box, so that their
+    normalised hypervolumes compare::
+
+        ideal, reference = hypervolume_box([zc, nsga2], metric, mode, margin=MARGIN)
+        for r in (zc, nsga2):
+            print(normalised_hypervolume(r, metric, mode, ideal=ideal, reference=reference))
+    """
+    if not isinstance(margin, (int, float)) or isinstance(margin, bool) or not 0 <= margin < math.inf:
+        raise InvalidConfigError(f"margin must be a number >= 0, got {margin!r}")
+    frames = results if isinstance(results, (list, tuple)) else [results]
+    signs = moo.minimisation_signs(metric, mode)
+    rows = []
+    for r in frames:
+        df = results_dataframe(r)
+        rows.append(df.loc[(trial_status(df, metric, fidelity, full_fidelity) == COMPLETE).to_numpy(), list(metric)])
+    values = pd.concat(rows).to_numpy(dtype=float) * signs if rows else np.empty((0, len(metric)))
+    if not len(values):
+        nan = (math.nan,) * len(metric)
+        return nan, nan
+    best, worst = values.min(axis=0), values.max(axis=0)
+    worst = worst + margin * (worst - best)
+    return tuple(map(float, best * signs)), tuple(map(float, worst * signs))
+
+
+#: How far beyond the worst complete trial the default reference point lies, as a fraction of the
+#: trials' range in each metric: with the reference at the worst value itself, the trials at the
+#: extremes of the front would add nothing.
+MARGIN = 0.1
+
+
+def _box(df, metric, mode, ideal, reference, fidelity, full_fidelity, margin=MARGIN):
+    """The box (ideal, reference) in metric units, the words for it, and a Normaliser in minimisation space."""
+    n_complete = int((trial_status(df, metric, fidelity, full_fidelity) == COMPLETE).sum())
+    best, worst = hypervolume_box(df, metric, mode, fidelity, full_fidelity, margin)
+    given = [name for name, v in (("ideal", ideal), ("reference", reference)) if v is not None]
+    ideal = best if ideal is None else tuple(float(v) for v in ideal)
+    reference = tuple(float(v) for v in (worst if reference is None else reference))
+    for label, point in (("ideal", ideal), ("reference", reference)):
+        if len(point) != len(metric):
+            raise InvalidConfigError(f"{label} {list(point)} must give one value per metric {list(metric)}")
+    beyond = f"worst + {margin:.0%} of their range"
+    if not given:
+        words = f"best of {n_complete} complete trials; {beyond}"
+    elif len(given) == 2:
+        words = "both given"
+    elif given == ["ideal"]:
+        words = f"ideal given; reference: {n_complete} complete trials' {beyond}"
+    else:
+        words = f"reference given; ideal: best of {n_complete} complete trials"
+    signs = moo.minimisation_signs(metric, mode)
+    normaliser = moo.Normaliser(np.asarray(ideal) * signs, np.asarray(reference) * signs)
+    if given and np.all(np.isfinite(normaliser.low)) and not np.all(normaliser.high > normaliser.low):
+        raise InvalidConfigError(f"reference {list(reference)} must be worse than ideal {list(ideal)} in every "
+                                 f"metric {list(metric)} (modes {list(mode)})")
+    return ideal, reference, words, normaliser, n_complete
+
+
+def _normalised_points(df, metric, mode, normaliser, fidelity, full_fidelity) -> np.ndarray:
+    """Complete trials' objectives in box coordinates (ideal 0, reference 1; clipped at the ideal);
+    other trials as NaN rows, so row positions stay those of the results."""
+    signs = moo.minimisation_signs(metric, mode)
+    y = normaliser(df[list(metric)].to_numpy(dtype=float) * signs)
+    y[(trial_status(df, metric, fidelity, full_fidelity) != COMPLETE).to_numpy()] = np.nan
+    return np.maximum(y, 0.0)
+
+
+def normalised_hypervolume(results, metric: Sequence[str], mode: Sequence[str], *,
+                           ideal: Sequence[float] | None = None, reference: Sequence[float] | None = None,
+                           margin: float = MARGIN, fidelity: str = "training_iteration",
+                           full_fidelity: float | None = None) -> NormalisedHypervolume:
+    """Hypervolume of the complete trials' Pareto front, normalised to [0, 1], and what it is
+    normalised to.
+
+    The box runs from ``ideal`` to ``reference`` (metric units; by default the best value of each
+    metric over the complete trials, and their worst moved ``margin`` of their range further, so
+    that the trials at the ends of the front count; see :func:`hypervolume_box`); objectives are
+    min-max scaled into it (:class:`raynas.moo.Normaliser`) and the hypervolume is taken against
+    the corner ``(1, ..., 1)`` (:func:`raynas.moo.hypervolume`). Trials better than a given ideal
+    count as at the ideal. To compare searches, give them the same box (e.g. from
+    ``hypervolume_box([results_a, results_b], ...)``): a default box is each search's own. Not the
+    same number as :func:`raynas.moo.normalised_hypervolume`, which divides by the hypervolume of
+    the true front of a tabular benchmark.
+
+    Example::
+
+        hv = normalised_hypervolume(results, ["accuracy", "latency_ms"], ["max", "min"])
+        print(hv)            # normalised hypervolume 0.612 (1 = a trial at the ideal point; box ...)
+        print(f"{hv:.3f}")   # 0.612
+    """
+    df = results_dataframe(results)
+    ideal, reference, words, normaliser, n_complete = _box(df, metric, mode, ideal, reference, fidelity,
+                                                           full_fidelity, margin)
+    y = _normalised_points(df, metric, mode, normaliser, fidelity, full_fidelity)
+    if not (np.all(np.isfinite(normaliser.low)) and np.all(normaliser.high > normaliser.low)):
+        value = math.nan  # an empty or flat box: no volume to normalise by
+    else:
+        value = moo.hypervolume(y, np.ones(len(metric)))
+    return NormalisedHypervolume(float(value), ideal, reference, tuple(metric), tuple(mode), n_complete, words)
+
+
+def hypervolume_history(results, metric: Sequence[str], mode: Sequence[str], *,
+                        ideal: Sequence[float] | None = None, reference: Sequence[float] | None = None,
+                        margin: float = MARGIN, fidelity: str = "training_iteration",
+                        full_fidelity: float | None = None) -> tuple[pd.DataFrame, NormalisedHypervolume]:
+    """The normalised hypervolume of the complete trials' front after each trial, in the order of
+    the results' rows (trial number, as Optuna's history plots count), in one box for the whole
+    history (see :func:`normalised_hypervolume`, whose result comes second).
+
+    Returns a frame with columns ``trial`` (0, 1, ...), ``status`` (:func:`trial_status`) and
+    ``hypervolume``, and the final :class:`NormalisedHypervolume`."""
+    df = results_dataframe(results)
+    final = normalised_hypervolume(df, metric, mode, ideal=ideal, reference=reference, margin=margin,
+                                   fidelity=fidelity, full_fidelity=full_fidelity)
+    _, _, _, normaliser, _ = _box(df, metric, mode, ideal, reference, fidelity, full_fidelity, margin)
+    y = _normalised_points(df, metric, mode, normaliser, fidelity, full_fidelity)
+    k = len(metric)
+    if math.isnan(final.value):
+        hv = np.full(len(df), math.nan)
+    else:
+        hv = moo.hv_trajectory(y, normaliser=moo.Normaliser(np.zeros(k), np.ones(k)), true_hv=1.0)
+    status = trial_status(df, metric, fidelity, full_fidelity).to_numpy()
+    return pd.DataFrame({"trial": np.arange(len(df)), "status": status, "hypervolume": hv}), final

@@ -224,6 +224,36 @@ def test_a_failing_pass_fails_only_its_proxies(batch):
     assert all(math.isfinite(report.values[n]) for n in ("synflow", "params"))
 
 
+def test_report_prints_a_short_table_and_gives_layers_on_request(batch):
+    """A printed report is one row per proxy with value, seconds and the failure reason, not the
+    layer dicts; the layers are one call away, and the old attributes still work."""
+    report = proxy_report(small_cnn(), batch, ["snip", "synflow", "jacob_cov"])
+    report.values["jacob_cov"] = math.nan
+    report.failures["jacob_cov"] = "non-finite value (nan) " + "x" * 200
+    text = str(report)
+    lines = text.splitlines()
+    assert lines[0].split() == ["proxy", "value", "seconds", "failure"]
+    rows = {line.split()[0]: line for line in lines[2:5]}
+    assert set(rows) == {"snip", "synflow", "jacob_cov"}
+    assert f"{report['snip']:.6g}" in rows["snip"] and f"{report.timings['snip']:.3f}" in rows["snip"]
+    assert "non-finite value" in rows["jacob_cov"] and rows["jacob_cov"].endswith("...")
+    assert "layers(name)" in text and "shared passes" in text
+    assert len(repr(report)) < 1000 and repr(report).startswith("<ProxyReport of 3 proxies, 1 failed>")
+    assert "stem" not in text and "0." + "0" * 5 not in text  # no layer dict in the summary
+
+    frame = report.to_frame()
+    assert list(frame.index) == ["snip", "synflow", "jacob_cov"]
+    assert list(frame.columns) == ["value", "seconds", "layers", "failure"]
+    assert frame.loc["snip", "layers"] == len(report.layerwise["snip"]) > 0
+    assert frame.loc["jacob_cov", "layers"] == 0 and frame.loc["jacob_cov", "failure"].startswith("non-finite")
+    assert report.layers("snip") == report.layerwise["snip"] and report.layers("jacob_cov") == {}
+    detail = report.to_frame(layers=True)
+    assert detail.loc["snip"]["value"].sum() == pytest.approx(report["snip"])
+    assert len(detail) == sum(len(d) for d in report.layerwise.values())
+    with pytest.raises(UnknownNameError, match="grasp"):
+        report.layers("grasp")
+
+
 # --- bad input ----------------------------------------------------------------------------------------
 def test_bad_input_is_named(batch):
     model = small_cnn()

@@ -22,13 +22,25 @@ PAPER_PROXIES = ("grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov")
 Batch = "tuple[torch.Tensor, torch.Tensor] | torch.Tensor | None"
 
 
-@dataclass
+@dataclass(repr=False)
 class ProxyReport:
     """Everything one :func:`proxy_report` call measured.
 
     ``values``: the network's score per proxy (NaN where it failed); ``layerwise``: per-layer values
     of layer-wise proxies; ``failures``: why a proxy has no finite value; ``timings``: seconds per
-    shared pass and per proxy."""
+    shared pass and per proxy.
+
+    Printed, a report is a short table, one row per proxy (value, seconds, failure reason); the
+    layer detail is there on request::
+
+        >>> report = proxy_report(model, batch, ["snip", "synflow"])
+        >>> print(report)                      # proxy | value | seconds | failure
+        >>> report.to_frame()                  # the same table as a pandas DataFrame
+        >>> report.layers("snip")              # {layer name: value} of one layer-wise proxy
+        >>> report.to_frame(layers=True)       # one row per (proxy, layer)
+
+    Seconds per proxy count the proxy's own work plus the first use of each shared pass; the
+    ``pass/<name>`` entries of ``timings`` give the passes alone."""
 
     values: dict[str, float]
     layerwise: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -37,6 +49,63 @@ class ProxyReport:
 
     def __getitem__(self, name: str) -> float:
         return self.values[name]
+
+    def layers(self, name: str) -> dict[str, float]:
+        """Per-layer values of the layer-wise proxy ``name`` (``{}`` for a proxy computed whole,
+        such as ``jacob_cov``); the error names the proxies this report holds."""
+        if name not in self.values:
+            raise UnknownNameError(f"proxy {name!r} is not in this report; it has {list(self.values)}")
+        return dict(self.layerwise.get(name, {}))
+
+    def to_frame(self, layers: bool = False):
+        """The report as a pandas DataFrame: one row per proxy (columns ``value``, ``seconds``,
+        ``layers`` -- how many layer values it has -- and ``failure``, indexed by proxy), or with
+        ``layers=True`` one row per (proxy, layer) with that layer's ``value``."""
+        import pandas as pd
+
+        if layers:
+            rows = [(p, layer, float(v)) for p, d in self.layerwise.items() for layer, v in d.items()]
+            frame = pd.DataFrame(rows, columns=["proxy", "layer", "value"])
+            return frame.set_index(["proxy", "layer"])
+        frame = pd.DataFrame({
+            "value": [self.values[p] for p in self.values],
+            "seconds": [self.timings.get(p, math.nan) for p in self.values],
+            "layers": [len(self.layerwise.get(p, {})) for p in self.values],
+            "failure": [self.failures.get(p, "") for p in self.values],
+        }, index=pd.Index(list(self.values), name="proxy"))
+        return frame
+
+    def summary(self, width: int = 60) -> str:
+        """The short table ``str(report)`` prints: proxy, value, seconds, failure reason (cut to
+        ``width`` characters), and one line on the layer detail and the shared passes."""
+        rows = [("proxy", "value", "seconds", "failure")]
+        for p, v in self.values.items():
+            reason = self.failures.get(p, "")
+            if len(reason) > width:
+                reason = reason[: width - 3] + "..."
+            t = self.timings.get(p)
+            rows.append((p, f"{v:.6g}", "" if t is None else f"{t:.3f}", reason))
+        widths = [max(len(r[i]) for r in rows) for i in range(3)]
+        lines = [f"{r[0]:<{widths[0]}}  {r[1]:>{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]}".rstrip() for r in rows]
+        lines.insert(1, "-" * max(len(line) for line in lines))
+        passes = {k[5:]: v for k, v in self.timings.items() if k.startswith("pass/")}
+        notes = []
+        if self.layerwise:
+            notes.append(f"layer values of {', '.join(self.layerwise)}: report.layers(name) or "
+                         "report.to_frame(layers=True)")
+        if passes:
+            notes.append("shared passes: " + ", ".join(f"{k} {v:.3f}s" for k, v in passes.items()))
+        return "\n".join(lines + notes)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def __repr__(self) -> str:
+        failed = f", {len(self.failures)} failed" if self.failures else ""
+        return f"<ProxyReport of {len(self.values)} proxies{failed}>\n{self.summary()}"
+
+    def _repr_html_(self) -> str:  # notebooks show the table, not the layer dicts
+        return self.to_frame()._repr_html_()
 
 
 def resolve_names(names: Iterable[str] | str | None) -> list[str]:
