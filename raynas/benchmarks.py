@@ -40,17 +40,23 @@ def _read_csv(path: str, mtime: float) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
+def _fetch_command(path: Path) -> str:
+    """The command that fetches (or replaces a damaged) ``path`` of ``nb201/``."""
+    return paths.fetch_hint("nb201-latency" if path.name == "latency_ms.csv" else "nb201")
+
+
 def _load(path: Path, directory: Path) -> pd.DataFrame:
     if not path.is_file():
         raise DataNotFoundError(
             f"NAS-Bench-201 file {path.name!r} not found in data directory {str(directory)!r} "
-            f"(fetch it with `raynas data fetch {'latency' if path.name == 'latency_ms.csv' else 'nb201'}`, "
+            f"(fetch it with {_fetch_command(path)}, "
             f"set RAYNAS_DATA or pass data_dir)")
     try:
         return _read_csv(str(path.resolve()), path.stat().st_mtime)
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' EmptyDataError/ParserError are ValueErrors
         raise DataNotFoundError(f"{str(path)!r} is not a readable CSV table ({type(exc).__name__}: "
-                                f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
+                                f"{str(exc).splitlines()[0] if str(exc) else ''}); "
+                                f"fetch it again with {_fetch_command(path)}") from None
 
 
 class NB201Benchmark:
@@ -68,18 +74,22 @@ class NB201Benchmark:
         lat = _load(d / "latency_ms.csv", d)
         for col in ("arch_index", "arch_str", "valid-accuracy", "test-accuracy"):
             if col not in acc.columns:
-                raise DataNotFoundError(f"{d / f'accuracy_{dataset}_200ep.csv'} lacks column {col!r}")
+                raise DataNotFoundError(f"{d / f'accuracy_{dataset}_200ep.csv'} lacks column {col!r}; "
+                                        f"fetch it again with {paths.fetch_hint('nb201')}")
         if "arch_str" not in lat.columns:
-            raise DataNotFoundError(f"{d / 'latency_ms.csv'} lacks column 'arch_str'")
+            raise DataNotFoundError(f"{d / 'latency_ms.csv'} lacks column 'arch_str'; "
+                                    f"fetch it again with {paths.fetch_hint('nb201-latency')}")
         acc = acc.sort_values("arch_index").reset_index(drop=True)
         if not np.array_equal(acc["arch_index"].to_numpy(), np.arange(len(acc))):
-            raise DataNotFoundError(f"arch_index of the accuracy table in {str(d)!r} is not 0..{len(acc) - 1}")
+            raise DataNotFoundError(f"arch_index of the accuracy table in {str(d)!r} is not 0..{len(acc) - 1}; "
+                                    f"fetch it again with {paths.fetch_hint('nb201')}")
         self.arch_strs: list[str] = list(acc["arch_str"])
         self.archs: list[tuple[int, ...]] = [self.space.parse(s) for s in self.arch_strs]
         self._index: dict[tuple[int, ...], int] = {a: i for i, a in enumerate(self.archs)}
         self._str_index: dict[str, int] = {s: i for i, s in enumerate(self.arch_strs)}
         if len(self._index) != len(self.archs):
-            raise DataNotFoundError(f"the accuracy table in {str(d)!r} lists an architecture twice")
+            raise DataNotFoundError(f"the accuracy table in {str(d)!r} lists an architecture twice; "
+                                    f"fetch it again with {paths.fetch_hint('nb201')}")
         self._acc = {s: acc[f"{s}-accuracy"].to_numpy(float) for s in SPLITS if f"{s}-accuracy" in acc.columns}
         # latency rows are matched by architecture string, whatever their order
         rows = np.array([self._str_index.get(s, -1) for s in lat["arch_str"]])

@@ -197,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_search(sub)
     _add_pareto(sub)
     _add_proxies(sub)
+    __import__("raynas.datasets").datasets.add_data_parser(sub)
     return parser
 
 

@@ -81,7 +81,8 @@ def _find(directory: Path, stem: str) -> Path:
     for name in (stem, stem + ".gz"):
         if (directory / name).is_file():
             return directory / name
-    raise DataNotFoundError(f"Fashion-MNIST file {stem}[.gz] not found in data directory {str(directory)!r}")
+    raise DataNotFoundError(f"Fashion-MNIST file {stem}[.gz] not found in data directory {str(directory)!r}; "
+                            f"fetch it with `raynas data fetch fashion-mnist`")
 
 
 def load_fashion_mnist(directory: str | os.PathLike | None = None, split: str = "train",
@@ -103,8 +104,11 @@ def load_fashion_mnist(directory: str | os.PathLike | None = None, split: str = 
     if not any(d.glob("*-idx3-ubyte*")) and (d / "fashion-mnist").is_dir():
         d = d / "fashion-mnist"
     prefix = "train" if split == "train" else "t10k"
-    images = _read_idx(_find(d, f"{prefix}-images-idx3-ubyte"))
-    labels = _read_idx(_find(d, f"{prefix}-labels-idx1-ubyte"))
+    image_file, label_file = _find(d, f"{prefix}-images-idx3-ubyte"), _find(d, f"{prefix}-labels-idx1-ubyte")
+    try:
+        images, labels = _read_idx(image_file), _read_idx(label_file)
+    except DataNotFoundError as exc:  # a damaged download
+        raise DataNotFoundError(f"{exc}; fetch it again with `raynas data fetch fashion-mnist`") from None
     if limit is not None:
         images, labels = images[:limit], labels[:limit]
     x = torch.from_numpy(images.astype(np.float32) / 255.0).unsqueeze(1)

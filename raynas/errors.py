@@ -24,3 +24,11 @@ class UnknownNameError(RaynasError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; keep it readable
         return str(self.args[0]) if self.args else ""
+
+
+class DataChecksumError(RaynasError):
+    """A downloaded or converted data file whose SHA-256 is not the published one (it was deleted)."""
+
+
+class DataDownloadError(RaynasError):
+    """A data file that could not be downloaded from any of its URLs (the message names them)."""

@@ -40,11 +40,12 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def data_dir():
     """The data directory (module docstring); tests needing it skip, naming the fetch command, when
-    the NAS-Bench-201 tables are absent."""
+    a published dataset is absent."""
     d = paths.data_dir()
-    if not (d / "nb201" / "latency_ms.csv").is_file():
-        pytest.skip(f"published data not found in {d}: run `raynas data fetch all`, set RAYNAS_DATA, "
-                    f"or place shared/data beside the checkout")
+    missing = [name for name, (sub, marker, _) in paths.DATASETS.items() if not (d / sub / marker).is_file()]
+    if missing:
+        pytest.skip(f"published data ({', '.join(missing)}) not found in {d}: run `raynas data fetch all`, "
+                    f"set RAYNAS_DATA, or place shared/data beside the checkout")
     return d
 
 

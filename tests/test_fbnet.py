@@ -30,7 +30,7 @@ def test_parse_format_round_trip_against_archs_csv(data_dir):
     pd = pytest.importorskip("pandas")
     path = data_dir / "fbnet" / "archs.csv"
     if not path.is_file():
-        pytest.skip(f"{path} not found")
+        pytest.skip(f"{path} not found: run `raynas data fetch latency`")
     df = pd.read_csv(path, nrows=200)
     sp = FBNetSpace()
     cols = [f"layer{i}" for i in range(22)]

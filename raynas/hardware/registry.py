@@ -23,7 +23,7 @@ import numpy as np
 
 from raynas.errors import DataNotFoundError, UnknownNameError
 from raynas.hardware.base import Device
-from raynas.hardware.table import TableDevice, table_devices
+from raynas.hardware.table import TableDevice, fetch_hint, table_devices
 
 
 class PredictedDevice(Device):
@@ -65,11 +65,13 @@ def reference_archs(space: str, data_dir: str | os.PathLike | None = None) -> tu
     d = _data_dir(data_dir)
     file = d / space / "reference_archs.json"
     if not file.is_file():
-        raise DataNotFoundError(f"no reference architectures for space {space!r}: {str(file)!r} does not exist")
+        raise DataNotFoundError(f"no reference architectures for space {space!r}: {str(file)!r} does not exist; "
+                                f"{fetch_hint(space)}")
     ref = json.loads(file.read_text())
     ids = next((ref[k] for k in ("reference_arch_indices", "reference_arch_ids") if k in ref), None)
     if ids is None:
-        raise DataNotFoundError(f"{str(file)!r} has neither 'reference_arch_indices' nor 'reference_arch_ids'")
+        raise DataNotFoundError(f"{str(file)!r} has neither 'reference_arch_indices' nor 'reference_arch_ids'; "
+                                f"{fetch_hint(space, again=True)}")
     table = latency_table(space, d)
     id_col = next((c for c in ("arch_index", "arch_id") if c in table.columns), None)
     pos_of = {int(v): i for i, v in enumerate(table[id_col])} if id_col else {i: i for i in range(len(table))}

@@ -15,6 +15,16 @@ from raynas.hardware.base import Device
 ID_COLUMNS = ("arch_index", "arch_id", "arch_str")
 
 
+def fetch_hint(space: str, again: bool = False) -> str:
+    """How to get the published latency table of ``space`` (for error messages)."""
+    from raynas.paths import DATASETS, fetch_hint as _hint
+
+    key = "nb201-latency" if space == "nb201" else space
+    if key not in DATASETS:
+        return f"raynas publishes no {space!r} table (`raynas data info` lists what it fetches)"
+    return f"fetch it{' again' if again else ''} with {_hint(key)}"
+
+
 @lru_cache(maxsize=8)
 def _read_table(path: str) -> pd.DataFrame:
     return pd.read_csv(path)
@@ -28,11 +38,12 @@ def latency_table(space: str = "nb201", data_dir: str | os.PathLike | None = Non
     path = d / space / "latency_ms.csv"
     if not path.is_file():
         raise DataNotFoundError(f"latency table {str(path)!r} not found (data directory {str(d)!r}); "
-                                f"fetch it with `raynas data fetch latency` or pass --data-dir / set RAYNAS_DATA")
+                                f"{fetch_hint(space)}, or pass --data-dir / set RAYNAS_DATA")
     try:
         return _read_table(str(path.resolve()))
     except (ValueError, UnicodeDecodeError) as exc:  # pandas' EmptyDataError/ParserError are ValueErrors
-        raise DataNotFoundError(f"latency table {str(path)!r} is not a readable CSV table ({type(exc).__name__})") from None
+        raise DataNotFoundError(f"latency table {str(path)!r} is not a readable CSV table ({type(exc).__name__}); "
+                                f"{fetch_hint(space, again=True)}") from None
 
 
 def table_devices(space: str = "nb201", data_dir: str | os.PathLike | None = None) -> list[str]:

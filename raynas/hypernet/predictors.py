@@ -95,8 +95,11 @@ class LatencyData:
             raise UnknownNameError(f"device {device!r} is not in the {self.space_name} latency table; "
                                    f"known: {', '.join(self.latency_ms)}")
         if not self.reference_rows:
+            from raynas.hardware.table import fetch_hint
+
             raise DataNotFoundError(f"the {self.space_name} table has no reference architectures "
-                                    f"(reference_archs.json) to make a hardware embedding from")
+                                    f"(reference_archs.json) to make a hardware embedding from; "
+                                    f"{fetch_hint(self.space_name)}")
         return HardwareProfile(device, self.latency_ms[device][self.reference_rows])
 
     def units(self, device: str) -> np.ndarray:

@@ -67,7 +67,7 @@ def load_space_table(space_name: str, data_dir: str | os.PathLike | None = None)
     """Read ``{data_dir}/{space_name}/latency_ms.csv`` (and ``archs.csv`` / ``reference_archs.json``
     where present) for a space registered in :data:`raynas.spaces.SPACES`."""
     from raynas.paths import data_dir as _data_dir
-    from raynas.hardware.table import ID_COLUMNS, latency_table
+    from raynas.hardware.table import ID_COLUMNS, fetch_hint, latency_table
     from raynas.spaces import get_space
 
     d = _data_dir(data_dir)
@@ -82,9 +82,11 @@ def load_space_table(space_name: str, data_dir: str | os.PathLike | None = None)
     elif "arch_str" in table.columns:
         archs = [space.parse(s) for s in table["arch_str"]]
     else:
-        raise DataNotFoundError(f"{space_name}: no architectures found for the table in {str(d / space_name)!r}")
+        raise DataNotFoundError(f"{space_name}: no architectures found for the table in {str(d / space_name)!r}; "
+                                f"{fetch_hint(space_name)}")
     if len(archs) != len(table):
-        raise DataNotFoundError(f"{space_name}: {len(archs)} architectures but {len(table)} latency rows")
+        raise DataNotFoundError(f"{space_name}: {len(archs)} architectures but {len(table)} latency rows; "
+                                f"{fetch_hint(space_name, again=True)}")
     reference: list[int] = []
     ref_file = d / space_name / "reference_archs.json"
     if ref_file.is_file():
