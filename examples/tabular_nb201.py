@@ -30,12 +30,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-import optuna  # noqa: E402
+
 import ray  # noqa: E402
 from ray import tune  # noqa: E402
 from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 
 from raynas.benchmarks import NB201Benchmark  # noqa: E402
+from raynas.strategies.optuna import make_sampler  # noqa: E402
 from searchers import ZeroCostSearch, pareto_front, results_dataframe  # noqa: E402
 from searchers.spaces import tune_param_space  # noqa: E402
 from searchers.trainables import tabular_trainable  # noqa: E402
@@ -64,8 +65,7 @@ def main(argv=None) -> int:
         "ZeroCostSearch": lambda: ZeroCostSearch(bench.space, metric, mode, proxy=args.proxy, cost=args.cost,
                                                  engine=args.engine, seed=args.seed, proxy_workers=args.proxy_workers,
                                                  proxy_cache_dir=args.proxy_cache),
-        "OptunaSearch(TPE)": lambda: OptunaSearch(metric=metric, mode=mode, sampler=optuna.samplers.TPESampler(
-            multivariate=True, seed=args.seed)),
+        "OptunaSearch(TPE)": lambda: OptunaSearch(metric=metric, mode=mode, sampler=make_sampler("tpe", args.seed)),
     }
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     # with the per-trial logger files off, Tune's ExperimentAnalysis warns that it found none; results

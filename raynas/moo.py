@@ -28,32 +28,14 @@ MODES = ("min", "max")
 
 
 # --- metric/mode lists -------------------------------------------------------------------------
-def validate_metric_mode(metric: Sequence[str], mode: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Check multi-objective ``metric``/``mode`` lists; return them as lists.
+def validate_metric_mode(metric: Sequence[str] | str, mode: Sequence[str] | str) -> tuple[list[str], list[str]]:
+    """Check ``metric``/``mode`` (strings, or lists of equal length: any number of objectives);
+    return them as lists. The error names the offending value (:func:`raynas.objectives.make_objectives`
+    is the one definition)."""
+    from raynas.objectives import make_objectives
 
-    Each mode must be ``'min'`` or ``'max'`` and both lists must have the same length; the error
-    names the offending value."""
-    if isinstance(metric, str) or isinstance(mode, str):
-        raise InvalidConfigError(
-            f"metric and mode must be lists for multi-objective search, got metric={metric!r}, mode={mode!r}")
-    try:
-        metric, mode = list(metric), list(mode)
-    except TypeError:
-        raise InvalidConfigError(f"metric and mode must be lists, got metric={metric!r}, mode={mode!r}") from None
-    if not metric:
-        raise InvalidConfigError("metric list is empty")
-    if len(metric) != len(mode):
-        raise InvalidConfigError(
-            f"metric {metric} and mode {mode} must have the same length ({len(metric)} != {len(mode)})")
-    for m in mode:
-        if m not in MODES:
-            raise InvalidConfigError(f"mode {m!r} must be 'min' or 'max' (in mode list {mode})")
-    for m in metric:
-        if not isinstance(m, str) or not m:
-            raise InvalidConfigError(f"metric names must be non-empty strings, got {m!r} in {metric}")
-    if len(set(metric)) != len(metric):
-        raise InvalidConfigError(f"metric list {metric} names a metric twice")
-    return metric, mode
+    objectives = make_objectives(metric, mode)
+    return [o.metric for o in objectives], [o.mode for o in objectives]
 
 
 def minimisation_signs(metric: Sequence[str], mode: Sequence[str]) -> np.ndarray:

@@ -91,8 +91,18 @@ def make_objectives(metric: Sequence[str] | str, mode: Sequence[str] | str,
     :func:`infer_role`. A role given for a metric that is not in ``metric`` raises, naming it."""
     if isinstance(metric, str) != isinstance(mode, str):
         raise InvalidConfigError(f"metric and mode must both be lists or both strings, got {metric!r} and {mode!r}")
-    metric = [metric] if isinstance(metric, str) else list(metric or [])
-    mode = [mode] if isinstance(mode, str) else list(mode or [])
+    try:
+        metric = [metric] if isinstance(metric, str) else list(metric or [])
+        mode = [mode] if isinstance(mode, str) else list(mode or [])
+    except TypeError:
+        raise InvalidConfigError(f"metric and mode must be strings or lists, got metric={metric!r}, "
+                                 f"mode={mode!r}") from None
+    for m in metric:
+        if not isinstance(m, str) or not m:
+            raise InvalidConfigError(f"metric names must be non-empty strings, got {m!r} in {metric}")
+    for o in mode:
+        if not isinstance(o, str) or o not in MODES:
+            raise InvalidConfigError(f"mode {o!r} must be 'min' or 'max' (in mode list {mode})")
     if not metric:
         raise InvalidConfigError("at least one metric is needed, e.g. metric=['accuracy', 'latency_ms']")
     if len(metric) != len(mode):

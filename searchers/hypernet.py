@@ -42,11 +42,11 @@ class HypernetSearch(StrategySearcher):
             raise InvalidConfigError(f"accuracy_units must be 'percent' or 'fraction', got {accuracy_units!r}")
         for label, index in (("latency_objective", strategy.latency_objective),
                              ("accuracy_objective", strategy.accuracy_objective)):
-            if index is not None and not 0 <= index < len(self._metric):
+            if index is not None and not 0 <= index < len(self.objectives):
                 raise InvalidConfigError(f"the strategy's {label} is {index}, but there are only "
-                                         f"{len(self._metric)} metrics {self._metric}")
+                                         f"{len(self.objectives)} metrics {[o.metric for o in self.objectives]}")
         if strategy.accuracy_objective is not None:
-            kind = "neg_accuracy" if self._mode[strategy.accuracy_objective] == "max" else "error"
+            kind = "neg_accuracy" if self.objectives[strategy.accuracy_objective].mode == "max" else "error"
             strategy.accuracy_kind = f"{kind}_{accuracy_units}"
         self.devices: dict[str, str] = {}
 
@@ -69,23 +69,20 @@ class HypernetSearch(StrategySearcher):
         return config
 
     def objectives_for(self, result: dict | None, device: str) -> list[float]:
-        out = []
-        for m, s in zip(self._metric, self._signs):
-            r = result or {}
-            v = r.get(f"{m}/{device}", r.get(m))
-            try:
-                v = float(v)
-            except (TypeError, ValueError):
-                v = math.nan
-            out.append(s * v if math.isfinite(v) else math.inf)
-        return out
+        """The result's metrics for ``device`` (``<metric>/<device>`` where reported, else ``<metric>``),
+        minimised by the one rule of :func:`raynas.objectives.evaluate`."""
+        r = dict(result or {})
+        for o in self.objectives:
+            if f"{o.metric}/{device}" in r:
+                r[o.metric] = r[f"{o.metric}/{device}"]
+        return self.objectives_of(r)
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         arch = self.live.pop(trial_id, None)
         device = self.devices.pop(trial_id, None)
         if arch is None:
             return
-        values = [math.inf] * len(self._metric) if error else self.objectives_for(result, device)
+        values = [math.inf] * len(self.objectives) if error else self.objectives_for(result, device)
         self.strategy.tell(arch, values, device=device)
         self.completed += 1
 

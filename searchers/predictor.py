@@ -1,51 +1,99 @@
 """``PredictorSearch``: predictor-guided multi-objective search as a Ray Tune searcher.
 
 A thin adapter over :class:`raynas.strategies.predictor.PredictorStrategy` through the generic
-:class:`StrategySearcher`: ``suggest`` asks the strategy (candidates scored by transferred
-predictors, chosen by expected hypervolume improvement or predicted non-dominance),
-``on_trial_complete`` tells it the trial's metrics (the predictors refit on the next ask), and
-``save``/``restore`` go through the strategy's ``state_dict``.
+:class:`StrategySearcher`: ``suggest`` asks the strategy (candidates scored by predictors, chosen by
+expected hypervolume improvement or predicted non-dominance), ``on_trial_complete`` tells it the
+trial's metrics (the predictors refit on the next ask), and ``save``/``restore`` go through the
+strategy's ``state_dict``.
 
-Example (latency transferred from published devices, accuracy from a ZCP-encoded tree model)::
+Two ways to use it:
 
-    lat = ObjectiveModel(features=lat_features, model=RaynasTransfer(n_source=k, n_cost=c), prior=transferred)
-    acc = ObjectiveModel(features=zcp_features, model=TreePredictor(), prior=zcp_prior)
-    search = PredictorSearch.from_models(space, [acc, lat], metric=["accuracy", "latency_ms"], mode=["max", "min"])
-    tune.Tuner(trainable, tune_config=tune.TuneConfig(search_alg=search, num_samples=50))
+* On your own ``param_space`` (or any raynas space), with default predictors: one bootstrap
+  ensemble of gradient-boosted trees per metric on the configuration's encoding and its zero-cost
+  scores (Multi-Predict's ZCP encoding), starting from the zero-cost estimate of its role::
+
+      search = PredictorSearch(metric=["accuracy", "latency_ms"], mode=["max", "min"],
+                               model_fn=build_model, example_inputs=(1, 28, 28))
+
+* With predictors you built (e.g. a latency predictor transferred from published devices)::
+
+      lat = ObjectiveModel(features=lat_features, model=RaynasTransfer(n_source=k, n_cost=c), prior=transferred)
+      acc = ObjectiveModel(features=zcp_features, model=TreePredictor(), prior=zcp_prior)
+      search = PredictorSearch.from_models(space, [acc, lat], metric=["accuracy", "latency_ms"], mode=["max", "min"])
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from raynas import moo
 from raynas.errors import InvalidConfigError
-from raynas.strategies.predictor import ObjectiveModel, PredictorStrategy
+from raynas.strategies.parts import ZeroCostScores
+from raynas.strategies.predictor import ObjectiveModel, PredictorStrategy, default_models
 from searchers.strategy_searcher import StrategySearcher
+
+#: zero-cost scores of the default predictors' encoding (data-free: no batch needed)
+DEFAULT_ZCP = ("synflow", "path_params", "params", "flops")
 
 
 class PredictorSearch(StrategySearcher):
-    """Suggest the architectures a :class:`PredictorStrategy` proposes; ``metric``/``mode`` are lists
-    in the order of the strategy's models (the strategy's ``signs`` must match ``mode``)."""
+    """Suggest what a :class:`PredictorStrategy` proposes (module docstring).
 
-    def __init__(self, strategy: PredictorStrategy, space, metric: Sequence[str] | str,
-                 mode: Sequence[str] | str):
-        super().__init__(strategy, space, metric, mode)
-        if len(self._metric) != len(strategy.models):
-            raise InvalidConfigError(
-                f"{len(self._metric)} metrics {self._metric} but the strategy has {len(strategy.models)} models")
-        if not np.array_equal(np.asarray(self._signs, float), np.asarray(strategy.signs, float)):
-            raise InvalidConfigError(
-                f"mode {self._mode} does not match the strategy's signs {list(strategy.signs)} (+1 min, -1 max)")
+    Args:
+        space, metric, mode, points_to_evaluate: as every raynas searcher
+            (:class:`~searchers.strategy_searcher.StrategySearcher`).
+        strategy: a ready :class:`PredictorStrategy` (its ``signs`` must match ``mode``); default:
+            built from the space with :func:`raynas.strategies.predictor.default_models`.
+        model_fn, example_inputs: build networks from configs of a ``param_space`` space.
+        proxies: zero-cost proxies of the default predictors' encoding.
+        regressor: the default predictors' scikit-learn style model.
+        seed: makes the search deterministic.
+        **options: ``pool_size``, ``n_mutants``, ``shortlist``, ``acquisition`` of the strategy;
+            ``roles``, ``max_t``, ``time_attr``, ``evaluated_rewards`` of the searcher.
+    """
+
+    def __init__(self, space=None, metric: Sequence[str] | str | None = None, mode: Sequence[str] | str | None = None,
+                 points_to_evaluate: Sequence[Mapping] | None = None, *, strategy: PredictorStrategy | None = None,
+                 model_fn=None, example_inputs=None, proxies: Sequence[str] = DEFAULT_ZCP, regressor: Any = None,
+                 seed: int | None = None, **options):
+        searcher_keys = ("roles", "max_t", "time_attr", "evaluated_rewards")
+        searcher_kwargs = {k: options.pop(k) for k in searcher_keys if k in options}
+        self._settings = dict(proxies=list(proxies), regressor=regressor, seed=seed, options=options)
+        super().__init__(strategy, space, metric, mode, points_to_evaluate, model_fn=model_fn,
+                         example_inputs=example_inputs, **searcher_kwargs)
+        if self.strategy is not None and self._objectives is not None:
+            if not np.array_equal(np.asarray(self._signs, float), np.asarray(self.strategy.signs, float)):
+                raise InvalidConfigError(
+                    f"mode {[o.mode for o in self.objectives]} does not match the strategy's signs "
+                    f"{list(self.strategy.signs)} (+1 min, -1 max)")
+
+    def _build_strategy(self, space, objectives) -> PredictorStrategy:
+        from raynas.strategies.scorers import ProxyScores
+        from raynas.strategies.zero_cost import default_cost
+
+        s = self._settings
+        shape = tuple(getattr(space, "input_shape", None) or (3, 32, 32))
+        costs = [default_cost(o) for o in objectives if o.role == "cost"]
+        table = ProxyScores(space, list(dict.fromkeys(s["proxies"] + costs)), input_shape=shape)
+        proxy = next(p for p in s["proxies"] if p not in ("params", "flops"))
+        scores = ZeroCostScores([table.scorer(n, "log" if n == "synflow" else "none")
+                                 for n in [proxy] + [p for p in s["proxies"] if p != proxy]],
+                                [table.scorer(c) for c in costs], objectives)
+        models = default_models(space, objectives, scores, s["regressor"])
+        return PredictorStrategy(space, models, signs=[o.sign for o in objectives], seed=s["seed"], **s["options"])
 
     @classmethod
     def from_models(cls, space, models: Sequence[ObjectiveModel], metric: Sequence[str], mode: Sequence[str],
                     **strategy_kwargs) -> PredictorSearch:
-        """Build the strategy (signs from ``mode``) and adapt it."""
+        """Build the strategy from your models (signs from ``mode``) and adapt it."""
         metric = [metric] if isinstance(metric, str) else list(metric)
         mode = [mode] if isinstance(mode, str) else list(mode)
         signs = moo.minimisation_signs(metric, mode)
         strategy = PredictorStrategy(space, models, signs=signs, **strategy_kwargs)
-        return cls(strategy, space, metric, mode)
+        return cls(space, metric, mode, strategy=strategy)
+
+
+__all__ = ["PredictorSearch", "DEFAULT_ZCP"]

@@ -2,72 +2,134 @@
 
 A thin adapter over :class:`raynas.strategies.ZeroCostStrategy` (through the generic
 :class:`~searchers.strategy_searcher.StrategySearcher`). The strategy uses zero-cost proxies twice,
-as Abdelfattah et al. (ICLR 2021) do: to pick the first architectures (warm-up: the non-dominated
-ones of many candidates scored by a proxy and a cheap hardware cost) and to choose each next
-proposal among the mutants of the engine's parent (move proposal). Proxies are computed on the real
-networks of the space, here on the driver or (``proxy_workers > 0``) in Ray tasks, and cached per
-architecture; the cache is part of the searcher's checkpoint, so ``Tuner.restore`` does not
-recompute it.
+as Abdelfattah et al. (ICLR 2021) do: to pick the first configurations (warm-up: the non-dominated
+ones of many candidates estimated by proxies and cheap hardware costs) and to choose each next
+proposal among the mutants of a parent (move proposal). Proxies are computed on the real networks
+(your ``model_fn(config)``, or a NAS space's cells) and cached; the cache is part of the
+searcher's checkpoint, so ``Tuner.restore`` does not recompute it.
 
-Cost of the first ``suggest()``: the warm-up scores ``warmup_networks`` (default 500) real networks
-and predicts the scores of the rest of its ``warmup_candidates`` (3,000) from their encoding; on
-NB201 that is ~0.1-0.15 s a network on one loaded core (``benchmarks/overhead.py`` measures it), so
-pass ``proxy_workers=n`` to spread it over Ray tasks, ``warmup_networks=200`` for a faster start
-(measured: 99% of the true front's HV 6 trials later), or ``proxy_cache_dir`` to reuse values.
+The warm-up does not hold up the first trials: inside a Ray session its networks are scored by Ray
+tasks (one CPU each, ``proxy_workers`` at a time) beside the running trials, the first suggestions
+come from the candidates scored so far (random ones before any score arrives), and the warm-up
+proper starts once all are scored. Progress is logged through the ``raynas`` logger.
 
-Drop-in use (the two lines that change in a plain Tune script)::
+Drop-in use (the searcher lines are all that change in a plain Tune script)::
 
     from searchers import ZeroCostSearch
-    search_alg = ZeroCostSearch(NB201Space(), metric=["accuracy", "latency_ms"], mode=["max", "min"])
+    search_alg = ZeroCostSearch(metric=["accuracy", "latency_ms", "params"], mode=["max", "min", "min"],
+                                model_fn=build_model, example_inputs=(1, 28, 28))
+    tune.Tuner(trainable, param_space=param_space, tune_config=tune.TuneConfig(search_alg=search_alg, ...))
 
-``metric[0]`` is the quality the proxy estimates (accuracy, or an error with mode ``"min"``),
-``metric[1]`` the hardware cost (latency on the target device) that ``cost`` estimates.
+Roles (:mod:`raynas.objectives`, inferred from the metric names unless ``roles`` says otherwise):
+accuracy proxies estimate ``quality`` metrics, cost proxies (FLOPs; parameters for a metric about
+parameters; or any scorer you pass as ``cost``) estimate ``cost`` metrics, and ``other`` metrics are
+learned from the told results only. Dimensions the network does not depend on (a learning rate)
+are learned from told results too.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from raynas.errors import InvalidConfigError
-from raynas.spaces import NB201Space, SearchSpace
+from raynas.objectives import Objective
 from raynas.strategies import OptunaStrategy, Strategy, ZeroCostStrategy
 from raynas.strategies.optuna import SAMPLERS
+from raynas.strategies.parts import ENGINES, Acquisition, Model, Moves, Warmup
 from raynas.strategies.scorers import LOG_PROXIES, ProxyScores
-from raynas.strategies.parts import ENGINES
-from searchers.strategy_searcher import StrategySearcher, _validated_lists
-
-
-def ray_mapper(space: SearchSpace, names: Sequence[str], batch, num_classes: int, init_seed: int,
-               input_shape: Sequence[int], data_dir=None, threads: int = 1) -> Callable[[list], list]:
-    """``mapper(chunks) -> [DataFrame]`` scoring each chunk of architectures in a Ray task (1 CPU each)."""
-
-    def mapper(chunks: list) -> list:
-        import ray
-
-        task = ray.remote(num_cpus=1)(_score_chunk)
-        refs = [task.remote(space, chunk, list(names), batch, num_classes, init_seed, tuple(input_shape),
-                            data_dir, threads) for chunk in chunks]
-        return ray.get(refs)
-
-    return mapper
+from raynas.strategies.zero_cost import default_cost
+from searchers.strategy_searcher import StrategySearcher
 
 
 def _score_chunk(space, archs, names, batch, num_classes, init_seed, input_shape, data_dir, threads):
-    import os
-
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import torch
 
     from raynas.proxies import get_proxy, score_architectures
 
     torch.set_num_threads(threads)
-    data = None if all(get_proxy(n).data_free for n in names) else batch.load(num_classes, data_dir)
+    data = None
+    if not all(get_proxy(n).data_free for n in names):
+        data = batch if not hasattr(batch, "load") else batch.load(num_classes, data_dir)
     return score_architectures(space, archs, names, data, num_classes=num_classes, seed=init_seed,
                                input_shape=input_shape)
 
 
-def make_engine(engine: Any, space: SearchSpace, seed: int | None, n_objectives: int):
+class RayScoring:
+    """Computes chunks of proxy values as Ray tasks for :class:`ProxyScores`.
+
+    Outside a Ray session (a script driving the strategy directly) chunks are computed at once on
+    this process. ``max_in_flight`` bounds the tasks running at a time; the rest wait in a queue.
+    ``num_cpus`` is what each task reserves: 0 by default, so scoring runs even when the trials hold
+    every CPU of the cluster (Tune keeps reused trial actors on their CPUs), at the price of sharing
+    those CPUs with ``max_in_flight`` single-threaded tasks."""
+
+    def __init__(self, space, names: Sequence[str], batch, num_classes: int, init_seed: int,
+                 input_shape: Sequence[int], data_dir=None, threads: int = 1, max_in_flight: int | None = None,
+                 num_cpus: float = 0):
+        self.args = (space, list(names), batch, num_classes, init_seed, tuple(input_shape), data_dir, threads)
+        self.max_in_flight = max_in_flight
+        self.num_cpus = num_cpus
+        self._task = None
+        self._queue: list[tuple[int, list]] = []
+        self._refs: dict[int, Any] = {}
+        self._local: dict[int, Any] = {}
+        self._next = 0
+
+    def __getstate__(self):
+        return {"args": self.args, "max_in_flight": self.max_in_flight, "num_cpus": self.num_cpus}
+
+    def __setstate__(self, state):
+        self.__init__(*state["args"], max_in_flight=state["max_in_flight"], num_cpus=state.get("num_cpus", 0))
+
+    def submit(self, chunk: list) -> int:
+        handle, self._next = self._next, self._next + 1
+        self._queue.append((handle, chunk))
+        self._launch()
+        return handle
+
+    def _launch(self) -> None:
+        import ray
+
+        if not ray.is_initialized():
+            for handle, chunk in self._queue:
+                self._local[handle] = _score_chunk(self.args[0], chunk, *self.args[1:])
+            self._queue.clear()
+            return
+        if self._task is None:
+            self._task = ray.remote(num_cpus=self.num_cpus)(_score_chunk)
+            self._space_ref = ray.put(self.args[0])
+        while self._queue and (self.max_in_flight is None or len(self._refs) < self.max_in_flight):
+            handle, chunk = self._queue.pop(0)
+            self._refs[handle] = self._task.remote(self._space_ref, chunk, *self.args[1:])
+
+    def done(self, handles: Sequence[int]) -> list:
+        import ray
+
+        out = [(h, self._local.pop(h)) for h in handles if h in self._local]
+        refs = {h: self._refs[h] for h in handles if h in self._refs}
+        if refs:
+            ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=0)
+            ready = set(ready)
+            for h, r in refs.items():
+                if r in ready:
+                    out.append((h, ray.get(self._refs.pop(h))))
+        self._launch()
+        return out
+
+    def wait(self, handles: Sequence[int]) -> list:
+        import ray
+
+        out = [(h, self._local.pop(h)) for h in handles if h in self._local]
+        while any(h in self._refs or any(h == q for q, _ in self._queue) for h in handles):
+            self._launch()
+            refs = {h: self._refs.pop(h) for h in handles if h in self._refs}
+            for h, r in refs.items():
+                out.append((h, ray.get(r)))
+        return out
+
+
+def make_engine(engine: Any, space, seed: int | None, n_objectives: int):
     """``"evolution"``/``"random"`` (the strategy's own), an Optuna sampler name (``"tpe"``,
     ``"nsga2"``, ``"gp"``, ``"qmc"``, ``"optuna-random"``), or a :class:`Strategy` instance."""
     if isinstance(engine, Strategy) or engine in ENGINES:
@@ -82,64 +144,106 @@ def make_engine(engine: Any, space: SearchSpace, seed: int | None, n_objectives:
 
 
 class ZeroCostSearch(StrategySearcher):
-    """Zero-cost warm-up and move proposal over a proposal engine, for two objectives.
+    """Zero-cost warm-up and move proposal (module docstring), for any number of metrics.
 
     Args:
-        space: the search space (default NAS-Bench-201).
-        metric, mode: two metrics, ``[quality, hardware cost]``, e.g. ``["accuracy", "latency_ms"]``,
-            ``["max", "min"]``. Checked here: wrong lengths or modes raise at once.
-        proxy: accuracy proxies, registered names (``path_params``, ``synflow``, ``snip``,
-            ``jacob_cov``, ``naswot``, ...; unknown names raise here) or scorer objects; the first
-            drives the warm-up, all are features of the learned estimate (default: path_params and
-            synflow, both data-free).
-        cost: the hardware-cost estimate, a proxy name (``flops``, ``params``) or a scorer, e.g.
-            a latency predictor's ``predict`` wrapped as ``Arch -> float``.
-        engine: ``"evolution"`` (aging evolution), ``"random"``, an Optuna sampler name
-            (``"tpe"``, ``"nsga2"``, ``"gp"``, ``"qmc"``, ``"optuna-random"``) or a raynas Strategy.
-        seed: makes the whole search deterministic.
-        proxy_batch: the :class:`raynas.proxies.BatchSpec` data proxies see (data-free ones ignore it).
+        space: a raynas space, a Tune ``param_space`` dict, or ``None`` (the Tuner's ``param_space``).
+        metric, mode: strings or lists, e.g. ``["accuracy", "latency_ms"]``, ``["max", "min"]``; or
+            ``None`` to take ``TuneConfig(metric=..., mode=...)``.
+        points_to_evaluate: configs to try first (``evaluated_rewards``: their known results).
+        model_fn: ``model_fn(config) -> nn.Module`` for a ``param_space`` space (proxies and costs
+            are computed on it); example_inputs: a batch, or an input shape like ``(3, 32, 32)``.
+        seed: makes the search deterministic (up to when background scores arrive).
+        roles: ``{metric: "quality" | "cost" | "other"}`` where the names do not say it.
+        proxy: accuracy proxies (registered names -- ``path_params``, ``synflow``, ``snip``,
+            ``jacob_cov``, ``naswot``, ... -- or scorer objects); the first estimates quality
+            metrics, all are features of the learned model (default: path_params and synflow,
+            both data-free).
+        cost: estimate of the cost metrics: a proxy name (``flops``, ``params``) or scorer for all,
+            or ``{metric: name or scorer}`` (e.g. a latency predictor's ``predict`` as ``Arch -> float``).
+        engine: ``"evolution"`` (aging evolution), ``"random"``, an Optuna sampler name or a Strategy.
+        warmup / moves / model / acquisition: the strategy's parts (:mod:`raynas.strategies.parts`).
+        proxy_batch: what data proxies see (a :class:`raynas.proxies.BatchSpec`); default
+            ``example_inputs`` when it is a batch, else a stand-in batch of that shape.
         proxy_cache_dir: keep proxy values in a CSV there (shared between searches).
-        proxy_workers: 0 computes proxies on the driver; ``n > 0`` spreads each batch of uncached
-            architectures (the warm-up's candidates) over Ray tasks in chunks of ``proxy_chunk``.
-        static_metrics: metrics still used from early-stopped trials (default: the hardware cost).
-        **strategy_kwargs: :class:`~raynas.strategies.ZeroCostStrategy` settings
-            (``warmup_candidates``, ``warmup_size``, ``random_move_prob``, ``population_size``, ...).
+        proxy_workers: Ray tasks computing the warm-up's scores at a time (0: on the driver, which
+            then blocks the first suggestion); outside a Ray session they are computed on the driver.
+        max_t, time_attr, evaluated_rewards: see :class:`~searchers.strategy_searcher.StrategySearcher`.
     """
 
-    def __init__(self, space: SearchSpace | None = None, metric: Sequence[str] | None = None,
-                 mode: Sequence[str] | None = None, *, proxy: Any = ("path_params", "synflow"), cost: Any = "flops",
-                 engine: Any = "evolution", seed: int | None = None, proxy_batch=None, proxy_cache_dir=None,
-                 proxy_workers: int = 0, proxy_chunk: int = 50, num_classes: int = 10,
-                 input_shape: Sequence[int] = (3, 32, 32), data_dir=None,
-                 static_metrics: Sequence[str] | None = None, **strategy_kwargs):
-        metric, mode = _validated_lists(metric, mode)
-        if len(metric) != 2:
-            raise InvalidConfigError(
-                f"ZeroCostSearch optimises two metrics, [quality, hardware cost], got {len(metric)}: {metric}")
-        if not isinstance(proxy_workers, int) or proxy_workers < 0:
+    def __init__(self, space=None, metric: Sequence[str] | str | None = None, mode: Sequence[str] | str | None = None,
+                 points_to_evaluate: Sequence[Mapping] | None = None, *, model_fn: Callable | None = None,
+                 example_inputs: Any = None, seed: int | None = None, roles: Mapping[str, str] | None = None,
+                 proxy: Any = ("path_params", "synflow"), cost: Any = None, engine: Any = "evolution",
+                 warmup: Warmup | None = None, moves: Moves | None = None, model: Model | str | None = None,
+                 acquisition: Acquisition | str | None = None, proxy_batch=None, proxy_cache_dir=None,
+                 proxy_workers: int = 2, proxy_chunk: int = 25, num_classes: int = 10, data_dir=None,
+                 evaluated_rewards: Sequence | None = None, max_t: float | None = None,
+                 time_attr: str = "training_iteration"):
+        if not isinstance(proxy_workers, int) or isinstance(proxy_workers, bool) or proxy_workers < 0:
             raise InvalidConfigError(f"proxy_workers must be an integer >= 0, got {proxy_workers!r}")
-        space = space if space is not None else NB201Space()
         proxies = list(proxy) if isinstance(proxy, (list, tuple)) else [proxy]
-        names = [n for n in proxies + [cost] if isinstance(n, str)]
-        scores = None
-        if names:  # one table computes both on one build of each network; names are checked here
-            scores = ProxyScores(space, list(dict.fromkeys(names)), batch=proxy_batch, num_classes=num_classes,
-                                 input_shape=input_shape, cache_dir=proxy_cache_dir, data_dir=data_dir,
-                                 chunk_size=proxy_chunk)
-            if proxy_workers:
-                scores.mapper = ray_mapper(space, scores.names, scores.batch, num_classes, scores.init_seed,
-                                           input_shape, data_dir)
+        if not proxies:
+            raise InvalidConfigError("proxy must name at least one proxy")
+        from raynas.proxies import resolve_names
+
+        given = [p for p in proxies if isinstance(p, str)]
+        given += [c for c in (cost.values() if isinstance(cost, Mapping) else [cost]) if isinstance(c, str)]
+        if given:
+            resolve_names(given)  # unknown names raise here
+        self._settings = dict(proxies=proxies, cost=cost, engine=engine, seed=seed, warmup=warmup, moves=moves,
+                              model=model, acquisition=acquisition, proxy_batch=proxy_batch,
+                              proxy_cache_dir=proxy_cache_dir, proxy_workers=proxy_workers,
+                              proxy_chunk=proxy_chunk, num_classes=num_classes, data_dir=data_dir)
+        self.scores: ProxyScores | None = None
+        super().__init__(None, space, metric, mode, points_to_evaluate, evaluated_rewards=evaluated_rewards,
+                         roles=roles, max_t=max_t, time_attr=time_attr, model_fn=model_fn,
+                         example_inputs=example_inputs)
+
+    def _build_strategy(self, space, objectives: tuple[Objective, ...]) -> ZeroCostStrategy:
+        s = self._settings
+        shape = tuple(getattr(space, "input_shape", None) or (3, 32, 32))
+        batch = s["proxy_batch"] if s["proxy_batch"] is not None else getattr(space, "example_batch", lambda: None)()
+        costs = [o for o in objectives if o.role == "cost"]
+        cost = s["cost"]
+        names = [p for p in s["proxies"] if isinstance(p, str)]
+        if isinstance(cost, Mapping):
+            names += [cost.get(o.metric, default_cost(o)) for o in costs if isinstance(cost.get(o.metric, ""), str)]
+        elif isinstance(cost, str):
+            names.append(cost)
+        elif cost is None:
+            names += [default_cost(o) for o in costs]
+        if not names:  # every estimate is the caller's own scorer
+            self.scores = None
+            return ZeroCostStrategy(space, s["proxies"], cost, objectives=objectives, model=s["model"],
+                                    warmup=s["warmup"], moves=s["moves"], acquisition=s["acquisition"],
+                                    engine=make_engine(s["engine"], space, s["seed"], len(objectives)), seed=s["seed"])
+        scores = ProxyScores(space, list(dict.fromkeys(names)), batch=batch, num_classes=s["num_classes"],
+                             input_shape=shape, cache_dir=s["proxy_cache_dir"], data_dir=s["data_dir"],
+                             chunk_size=s["proxy_chunk"])
+        if s["proxy_workers"]:
+            scores.executor = RayScoring(space, scores.names, scores.data if scores.data is not None else scores.batch,
+                                         s["num_classes"], scores.init_seed, shape, s["data_dir"],
+                                         max_in_flight=s["proxy_workers"])
         self.scores = scores
-        proxies = [scores.scorer(p, "log" if p in LOG_PROXIES else "none") if isinstance(p, str) else p for p in proxies]
-        cost = scores.scorer(cost, "log" if cost in LOG_PROXIES else "none") if isinstance(cost, str) else cost
-        strategy = ZeroCostStrategy(space, proxies, cost, seed=seed,
-                                    engine=make_engine(engine, space, seed, len(metric)), **strategy_kwargs)
-        super().__init__(strategy, space, metric, mode,
-                         [metric[1]] if static_metrics is None else static_metrics)
+
+        def scorer(x):
+            return scores.scorer(x, "log" if x in LOG_PROXIES else "none") if isinstance(x, str) else x
+
+        proxies = [scorer(p) for p in s["proxies"]]
+        if isinstance(cost, Mapping):
+            cost_arg = {o.metric: scorer(cost.get(o.metric, default_cost(o))) for o in costs}
+        elif cost is None:
+            cost_arg = {o.metric: scorer(default_cost(o)) for o in costs}
+        else:
+            cost_arg = scorer(cost)
+        return ZeroCostStrategy(space, proxies, cost_arg, objectives=objectives, model=s["model"],
+                                warmup=s["warmup"], moves=s["moves"], acquisition=s["acquisition"],
+                                engine=make_engine(s["engine"], space, s["seed"], len(objectives)), seed=s["seed"])
 
     @property
     def proxy_evaluations(self) -> dict[str, int]:
-        """Networks whose proxies (and hardware cost) were computed so far: the proxy budget."""
+        """Networks whose proxies (and hardware costs) were computed so far: the proxy budget."""
         return self.strategy.estimate_evaluations
 
     def get_state(self) -> dict:
@@ -149,9 +253,11 @@ class ZeroCostSearch(StrategySearcher):
         return state
 
     def set_state(self, state: dict) -> None:
+        if self.scores is None and self.strategy is None:
+            self._maybe_build()
         if self.scores is not None and "proxy_scores" in state:
             self.scores.load_state_dict(state["proxy_scores"])  # before the strategy replays its history
         super().set_state(state)
 
 
-__all__ = ["ZeroCostSearch", "make_engine", "ray_mapper"]
+__all__ = ["ZeroCostSearch", "make_engine", "RayScoring"]

@@ -69,7 +69,7 @@ def predictor_available() -> bool:
 #: Settings that keep a factory searcher's own start-up small (ZeroCostSearch scores 3,000
 #: candidates by default before its first proposal: minutes on a loaded 2-core machine).
 SMALL_KWARGS = {"zero_cost": {"warmup": Warmup(100, 4), "moves": Moves(population_size=8, sample_size=3),
-                              "model": Model(min_fit=4)}}
+                              "model": Model(min_fit=4), "proxy_workers": 0}}  # reproducible: scores on the driver
 
 
 def adapter_names() -> list[str]:
@@ -164,7 +164,7 @@ def _predictor(seed: int):
     acc = ObjectiveModel(lambda A: onehot[rows(A)], Ridge(alpha=3.0), min_fit=8, n_boot=3)
     strategy = PredictorStrategy(bench.space, [acc, lat], signs=[-1, 1], candidates=bench.archs, pool_size=128,
                                  seed=seed)
-    return PredictorSearch(strategy, bench.space, METRIC, MODE)
+    return PredictorSearch(bench.space, METRIC, MODE, strategy=strategy)
 
 
 def param_space(name: str) -> dict:

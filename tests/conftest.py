@@ -66,6 +66,8 @@ def ray_local(_ray_session):
     import ray
 
     if not ray.is_initialized():
+        # workers import test modules by name (trainables defined in them), as the driver does
+        path = os.pathsep.join(p for p in (str(Path(__file__).parent), os.environ.get("PYTHONPATH")) if p)
         ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False,
-                 runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE"}})
+                 runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": path}})
     return ray

@@ -149,8 +149,9 @@ def test_metric_mode_validation_and_minimisation():
         moo.minimisation_signs(["acc", "lat"], ["maximise", "min"])
     with pytest.raises(InvalidConfigError, match="same length"):
         moo.minimisation_signs(["acc", "lat"], ["max"])
-    with pytest.raises(InvalidConfigError, match="lists"):
-        moo.minimisation_signs("acc", "max")
+    assert moo.minimisation_signs("acc", "max").tolist() == [-1]  # one objective is a front too
+    with pytest.raises(InvalidConfigError, match="both be lists or both strings"):
+        moo.minimisation_signs("acc", ["max"])
     m = moo.to_minimisation([{"acc": 90, "lat": 3}, {"acc": 80, "lat": None}], ["acc", "lat"], ["max", "min"])
     assert m[0].tolist() == [-90, 3] and np.isnan(m[1, 1])
     import pandas as pd

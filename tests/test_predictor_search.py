@@ -95,24 +95,25 @@ def test_expected_hvi_prefers_improving_candidates():
     rng = np.random.default_rng(0)
     front = np.array([[0.2, 0.8], [0.5, 0.5], [0.8, 0.2]])
     mean = np.array([[0.3, 0.3], [0.9, 0.9], [0.5, 0.5]])
-    e = expected_hvi(front, mean, np.full_like(mean, 0.01), np.array([1.1, 1.1]), rng)
+    e = expected_hvi(front, mean, np.full_like(mean, 0.01), np.array([1.1, 1.1]))
     assert e[0] > 0.05 and e[1] < 1e-9 and e[0] > 20 * e[2]
     # uncertainty gives a dominated mean some chance to improve
-    e2 = expected_hvi(front, mean[1:2], np.full((1, 2), 0.5), np.array([1.1, 1.1]), rng)
+    e2 = expected_hvi(front, mean[1:2], np.full((1, 2), 0.5), np.array([1.1, 1.1]))
     assert e2[0] > 0
 
 
-def test_expected_hvi_is_exact_in_two_objectives():
-    """Two objectives: the integral, not a sample (a 100,000-draw average agrees; a failed estimate
-    gains nothing; a zero spread is the plain improvement)."""
+@pytest.mark.parametrize("m", [2, 3])
+def test_expected_hvi_is_exact(m):
+    """The integral, not a sample, for two objectives and more (a 100,000-draw average agrees; a
+    failed estimate gains nothing; a zero spread is the plain improvement)."""
     rng = np.random.default_rng(3)
-    front, ref = rng.random((6, 2)), np.array([1.1, 1.1])
-    mean, spread = rng.random((8, 2)), rng.random((8, 2)) * 0.2
+    front, ref = rng.random((6, m)), np.full(m, 1.1)
+    mean, spread = rng.random((8, m)), rng.random((8, m)) * 0.2
     spread[0] = 0.0
     mean[1, 0] = np.nan
-    exact = expected_hvi(front, mean, spread, ref, rng)
+    exact = expected_hvi(front, mean, spread, ref)
     draws = mean[None] + spread[None] * rng.standard_normal((100_000, *mean.shape))
-    mc = moo.hypervolume_improvement(front, draws.reshape(-1, 2), ref).reshape(100_000, -1).mean(0)
+    mc = moo.hypervolume_improvement(front, draws.reshape(-1, m), ref).reshape(100_000, -1).mean(0)
     assert exact[1] == 0.0
     keep = np.arange(len(mean)) != 1
     np.testing.assert_allclose(exact[keep], mc[keep], rtol=0.03, atol=3e-3 * exact.max())
@@ -139,8 +140,8 @@ def test_predictor_search_in_tune(bench, ray_local, tmp_path):
     strategy = make_strategy(bench, device, seed=1)
     metric, mode = ["accuracy", "latency_ms"], ["max", "min"]
     with pytest.raises(InvalidConfigError, match="signs"):
-        PredictorSearch(strategy, bench.space, metric, ["min", "min"])
-    search = PredictorSearch(strategy, bench.space, metric, mode)
+        PredictorSearch(bench.space, metric, ["min", "min"], strategy=strategy)
+    search = PredictorSearch(bench.space, metric, mode, strategy=strategy)
     out = run_search(tabular_trainable([device], str(bench.data_dir)), tune_param_space(bench.space), search,
                      metric=metric, mode=mode, num_samples=4, output_dir=tmp_path, plot=False)
     assert len(out.results) == 4 and len(strategy.history) == 4
@@ -150,7 +151,7 @@ def test_predictor_search_in_tune(bench, ray_local, tmp_path):
     assert strategy.history.values[0] == pytest.approx((-acc, lat))
     # Tune-style save/restore continues the same search
     search.save(str(tmp_path / "searcher.pkl"))
-    other = PredictorSearch(make_strategy(bench, device, seed=9), bench.space, metric, mode)
+    other = PredictorSearch(bench.space, metric, mode, strategy=make_strategy(bench, device, seed=9))
     other.restore(str(tmp_path / "searcher.pkl"))
     assert other.suggest("t-next") == search.suggest("t-next")
 

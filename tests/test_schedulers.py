@@ -120,6 +120,7 @@ def test_schedulers_through_tune(ray_local, data_dir, tmp_path):
     searcher never counts a stopped trial as complete, the front holds complete trials only."""
     from ray import tune
 
+    from raynas.spaces import NB201Space
     from searchers import RandomSearch, pareto_front, results_dataframe
 
     metric, mode = ["accuracy", "latency_ms"], ["max", "min"]
@@ -127,7 +128,7 @@ def test_schedulers_through_tune(ray_local, data_dir, tmp_path):
     asha = MultiObjectiveASHA(metric, mode, time_attr="epoch", max_t=3, grace_period=1, reduction_factor=3)
     gate = ProxyGate("proxy/convs", mode="max", quantile=0.3, min_trials=4, scheduler=asha)
     scheduler = HardwareBudgetStop(budget, "latency_ms", scheduler=gate)
-    searcher = RandomSearch(metric=metric, mode=mode, seed=4)
+    searcher = RandomSearch(NB201Space(), metric=metric, mode=mode, seed=4)
     tuner = tune.Tuner(
         staged_tabular_trainable(data_dir, "raspi4"),
         tune_config=tune.TuneConfig(search_alg=tune.search.ConcurrencyLimiter(searcher, 1), scheduler=scheduler,

@@ -126,8 +126,11 @@ def test_zero_cost_rejects_bad_settings():
         ZeroCostStrategy(SPACE, conv_params, conv_params, engine="bayes")
     with pytest.raises(InvalidConfigError, match="random_prob"):
         ZeroCostStrategy(SPACE, conv_params, conv_params, moves=Moves(random_prob=2.0))
+    assert ZeroCostStrategy(SPACE, conv_params, conv_params, moves={"random_prob": 0.1}).moves.random_prob == 0.1
+    with pytest.raises(InvalidConfigError, match="moves.*random_prop"):
+        ZeroCostStrategy(SPACE, conv_params, conv_params, moves={"random_prop": 0.1})
     with pytest.raises(InvalidConfigError, match="moves must be"):
-        ZeroCostStrategy(SPACE, conv_params, conv_params, moves={"random_prob": 0.1})
+        ZeroCostStrategy(SPACE, conv_params, conv_params, moves=0.1)
 
 
 def test_zero_cost_warmup_starts_from_non_dominated_estimates():

@@ -96,6 +96,12 @@ class CategoricalSpace(ParamSpace):
     def canonical(self, arch: Sequence) -> Arch:
         return tuple(int(a) for a in arch)
 
+    def model_dimensions(self) -> list[str]:
+        return list(self.decision_names)
+
+    def network_key(self, arch: Arch) -> Arch:
+        return tuple(arch)
+
     def split(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
         codes = np.asarray([tuple(a) for a in archs], dtype=np.int64).reshape(len(archs), self.num_decisions)
         return codes, np.zeros((len(archs), 0))

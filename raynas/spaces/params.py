@@ -248,8 +248,9 @@ class Float:
             x = math.exp(math.log(self.low) + u * (math.log(self.high) - math.log(self.low)))
         else:
             x = self.low + u * (self.high - self.low)
-        if self.q is not None:
+        if self.q is not None:  # on the grid low + k q, written without float noise (0.0066, not 0.0066000001)
             x = self.low + round((x - self.low) / self.q) * self.q
+            x = round(x, max(0, -math.floor(math.log10(self.q))) + 6)
         return float(min(max(x, self.low), self.high))
 
     def unit(self, entry: float) -> float:
@@ -295,6 +296,13 @@ class Float:
 
 
 Dimension = Categorical | Integer | Float
+
+
+@dataclass(frozen=True)
+class Fixed:
+    """A value that stays as it is, even a list (which a spec would otherwise read as choices)."""
+
+    value: Any
 
 
 def _named(dim, name: str):
@@ -353,6 +361,8 @@ class ParamSpace:
         for path, v in flatten(spec or {}).items():
             if isinstance(v, (Categorical, Integer, Float)):
                 dims.append(_named(v, path))
+            elif isinstance(v, Fixed):
+                constants[path] = v.value
             elif isinstance(v, list):
                 dims.append(Categorical(tuple(v), path))
             else:
@@ -409,7 +419,7 @@ class ParamSpace:
     def param_space(self) -> dict[str, Any]:
         """The (nested) spec this space was made from: dimension objects (categorical ones as lists of
         values) and constants; ``searchers.spaces.tune_param_space`` turns it into Tune domains."""
-        flat = dict(self.constants)
+        flat = {k: Fixed(v) if isinstance(v, list) else v for k, v in self.constants.items()}
         flat.update({d.name: list(d.values) if d.kind == "categorical" else d for d in self._dims})
         return unflatten(flat)
 
@@ -563,12 +573,67 @@ class ParamSpace:
             return None
         return x
 
+    def model_dimensions(self) -> list[str]:
+        """The dimensions the network depends on, found by probing ``model_fn``: a dimension counts
+        when changing it (from two random configurations, to up to three other values) changes the
+        built network's structure, parameter shapes or seeded initial weights. A learning rate does
+        not; a width does. Zero-cost scores are shared by configurations that differ only in the
+        other dimensions (:meth:`network_key`). Without ``model_fn``: every dimension."""
+        cached = self.__dict__.get("_model_dims")
+        if cached is not None:
+            return list(cached)
+        if self.model_fn is None:
+            found = [d.name for d in self._dims]
+        else:
+            rng = np.random.default_rng(12345)
+            bases = [self.sample(rng) for _ in range(2)]
+            signatures = {b: self._signature(b) for b in bases}
+            found = []
+            for i, d in enumerate(self._dims):
+                changed = False
+                for b in bases:
+                    for v in d.neighbours(b[i], rng, limit=3)[:3]:
+                        other = b[:i] + (_py(v),) + b[i + 1:]
+                        if self._signature(other) != signatures[b]:
+                            changed = True
+                            break
+                    if changed:
+                        break
+                if changed:
+                    found.append(d.name)
+        self.__dict__["_model_dims"] = tuple(found)
+        return list(found)
+
+    def _signature(self, arch: Config) -> tuple:
+        import torch
+
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            return _signature(self.build(arch))
+
+    def network_key(self, arch: Config) -> tuple:
+        """``arch`` restricted to :meth:`model_dimensions`: configurations with one key build the same network."""
+        keep = self.__dict__.get("_model_index")
+        if keep is None:
+            names = set(self.model_dimensions())
+            keep = self.__dict__["_model_index"] = tuple(i for i, d in enumerate(self._dims) if d.name in names)
+        return tuple(arch[i] for i in keep)
+
     def build(self, arch: Config, num_classes: int | None = None, in_channels: int | None = None):
         """``model_fn(to_config(arch))`` (``num_classes``/``in_channels`` are the model's own business)."""
         if self.model_fn is None:
             raise InvalidConfigError(f"{self.name}: no model_fn given, so configurations cannot be built into "
                                      f"networks (proxies and hardware costs need one)")
         return self.model_fn(self.to_config(arch))
+
+
+def _signature(model) -> tuple:
+    """What makes two networks the same for zero-cost proxies: structure, shapes, seeded weights."""
+    import torch
+
+    with torch.no_grad():
+        params = tuple((n, tuple(p.shape), round(float(p.double().abs().sum()), 6)) for n, p in model.named_parameters())
+    return repr(model), params
 
 
 def space_size(space) -> float:
@@ -582,4 +647,4 @@ def space_size(space) -> float:
         return math.inf
 
 
-__all__ = ["Categorical", "Integer", "Float", "ParamSpace", "flatten", "unflatten", "space_size", "Config"]
+__all__ = ["Categorical", "Integer", "Float", "Fixed", "ParamSpace", "flatten", "unflatten", "space_size", "Config"]

@@ -186,6 +186,24 @@ class Acquisition:
         return moo.hypervolume_improvement(front, (est - lo) / span, reference)
 
 
+def as_part(cls, value, label: str):
+    """``value`` as a part of class ``cls``: the part itself, ``None`` (the defaults), a mapping of its
+    fields (e.g. from JSON or a command line), or a string for its first field (``"ridge"``)."""
+    if value is None:
+        return cls()
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, Mapping):
+        try:
+            return cls(**value)
+        except TypeError as exc:
+            raise InvalidConfigError(f"{label}: {exc}") from None
+    if isinstance(value, str) and cls in (Model, Acquisition):
+        return cls(value)
+    raise InvalidConfigError(f"{label} must be a raynas.strategies.parts.{cls.__name__} (or a dict of its fields), "
+                             f"got {value!r}")
+
+
 def preference_choice(est: np.ndarray, rng: np.random.Generator) -> int:
     """The candidate best under a random preference vector (Chebyshev on min-max normalised estimates)."""
     finite = np.where(np.isfinite(est), est, np.nan)
@@ -317,5 +335,5 @@ class ZeroCostScores:
                 "cost": getattr(self.costs[0], "evaluations", -1) if self.costs else 0}
 
 
-__all__ = ["Warmup", "Moves", "Model", "Acquisition", "ZeroCostScores", "preference_choice", "spread_choice",
+__all__ = ["Warmup", "Moves", "Model", "Acquisition", "ZeroCostScores", "as_part", "preference_choice", "spread_choice",
            "roles_of", "ENGINES", "MODELS", "CHOICES"]

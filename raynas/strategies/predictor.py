@@ -7,8 +7,9 @@ told, is refitted on the told architectures (a bootstrap ensemble gives a mean a
 ``ask`` scores a candidate pool (random architectures plus one-decision mutants of the told front)
 and proposes by
 
-* ``"ehvi"`` (default): Monte-Carlo expected hypervolume improvement over the told front, under
-  independent Gaussians ``N(mean, spread)`` per objective, on the candidates of the first predicted
+* ``"ehvi"`` (default): the expected hypervolume improvement over the told front under independent
+  Gaussians ``N(mean, spread)`` per objective (exact for any number of objectives, the shared
+  :class:`~raynas.strategies.parts.Acquisition`), on the candidates of the first predicted
   non-dominated fronts (``shortlist``);
 * ``"nondominated"``: a random member of the predicted non-dominated set of the pool, preferring
   the largest crowding distance (a spread of the predicted front).
@@ -33,9 +34,10 @@ from raynas import moo
 from raynas.errors import InvalidConfigError
 from raynas.evolution import unseen
 from raynas.strategies.base import Arch, Strategy
+from raynas.strategies.parts import CHOICES, Acquisition, as_part, preference_choice
 from raynas.strategies.surrogates import Posterior
 
-ACQUISITIONS = ("ehvi", "nondominated")
+ACQUISITIONS = ("ehvi", "hvi", "preference", "nondominated")
 
 
 class CachedFeatures:
@@ -46,7 +48,7 @@ class CachedFeatures:
         self.cache: dict[Arch, np.ndarray] = {}
 
     def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
-        archs = [tuple(int(v) for v in a) for a in archs]
+        archs = [tuple(a) for a in archs]
         todo = list(dict.fromkeys(a for a in archs if a not in self.cache))
         if todo:
             rows = np.asarray(self.fn(todo), dtype=np.float64).reshape(len(todo), -1)
@@ -134,52 +136,54 @@ class ObjectiveModel:
 
 
 def expected_hvi(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, reference: np.ndarray,
-                 rng: np.random.Generator, n_samples: int = 32) -> np.ndarray:
+                 acquisition: Acquisition | None = None) -> np.ndarray:
     """Expected hypervolume improvement of each candidate (rows of ``mean``/``spread``, minimised,
     independent Gaussians; a zero spread is a point mass) over ``front``, bounded by ``reference``:
-    exact for two objectives (:func:`raynas.moo.expected_hypervolume_improvement`), a Monte-Carlo
-    average over ``n_samples`` draws from ``rng`` above that."""
+    the shared :class:`~raynas.strategies.parts.Acquisition` (exact for any number of objectives)."""
     mean, spread = np.asarray(mean, float), np.asarray(spread, float)
-    if mean.shape[1] == 2:
-        finite = np.isfinite(mean)
-        beyond = np.asarray(reference, dtype=float) + 1.0  # a failed estimate: a point past the reference, no gain
-        gaussian = Posterior(np.where(finite, mean, beyond), np.where(finite, spread, 0.0))
-        lower = np.min(gaussian.optimistic(), axis=0, initial=np.inf, where=finite)
-        return moo.expected_hypervolume_improvement(front, gaussian.cdf, reference, lower)
-    draws = rng.standard_normal((n_samples, mean.shape[1]))
-    pts = (mean[:, None, :] + draws[None] * spread[:, None, :]).reshape(-1, mean.shape[1])
-    return moo.hypervolume_improvement(front, pts, reference).reshape(len(mean), n_samples).mean(1)
+    finite = np.isfinite(mean)
+    beyond = np.asarray(reference, dtype=float) + 1.0  # a failed estimate: a point past the reference, no gain
+    gaussian = Posterior(np.where(finite, mean, beyond), np.where(finite, spread, 0.0))
+    zero, one = np.zeros(mean.shape[1]), np.ones(mean.shape[1])
+    return (acquisition or Acquisition()).gains(np.asarray(front, float).reshape(-1, mean.shape[1]),
+                                                np.where(finite, mean, beyond), np.where(finite, spread, 0.0),
+                                                gaussian.cdf, gaussian.optimistic(), reference, zero, one)
 
 
 class PredictorStrategy(Strategy):
-    """Propose architectures by predicted non-dominance / expected hypervolume improvement.
+    """Propose configurations by predicted non-dominance / expected hypervolume improvement.
 
     Args:
         space: the search space.
         models: one :class:`ObjectiveModel` per objective, in the searcher's metric order.
         signs: per objective ``+1`` (metric minimised) or ``-1`` (maximised): objectives arrive
             minimised and are multiplied by the sign before reaching the models.
-        acquisition: ``"ehvi"`` or ``"nondominated"`` (see the module docstring).
+        acquisition: an :class:`~raynas.strategies.parts.Acquisition` (or its kind, ``"ehvi"`` by
+            default, exact for any number of objectives), or ``"nondominated"`` (see the module docstring).
         pool_size: random candidates scored per ask.
-        n_mutants: one-decision mutants of told front members added to the pool per ask.
-        candidates: optional finite list of architectures to draw the pool from (a tabulated
+        n_mutants: one-dimension mutants of told front members added to the pool per ask.
+        candidates: optional finite list of configurations to draw the pool from (a tabulated
             space); default: ``space.sample``.
-        shortlist: candidates (best predicted fronts first) whose EHVI is estimated.
-        n_mc: Monte-Carlo draws per candidate for EHVI with more than two objectives (two are integrated
-            exactly).
-        seed: seeds the pool and the Monte-Carlo draws.
+        shortlist: candidates (best predicted fronts first) whose EHVI is computed.
+        seed: seeds the pool.
+
+    Example::
+
+        strategy = PredictorStrategy(space, [accuracy_model, latency_model], signs=[-1, 1], seed=0)
     """
 
     def __init__(self, space, models: Sequence[ObjectiveModel], signs: Sequence[float] | None = None,
-                 acquisition: str = "ehvi", pool_size: int = 256, n_mutants: int = 32,
-                 candidates: Sequence[Arch] | None = None, shortlist: int = 24, n_mc: int = 32,
-                 seed: int | None = None):
+                 acquisition: Acquisition | str = "ehvi", pool_size: int = 256, n_mutants: int = 32,
+                 candidates: Sequence[Arch] | None = None, shortlist: int = 24, seed: int | None = None):
         models = list(models)
         if not models:
             raise InvalidConfigError("PredictorStrategy needs at least one ObjectiveModel")
         super().__init__(space, seed, len(models))
-        if acquisition not in ACQUISITIONS:
-            raise InvalidConfigError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
+        self.nondominated = acquisition == "nondominated"
+        if not self.nondominated:
+            if isinstance(acquisition, str) and acquisition not in CHOICES:
+                raise InvalidConfigError(f"acquisition must be one of {CHOICES + ('nondominated',)}, got {acquisition!r}")
+            self.acquisition = as_part(Acquisition, acquisition, "acquisition")
         signs = [1.0] * len(models) if signs is None else [float(s) for s in signs]
         if len(signs) != len(models) or any(s not in (1.0, -1.0) for s in signs):
             raise InvalidConfigError(f"signs must be {len(models)} values of +1/-1, got {signs}")
@@ -187,12 +191,10 @@ class PredictorStrategy(Strategy):
             raise InvalidConfigError(f"pool_size must be >= 1, got {pool_size}")
         self.models = models
         self.signs = np.asarray(signs)
-        self.acquisition = acquisition
         self.pool_size = pool_size
         self.n_mutants = n_mutants
-        self.candidates = [tuple(int(v) for v in a) for a in candidates] if candidates is not None else None
+        self.candidates = [tuple(a) for a in candidates] if candidates is not None else None
         self.shortlist = shortlist
-        self.n_mc = n_mc
 
     # --- derived state ----------------------------------------------------------------------------
     def _observe(self, arch: Arch, values: tuple[float, ...]) -> None:
@@ -235,7 +237,7 @@ class PredictorStrategy(Strategy):
             return self.space.sample(self.rng)
         mu, sd = self.estimates(pool)
         ranks = moo.nondominated_ranks(mu)
-        if self.acquisition == "nondominated" or self.n_objectives == 0:
+        if self.nondominated:
             first = np.flatnonzero(ranks == ranks.min())
             crowd = moo.crowding_distance(mu[first])
             best = first[np.flatnonzero(crowd == crowd.max())]
@@ -246,12 +248,41 @@ class PredictorStrategy(Strategy):
         ref = np.full(mu.shape[1], 1.1)
         order = np.lexsort((self.rng.random(len(pool)), ranks))[: self.shortlist]
         span = np.where(norm.high > norm.low, norm.high - norm.low, 1.0)
-        ehvi = expected_hvi(norm(told) if len(told) else np.zeros((0, mu.shape[1])), norm(mu[order]),
-                            sd[order] / span, ref, self.rng, self.n_mc)
-        return pool[int(order[int(np.argmax(ehvi))])]
+        if self.acquisition.kind == "preference":
+            return pool[int(order[preference_choice(mu[order], self.rng)])]
+        gain = expected_hvi(norm(told) if len(told) else np.zeros((0, mu.shape[1])), norm(mu[order]),
+                            sd[order] / span, ref, self.acquisition)
+        return pool[int(order[int(np.argmax(gain))])]
 
     def _extra_state(self) -> dict[str, Any]:
         return {}
+
+
+def default_models(space, objectives: Sequence, scores, regressor=None, min_fit: int = 5,
+                   n_boot: int = 5) -> list[ObjectiveModel]:
+    """One :class:`ObjectiveModel` per objective for any space: features are the configuration's
+    encoding and its zero-cost scores (a :class:`~raynas.strategies.parts.ZeroCostScores`), the
+    regressor a bootstrap ensemble of :class:`raynas.predictors.TreePredictor` (the ZCP-encoded
+    accuracy predictor of Multi-Predict), the prior until ``min_fit`` results the objective's
+    zero-cost estimate (proxies for quality, cost proxies for costs; none for ``other``)."""
+    from raynas.predictors import TreePredictor
+
+    regressor = regressor if regressor is not None else TreePredictor(max_iter=200)
+
+    def features(archs):
+        enc = np.stack([np.asarray(space.encode(a), dtype=float) for a in archs])
+        sc = scores.scores(list(archs))
+        return np.hstack([enc, np.where(np.isfinite(sc), sc, 0.0)])
+
+    shared = CachedFeatures(features)
+    models = []
+    for j, o in enumerate(objectives):
+        prior = None
+        if o.role != "other":
+            def prior(archs, j=j, sign=o.sign):
+                return sign * scores.static(scores.scores(list(archs)))[:, j]
+        models.append(ObjectiveModel(shared, regressor, prior=prior, min_fit=min_fit, n_boot=n_boot, seed=j))
+    return models
 
 
 def transferred_latency_model(table, target: str | None = None, samples: dict | None = None,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from raynas.errors import UnknownNameError
+from raynas.errors import InvalidConfigError, UnknownNameError
 
 Arch = tuple[int, ...]
 BUILTIN = ("params", "flops", "path_params")
@@ -140,26 +140,39 @@ class ProxyScores:
     Args:
         space: the search space that builds the networks.
         names: registered proxy names (``synflow``, ``path_params``, ``flops``, ``snip``, ...).
-        batch: the :class:`~raynas.proxies.BatchSpec` data proxies see (default: a Fashion-MNIST
-            stand-in batch of 64 CIFAR-shaped images); data-free proxies ignore it.
+        batch: what data proxies see: a :class:`~raynas.proxies.BatchSpec` (default: a
+            Fashion-MNIST stand-in batch of 64 images shaped like ``input_shape``) or a batch itself
+            (a tensor, or ``(inputs, labels)``); data-free proxies ignore it.
         num_classes, init_seed, input_shape: how each network is built (``torch.manual_seed(init_seed)``).
         cache_dir: keep values in a :class:`~raynas.proxies.ProxyTable` CSV there (shared across runs).
-        mapper: ``mapper(chunks) -> list of DataFrames`` computing chunks of architectures elsewhere
-            (``searchers.zero_cost`` passes one running Ray tasks); default: on this process.
-        chunk_size: architectures per chunk handed to ``mapper``.
+        mapper: ``mapper(chunks) -> list of DataFrames`` computing chunks of architectures elsewhere,
+            waiting for them; default: on this process.
+        executor: computes chunks in the background (``submit(chunk) -> handle``,
+            ``done(handles) -> [(handle, DataFrame)]`` without waiting, ``wait(handles)`` waiting);
+            :meth:`prefetch` hands it work and :meth:`ready` collects what arrived
+            (``searchers.zero_cost`` passes one running Ray tasks).
+        chunk_size: architectures per chunk handed to ``mapper`` or ``executor``.
 
     ``evaluations`` counts networks actually computed (not found in a cache): the proxy budget.
     """
 
     def __init__(self, space, names: Sequence[str], *, batch=None, num_classes: int = 10, init_seed: int = 0,
                  input_shape: Sequence[int] = (3, 32, 32), cache_dir: str | os.PathLike | None = None,
-                 data_dir: str | os.PathLike | None = None, mapper: Callable | None = None, chunk_size: int = 25):
+                 data_dir: str | os.PathLike | None = None, mapper: Callable | None = None, chunk_size: int = 25,
+                 executor=None):
         from raynas.proxies import BatchSpec, resolve_names
 
         self.space = space
         self.names = resolve_names(list(names))
-        self.batch = batch if batch is not None else BatchSpec(image_size=int(input_shape[-1]),
-                                                                 channels=int(input_shape[0]))
+        self.data = None if batch is None or isinstance(batch, BatchSpec) else batch  # a batch given as data
+        self.batch = batch if isinstance(batch, BatchSpec) else BatchSpec(image_size=int(input_shape[-1]),
+                                                                            channels=int(input_shape[0]))
+        if self.data is not None and cache_dir is not None:
+            raise InvalidConfigError("proxy values computed on a batch you give cannot share a cache_dir "
+                                     "(the cache is keyed by a BatchSpec); leave cache_dir out")
+        self.executor = executor
+        self._inflight: dict = {}  # handle -> chunk of architectures
+        self._progress = None
         self.num_classes = num_classes
         self.init_seed = init_seed
         self.input_shape = tuple(int(v) for v in input_shape)
@@ -194,20 +207,102 @@ class ProxyScores:
         self.evaluations += len(archs)
         if self.mapper is not None:
             return pd.concat(list(self.mapper(chunks)))
-        batch = None if self.data_free else self.batch.load(self.num_classes, self.data_dir)
-        return score_architectures(self.space, archs, self.names, batch, num_classes=self.num_classes,
+        if self.executor is not None:  # needed now: computed where the executor computes, waited for
+            handles = [self.executor.submit(c) for c in chunks]
+            done = dict(self.executor.wait(handles))
+            return pd.concat([done[h] for h in handles])
+        return score_architectures(self.space, archs, self.names, self.load_batch(), num_classes=self.num_classes,
                                    seed=self.init_seed, input_shape=self.input_shape)
+
+    def load_batch(self):
+        """The data proxies see (``None`` when every proxy is data-free)."""
+        if self.data_free:
+            return None
+        return self.data if self.data is not None else self.batch.load(self.num_classes, self.data_dir)
+
+    # --- background computation ---------------------------------------------------------------------
+    def _nk(self, arch) -> tuple:
+        """The cache key: the configuration restricted to what its network depends on
+        (:meth:`raynas.spaces.ParamSpace.network_key`; the whole configuration for NAS spaces)."""
+        a = _key(arch)
+        key = getattr(self.space, "network_key", None)
+        return _key(key(a)) if key is not None else a
+
+    def _uncached(self, archs) -> list:
+        """One representative configuration per network not cached (nor in flight)."""
+        flying = {self._nk(a) for chunk in self._inflight.values() for a in chunk}
+        out: dict[tuple, tuple] = {}
+        for a in archs:
+            k = self._nk(a)
+            if k not in self.cache and k not in flying and k not in out:
+                out[k] = _key(a)
+        return list(out.values())
+
+    def prefetch(self, archs: Iterable[Sequence]) -> None:
+        """Start computing the uncached ``archs`` in the background (with an executor; otherwise now)."""
+        todo = self._uncached(archs)
+        if not todo:
+            return
+        if self.executor is None or self.cache_dir is not None:
+            self.values(todo)
+            return
+        from raynas.logs import Progress
+
+        if self._progress is None or self._progress._closed:
+            self._progress = Progress(len(todo), f"zero-cost scores of {len(todo)} networks in the background "
+                                                 f"({', '.join(self.names)})", unit="networks")
+        else:
+            self._progress.total = (self._progress.total or 0) + len(todo)
+        for i in range(0, len(todo), self.chunk_size):
+            chunk = todo[i:i + self.chunk_size]
+            self._inflight[self.executor.submit(chunk)] = chunk
+
+    def _store(self, chunk: list, df, count: bool = True) -> None:
+        vals = df[self.names].apply(lambda c: c.astype(float)).to_numpy(dtype=float)
+        for a, v in zip(chunk, vals):
+            self.cache[self._nk(a)] = v
+        if count:
+            self.evaluations += len(chunk)
+        if self._progress is not None:
+            self._progress.update(len(chunk))
+            if self._progress.total is not None and self._progress.n >= self._progress.total:
+                self._progress.close()
+
+    def collect(self, wait: bool = False) -> int:
+        """Store what the background computation finished (all of it, waiting, with ``wait``)."""
+        if not self._inflight:
+            return 0
+        handles = list(self._inflight)
+        done = self.executor.wait(handles) if wait else self.executor.done(handles)
+        for handle, df in done:
+            self._store(self._inflight.pop(handle), df)
+        return len(done)
+
+    def ready(self, archs: Iterable[Sequence]) -> np.ndarray:
+        """Which of ``archs`` are computed (collecting finished background work first; computes nothing)."""
+        self.collect()
+        return np.array([self._nk(a) in self.cache for a in archs], dtype=bool)
+
+    @property
+    def pending(self) -> int:
+        """Networks being computed in the background."""
+        return sum(len(c) for c in self._inflight.values())
 
     def values(self, archs: Iterable[Sequence[int]]) -> np.ndarray:
         """``[n, len(names)]`` values (NaN where a proxy failed), computing the uncached ones."""
+        keys = [self._nk(a) for a in archs]
         archs = [_key(a) for a in archs]
-        todo = list(dict.fromkeys(a for a in archs if a not in self.cache))
+        if self._inflight and any(k not in self.cache for k in keys):
+            flying = {self._nk(a) for chunk in self._inflight.values() for a in chunk}
+            if any(k in flying for k in keys):
+                self.collect(wait=True)  # needed now: wait for the background work rather than repeat it
+        todo = self._uncached(archs)
         if todo:
             df = self._compute(todo)
             vals = df[self.names].apply(lambda c: c.astype(float)).to_numpy(dtype=float)
             for a, v in zip(todo, vals):
-                self.cache[a] = v
-        return np.array([self.cache[a] for a in archs], dtype=float).reshape(len(archs), len(self.names))
+                self.cache[self._nk(a)] = v
+        return np.array([self.cache[k] for k in keys], dtype=float).reshape(len(keys), len(self.names))
 
     def scorer(self, name: str, transform: str = "none") -> ProxyColumn:
         """A scorer (``__call__``/``score_many``) of one of the names; ``transform="log"`` gives
@@ -230,6 +325,7 @@ class ProxyScores:
     def __getstate__(self):
         state = self.__dict__.copy()
         state["_table"] = None  # reopened from its file on demand
+        state["_inflight"], state["_progress"] = {}, None  # background work does not travel
         return state
 
 
@@ -250,6 +346,12 @@ class ProxyColumn:
     @property
     def evaluations(self) -> int:
         return self.table.evaluations
+
+    def prefetch(self, archs) -> None:
+        self.table.prefetch(archs)
+
+    def ready(self, archs) -> np.ndarray:
+        return self.table.ready(archs)
 
     def score_many(self, archs: Iterable[Sequence[int]]) -> np.ndarray:
         v = self.table.values(archs)[:, self.column]

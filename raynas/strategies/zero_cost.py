@@ -53,8 +53,8 @@ from raynas.objectives import Objective
 from raynas.spaces.params import space_size
 from raynas.strategies.aging import ParentSelector
 from raynas.strategies.base import Arch, Strategy
-from raynas.strategies.parts import (ENGINES, Acquisition, Model, Moves, Warmup, ZeroCostScores, preference_choice,
-                                     roles_of, spread_choice)
+from raynas.strategies.parts import (ENGINES, Acquisition, Model, Moves, Warmup, ZeroCostScores, as_part,
+                                     preference_choice, roles_of, spread_choice)
 from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, ProxyScores
 from raynas.strategies.surrogates import ArchGP, OnlineRidge
 
@@ -133,14 +133,10 @@ class ZeroCostStrategy(Strategy):
             raise InvalidConfigError(f"engine must be one of {ENGINES} or a Strategy, got {engine!r}")
         if not isinstance(engine, (str, Strategy)):
             raise InvalidConfigError(f"engine must be one of {ENGINES} or a Strategy, got {type(engine).__name__}")
-        self.model = Model(model) if isinstance(model, str) else (model or Model())
-        self.warmup = warmup or Warmup()
-        self.moves = moves or Moves()
-        self.acquisition = Acquisition(acquisition) if isinstance(acquisition, str) else (acquisition or Acquisition())
-        for label, part, cls in (("model", self.model, Model), ("warmup", self.warmup, Warmup),
-                                 ("moves", self.moves, Moves), ("acquisition", self.acquisition, Acquisition)):
-            if not isinstance(part, cls):
-                raise InvalidConfigError(f"{label} must be a raynas.strategies.parts.{cls.__name__}, got {part!r}")
+        self.model = as_part(Model, model, "model")
+        self.warmup = as_part(Warmup, warmup, "warmup")
+        self.moves = as_part(Moves, moves, "moves")
+        self.acquisition = as_part(Acquisition, acquisition, "acquisition")
         proxies = list(proxy) if isinstance(proxy, (list, tuple)) else [proxy]
         if not proxies:
             raise InvalidConfigError("proxy must name at least one proxy")
@@ -269,6 +265,11 @@ class ZeroCostStrategy(Strategy):
             return
         if self._model is None or self.model.kind != "gp":  # a GP is kept: it reselects hyperparameters as rows grow
             self._model = self.model.build(self.scores.n_scores, self._categorical)
+        missing = [i for i, row in enumerate(self._rows) if row is None]
+        if missing:  # features of told configurations, computed when first needed (not at tell time)
+            archs = [self.history.archs[i] for i in missing]
+            for i, row in zip(missing, self._features(archs, self.scores.scores(archs))):
+                self._rows[i] = row
         y = self.history.matrix()[:, list(self.learned)]
         self._model.fit(self._kernel_rows(self.history.archs), np.vstack(self._rows), y)
         self._fitted_at = len(self.history)
@@ -428,7 +429,7 @@ class ZeroCostStrategy(Strategy):
         if self.selector is not None:
             self.selector.add(arch, values)
         if self.learned:
-            self._rows.append(self._features([arch], self.scores.scores([arch]))[0])
+            self._rows.append(None)  # filled by _refit: scoring here would block a tell
 
     def _reset_derived(self) -> None:
         if self.selector is not None:

@@ -1,0 +1,219 @@
+"""Bring-your-own-model search quality: raynas vs Optuna on a real training task, through Ray Tune.
+
+The trainable and ``param_space`` are ``examples/bring_your_own.py``'s: a CNN family on
+Fashion-MNIST (depth, width per stage, kernel, activation, learning rate, weight decay), trained for
+2 epochs on 1,500 images at 14x14, validation accuracy on 1,000 images, latency measured in the
+trial (one image, one thread), parameters. Every method searches the same ``param_space`` through
+Tune with the same budget (80 trials, 2 at a time, no scheduler), one run per method x objective
+set x seed:
+
+    raynas ZeroCostSearch (defaults) · raynas PredictorSearch (defaults) ·
+    Optuna TPE (multivariate) · Optuna GP · Optuna random   -- the Optuna samplers via Tune's OptunaSearch
+
+Quality: hypervolume after 20, 40 and 80 trials, normalised per (objective set, seed): objectives
+min-max normalised over the union of every method's trials in that seed, reference point 1 in each,
+divided by the union front's HV. Reported: medians over seeds, the trials raynas needs to reach the
+best Optuna sampler's HV at 80, and time -- wall clock of the whole run (Ray start excluded, the
+zero-cost warm-up included, it runs as Ray tasks beside the trials) and the searcher's own time
+(``suggest`` + ``on_trial_complete`` in the driver).
+
+Every finished run is appended to ``benchmarks/out/byo_runs.jsonl`` at once; a rerun skips what is
+there, so an interrupted benchmark continues. ``--report`` prints the tables from the file only.
+
+    python benchmarks/byo_search.py --seeds 5                   # ~3-5 h on 2 quiet cores
+    python benchmarks/byo_search.py --report                    # tables from what has run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples"))  # the example is the trainable under test
+
+import numpy as np  # noqa: E402
+
+METHODS = ("zc", "predictor", "tpe", "gp", "random")
+LABELS = {"zc": "raynas ZeroCostSearch", "predictor": "raynas PredictorSearch", "tpe": "Optuna TPE (multivariate)",
+          "gp": "Optuna GP", "random": "Optuna random"}
+OBJECTIVES = {2: (["accuracy", "latency_ms"], ["max", "min"]),
+              3: (["accuracy", "latency_ms", "params"], ["max", "min", "min"])}
+BUDGETS = (20, 40, 80)
+
+
+class Timed:
+    """Wraps a searcher's driver-side calls to add up the time they take."""
+
+    def __init__(self, searcher):
+        self.searcher, self.seconds = searcher, 0.0
+
+    def wrap(self):
+        s = self.searcher
+        for name in ("suggest", "on_trial_complete"):
+            fn = getattr(s, name)
+
+            def timed(*a, _fn=fn, **k):
+                t0 = time.perf_counter()
+                try:
+                    return _fn(*a, **k)
+                finally:
+                    self.seconds += time.perf_counter() - t0
+            setattr(s, name, timed)
+        return s
+
+
+def make_searcher(method: str, metric, mode, seed: int):
+    import bring_your_own as byo
+
+    if method == "zc":
+        from searchers import ZeroCostSearch
+
+        return ZeroCostSearch(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14), seed=seed)
+    if method == "predictor":
+        from searchers.predictor import PredictorSearch
+
+        return PredictorSearch(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14),
+                               seed=seed)
+    from ray.tune.search.optuna import OptunaSearch
+
+    from raynas.strategies.optuna import make_sampler
+
+    return OptunaSearch(metric=metric, mode=mode, sampler=make_sampler(method, seed))
+
+
+def run_one(method: str, n_obj: int, seed: int, trials: int, concurrency: int) -> dict:
+    from ray import tune
+
+    import bring_your_own as byo
+    from searchers.experiment import tune_settings
+
+    metric, mode = OBJECTIVES[n_obj]
+    searcher = make_searcher(method, metric, mode, seed)
+    timer = Timed(searcher)
+    param_space = {**byo.PARAM_SPACE, "epochs": 2, "train_size": 1500, "val_size": 1000, "seed": seed}
+    tuner = tune.Tuner(byo.train_cnn, param_space=param_space,
+                       tune_config=tune.TuneConfig(search_alg=timer.wrap(), num_samples=trials, reuse_actors=True,
+                                                   max_concurrent_trials=concurrency),
+                       run_config=tune.RunConfig(verbose=0, storage_path=str(Path("/tmp") / "raynas_byo"),
+                                                 name=f"{method}-{n_obj}-{seed}"))
+    t0 = time.perf_counter()
+    with tune_settings():
+        grid = tuner.fit()
+    wall = time.perf_counter() - t0
+    rows = []
+    for r in grid:
+        m = r.metrics or {}
+        rows.append({"end": m.get("timestamp", 0) + m.get("time_total_s", 0),
+                     "values": [m.get(k, float("nan")) for k in metric], "config": r.config})
+    rows.sort(key=lambda x: x["end"])  # completion order: the order the searcher learned them
+    return {"method": method, "n_obj": n_obj, "seed": seed, "trials": len(rows), "wall_s": wall,
+            "searcher_s": timer.seconds, "values": [r["values"] for r in rows]}
+
+
+def done_runs(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def hv_table(runs: list[dict]) -> tuple[str, dict]:
+    """Medians of normalised HV at each budget per (objective set, method), and the per-seed values."""
+    from raynas import moo
+
+    out, per = [], {}
+    for n_obj, (metric, mode) in OBJECTIVES.items():
+        signs = moo.minimisation_signs(metric, mode)
+        seeds = sorted({r["seed"] for r in runs if r["n_obj"] == n_obj})
+        for seed in seeds:
+            group = [r for r in runs if r["n_obj"] == n_obj and r["seed"] == seed]
+            pts = {r["method"]: np.asarray(r["values"], float) * signs for r in group}
+            union = np.vstack([p for p in pts.values() if len(p)])
+            union = union[np.isfinite(union).all(1)]
+            norm = moo.Normaliser.fit(union)
+            ref = np.ones(len(metric))
+            u = norm(union)
+            true_hv = moo.hypervolume(u[moo.pareto_mask(u)], ref)
+            for method, p in pts.items():
+                traj = moo.hv_trajectory(np.where(np.isfinite(p), p, np.inf), normaliser=norm, true_hv=true_hv)
+                per[(n_obj, method, seed)] = traj
+    for n_obj in OBJECTIVES:
+        out.append(f"\n{n_obj} objectives {OBJECTIVES[n_obj][0]}: normalised HV (median over seeds), trials to reach "
+                   f"the best Optuna sampler's HV@80 (median), time")
+        out.append("| method | seeds | HV@20 | HV@40 | HV@80 | trials to best Optuna HV@80 | wall s | searcher s (share) |")
+        out.append("|---|---|---|---|---|---|---|---|")
+        methods = [m for m in METHODS if any(k[0] == n_obj and k[1] == m for k in per)]
+        seeds = sorted({k[2] for k in per if k[0] == n_obj})
+        best80 = {}
+        for seed in seeds:
+            opt = [per[(n_obj, m, seed)][min(79, len(per[(n_obj, m, seed)]) - 1)]
+                   for m in ("tpe", "gp", "random") if (n_obj, m, seed) in per]
+            best80[seed] = max(opt) if opt else np.nan
+        for m in methods:
+            hv = {b: [] for b in BUDGETS}
+            reach = []
+            for seed in seeds:
+                t = per.get((n_obj, m, seed))
+                if t is None:
+                    continue
+                for b in BUDGETS:
+                    hv[b].append(t[min(b, len(t)) - 1])
+                hit = np.flatnonzero(t >= best80[seed] - 1e-12)
+                reach.append(hit[0] + 1 if len(hit) else np.inf)
+            runs_m = [r for r in runs if r["n_obj"] == n_obj and r["method"] == m]
+            wall = np.median([r["wall_s"] for r in runs_m])
+            sec = np.median([r["searcher_s"] for r in runs_m])
+            r_med = np.median(reach) if reach else np.nan
+            out.append(f"| {LABELS[m]} | {len(runs_m)} | " + " | ".join(f"{np.median(hv[b]):.3f}" for b in BUDGETS)
+                       + f" | {'>80' if not np.isfinite(r_med) else f'{r_med:.0f}'} | {wall:.0f} | "
+                       f"{sec:.1f} ({100 * sec / wall:.1f}%) |")
+    return "\n".join(out), per
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--first-seed", type=int, default=0)
+    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--objectives", default="2,3")
+    p.add_argument("--trials", type=int, default=max(BUDGETS))
+    p.add_argument("--concurrency", type=int, default=2)
+    p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "byo_runs.jsonl"))
+    p.add_argument("--report", action="store_true", help="only print the tables from --out")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not args.report:
+        import ray
+
+        have = {(r["method"], r["n_obj"], r["seed"]) for r in done_runs(out)}
+        ray.init(address="local", num_cpus=args.concurrency, include_dashboard=False, log_to_driver=False,
+                 runtime_env={"env_vars": {"OMP_WAIT_POLICY": "PASSIVE",
+                                           "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "examples")])}})
+        try:
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                for n_obj in (int(x) for x in args.objectives.split(",")):
+                    for method in args.methods.split(","):
+                        if (method, n_obj, seed) in have:
+                            continue
+                        rec = run_one(method, n_obj, seed, args.trials, args.concurrency)
+                        with open(out, "a") as f:
+                            f.write(json.dumps(rec) + "\n")
+                        print(f"{method} {n_obj}obj seed {seed}: {rec['trials']} trials in {rec['wall_s']:.0f} s "
+                              f"(searcher {rec['searcher_s']:.1f} s)", flush=True)
+        finally:
+            ray.shutdown()
+    table, _ = hv_table(done_runs(out))
+    header = (f"# Bring-your-own search ({len(done_runs(out))} runs; command: python benchmarks/byo_search.py "
+              f"{' '.join(argv if argv is not None else sys.argv[1:])})")
+    print(header + "\n" + table)
+    (out.parent / "byo_search.md").write_text(header + "\n" + table + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""The Tune searcher contract every raynas searcher keeps, on a user's own param_space and model.
+
+Like Tune's ``OptunaSearch``: the space may come from the Tuner's ``param_space``, metric/mode from
+``TuneConfig``, ``points_to_evaluate``/``evaluated_rewards`` work, ``Repeater`` and
+``ConcurrencyLimiter`` work, and a trial a scheduler stopped is never learned as complete, without
+any custom result key.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch.nn as nn
+
+from raynas.errors import InvalidConfigError
+from raynas.spaces import Categorical, Float, Integer, ParamSpace
+from raynas.strategies import Warmup
+from searchers import AgingEvolutionSearch, OptunaStrategySearch, RandomSearch, Repeater, ZeroCostSearch
+from searchers.predictor import PredictorSearch
+
+METRIC, MODE = ["accuracy", "latency_ms"], ["max", "min"]
+SMALL_ZC = {"warmup": {"candidates": 40, "size": 3, "networks": 20}, "model": {"min_fit": 4}}
+
+
+def build_cnn(config: dict) -> nn.Module:
+    """A CNN family: depth, width, kernel and activation from the config (the lr is the trainer's)."""
+    act = {"relu": nn.ReLU, "gelu": nn.GELU}[config["act"]]
+    layers, c = [], 1
+    for _ in range(config["depth"]):
+        layers += [nn.Conv2d(c, config["width"], config["kernel"], padding="same"), act()]
+        c = config["width"]
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10))
+
+
+def param_space():
+    from ray import tune
+
+    return {"depth": tune.randint(1, 4), "width": tune.choice([4, 8, 16]), "kernel": tune.choice([3, 5]),
+            "act": tune.choice(["relu", "gelu"]), "optim": {"lr": tune.loguniform(1e-4, 1e-1)}, "epochs": 3}
+
+
+def fake_metrics(config: dict) -> dict:
+    """Deterministic stand-in for training: wider/deeper is more accurate and slower; lr near 1e-2 best."""
+    size = config["depth"] * config["width"] * config["kernel"] ** 2
+    acc = 50 + 10 * math.log(size) - 5 * abs(math.log10(config["optim"]["lr"]) + 2)
+    return {"accuracy": acc, "latency_ms": 0.01 * size}
+
+
+def trainable(config: dict) -> None:
+    from ray import tune
+
+    m = fake_metrics(config)
+    for epoch in range(1, config["epochs"] + 1):
+        tune.report({"accuracy": m["accuracy"] * epoch / config["epochs"], "latency_ms": m["latency_ms"]})
+
+
+def run_tune(search_alg, num_samples, tmp_path, param_space_=None, scheduler=None, metric=None, mode=None):
+    from ray import tune
+
+    from searchers.experiment import tune_settings
+
+    tuner = tune.Tuner(trainable, param_space=param_space_ if param_space_ is not None else param_space(),
+                       tune_config=tune.TuneConfig(search_alg=search_alg, scheduler=scheduler, num_samples=num_samples,
+                                                   metric=metric, mode=mode, reuse_actors=True),
+                       run_config=tune.RunConfig(storage_path=str(tmp_path), name="contract", verbose=0))
+    with tune_settings():
+        return tuner.fit()
+
+
+# --- spaces from param_space -------------------------------------------------------------------------
+def test_param_space_becomes_a_mixed_space():
+    from searchers.spaces import space_from_param_space, tune_param_space
+
+    space = space_from_param_space(param_space(), model_fn=build_cnn, example_inputs=(1, 28, 28))
+    kinds = {d.name: d.kind for d in space.dimensions}
+    assert kinds == {"depth": "integer", "width": "categorical", "kernel": "categorical", "act": "categorical",
+                     "optim/lr": "float"}
+    assert space.dimensions[0] == Integer(1, 3, name="depth")  # tune.randint's upper bound is exclusive
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        cfg = space.to_config(space.sample(rng))
+        assert cfg["epochs"] == 3 and 1e-4 <= cfg["optim"]["lr"] <= 1e-1 and cfg["width"] in (4, 8, 16)
+        assert space.from_config(cfg) == space.from_config(space.to_config(space.from_config(cfg)))
+    model = space.build(space.sample(rng))
+    assert isinstance(model, nn.Module) and space.input_shape == (1, 28, 28)
+    back = space_from_param_space(tune_param_space(space))
+    assert [d for d in back.dimensions] == [d for d in space.dimensions]
+
+
+def test_searchers_take_the_tuners_param_space_and_metric(ray_local, tmp_path):
+    search = ZeroCostSearch(model_fn=build_cnn, example_inputs=(1, 28, 28), seed=0, proxy_workers=0, **SMALL_ZC)
+    grid = run_tune(search, 8, tmp_path, metric="accuracy", mode="max")
+    configs = [r.config for r in grid]
+    assert len(configs) == 8 and all(isinstance(c["optim"]["lr"], float) and c["epochs"] == 3 for c in configs)
+    assert [o.metric for o in search.objectives] == ["accuracy"] and search.objectives[0].role == "quality"
+    assert len(search.strategy.history) == 8 and np.isfinite(search.strategy.history.matrix()).all()
+
+
+@pytest.mark.parametrize("cls", [ZeroCostSearch, PredictorSearch, AgingEvolutionSearch, RandomSearch,
+                                 OptunaStrategySearch])
+def test_every_searcher_searches_a_param_space_with_three_objectives(cls):
+    from searchers.spaces import space_from_param_space
+
+    kw = {**SMALL_ZC, "proxy_workers": 0} if cls is ZeroCostSearch else {}
+    s = cls(param_space(), METRIC + ["params"], MODE + ["min"], model_fn=build_cnn, example_inputs=(1, 28, 28),
+            seed=1, **kw) if cls in (ZeroCostSearch, PredictorSearch) else \
+        cls(space_from_param_space(param_space()), METRIC + ["params"], MODE + ["min"], seed=1)
+    assert [o.role for o in s.objectives] == ["quality", "cost", "cost"]
+    seen = []
+    for i in range(12):
+        cfg = s.suggest(f"t{i}")
+        seen.append(s.space.from_config(cfg))
+        s.on_trial_complete(f"t{i}", {**fake_metrics(cfg), "params": cfg["width"] * cfg["depth"]})
+    assert len(set(seen)) == 12 and len(s.strategy.history) == 12
+
+
+def test_a_param_space_the_given_space_does_not_cover_is_refused():
+    from ray import tune
+
+    from raynas.spaces import NB201Space
+
+    s = RandomSearch(NB201Space(), METRIC, MODE)
+    with pytest.raises(InvalidConfigError, match="'lr'.*space=None"):
+        s.set_search_properties(None, None, {"edge_10": tune.choice(["none"]), "lr": tune.loguniform(1e-4, 1e-1)})
+    assert s.set_search_properties(None, None, {"lr": 0.01}) is True  # a fixed value passes through
+
+
+def test_a_finite_space_finishes_after_every_configuration():
+    space = ParamSpace({"a": Categorical([1, 2, 3]), "b": Integer(0, 1)})
+    s = RandomSearch(space, "score", "max", seed=0)
+    asked = []
+    for i in range(10):
+        cfg = s.suggest(f"t{i}")
+        if cfg == s.FINISHED:
+            break
+        asked.append(space.from_config(cfg))
+        s.on_trial_complete(f"t{i}", {"score": cfg["a"]})
+    assert len(asked) == 6 == len(set(asked)) and s.suggest("again") == s.FINISHED
+
+
+# --- points to evaluate -------------------------------------------------------------------------------
+def test_points_to_evaluate_first_and_evaluated_rewards_told_without_running():
+    from searchers.spaces import space_from_param_space
+
+    space = space_from_param_space(param_space())
+    p1 = {"depth": 2, "width": 8, "kernel": 3, "act": "relu", "optim": {"lr": 0.01}}
+    p2 = {"depth": 3, "width": 16, "kernel": 5, "act": "gelu", "optim": {"lr": 0.001}}
+    s = AgingEvolutionSearch(space, METRIC, MODE, points_to_evaluate=[p1, p2], seed=0)
+    first = s.suggest("t0")
+    assert {k: first[k] for k in p1} == p1 and s.suggest("t1")["depth"] == 3
+    told = AgingEvolutionSearch(space, METRIC, MODE, points_to_evaluate=[p1, p2],
+                                evaluated_rewards=[[80.0, 1.0], {"accuracy": 90.0, "latency_ms": 2.0}], seed=0)
+    assert told.strategy.history.values == [(-80.0, 1.0), (-90.0, 2.0)]
+    assert told.space.from_config(told.suggest("t0")) not in told.strategy.history
+    with pytest.raises(InvalidConfigError, match="evaluated_rewards"):
+        AgingEvolutionSearch(space, METRIC, MODE, points_to_evaluate=[p1], evaluated_rewards=[1, 2])
+    with pytest.raises(InvalidConfigError, match="depth"):
+        AgingEvolutionSearch(space, METRIC, MODE, points_to_evaluate=[{"width": 8}])
+
+
+# --- fidelity without custom keys ---------------------------------------------------------------------
+def drive(searcher, trial_id, reports, stopped):
+    """Tune's calls for one trial: ``reports`` iterations passed to on_trial_result, then its end --
+    a repeat of the last result when it ended by itself, one more result when a scheduler stopped it."""
+    cfg = searcher.suggest(trial_id)
+    m = fake_metrics(cfg)
+    for t in range(1, reports + 1):
+        searcher.on_trial_result(trial_id, {**m, "training_iteration": t})
+    last = reports + 1 if stopped else reports
+    searcher.on_trial_complete(trial_id, {**m, "training_iteration": last, "done": True})
+    return searcher.space.from_config(cfg)
+
+
+def test_trials_stopped_by_a_scheduler_are_never_learned_as_complete():
+    from searchers.spaces import space_from_param_space
+
+    s = RandomSearch(space_from_param_space(param_space()), METRIC, MODE, seed=0)
+    drive(s, "a", reports=2, stopped=False)  # ended by itself after 2 iterations: complete
+    assert math.isfinite(s.strategy.history.values[-1][0])
+    drive(s, "b", reports=0, stopped=True)  # stopped at iteration 1 < 2: truncated, latency kept
+    assert s.strategy.history.values[-1][0] == math.inf and math.isfinite(s.strategy.history.values[-1][1])
+    drive(s, "c", reports=1, stopped=True)  # stopped at 2, the full budget seen: complete
+    assert math.isfinite(s.strategy.history.values[-1][0])
+    assert s.stopped_early == 1
+
+
+def test_the_top_rung_is_inferred_when_no_trial_ends_by_itself():
+    """ASHA stops even the trials that reach max_t: a trial stopped at the highest iteration seen is
+    held back until a second one stops there too (the budget), or one goes further (truncated)."""
+    from searchers.spaces import space_from_param_space
+
+    s = RandomSearch(space_from_param_space(param_space()), METRIC, MODE, seed=0)
+    drive(s, "a", reports=2, stopped=True)  # stopped at 3: unknown yet
+    assert len(s.strategy.history) == 0
+    drive(s, "b", reports=0, stopped=True)  # stopped at 1 while a trial continued past 1: truncated
+    assert s.strategy.history.values[-1][0] == math.inf
+    drive(s, "c", reports=2, stopped=True)  # a second trial stopped at 3: that is the budget
+    assert len(s.strategy.history) == 3
+    assert sum(math.isfinite(v[0]) for v in s.strategy.history.values) == 2
+    held = RandomSearch(s.space, METRIC, MODE, seed=0)
+    drive(held, "x", reports=1, stopped=True)  # stopped at 2 ...
+    drive(held, "y", reports=4, stopped=True)  # ... but y continued past 2: x was truncated
+    assert held.strategy.history.values[0][0] == math.inf
+    known = RandomSearch(s.space, METRIC, MODE, seed=0, max_t=3)
+    drive(known, "k", reports=2, stopped=True)
+    assert math.isfinite(known.strategy.history.values[0][0])  # max_t known: complete at once
+
+
+def test_asha_through_tune_without_custom_keys(ray_local, tmp_path):
+    from ray.tune.schedulers import ASHAScheduler
+
+    search = RandomSearch(metric=METRIC, mode=MODE, seed=2)
+    run_tune(search, 16, tmp_path,
+             scheduler=ASHAScheduler(metric="accuracy", mode="max", max_t=3, grace_period=1, reduction_factor=3))
+    finite = np.isfinite(search.strategy.history.matrix()[:, 0])
+    assert search.stopped_early > 0 and finite.any()
+    assert search.completed + len(search._deferred) == 16
+    assert (~finite).sum() == search.stopped_early  # every truncated trial's accuracy is unknown
+
+
+# --- wrappers --------------------------------------------------------------------------------------
+def test_repeater_averages_every_metric(ray_local, tmp_path):
+    search = RandomSearch(metric=METRIC, mode=MODE, seed=3)
+    run_tune(Repeater(search, repeat=2), 6, tmp_path)
+    assert len(search.strategy.history) == 3 and np.isfinite(search.strategy.history.matrix()).all()
+
+
+def test_tunes_own_repeater_with_several_metrics_is_explained():
+    from ray.tune.search import Repeater as TuneRepeater
+
+    from searchers.spaces import space_from_param_space
+
+    s = RandomSearch(space_from_param_space(param_space()), METRIC, MODE, seed=0)
+    r = TuneRepeater(s, repeat=1)
+    cfg = r.suggest("t0")
+    with pytest.raises(InvalidConfigError, match="searchers.Repeater"):
+        r.on_trial_complete("t0", fake_metrics(cfg))
+
+
+def test_concurrency_limiter_and_zero_cost_warmup_in_the_background(ray_local, tmp_path):
+    """Inside a Ray session the warm-up's networks are scored by Ray tasks: the first suggestion does
+    not wait for them, and the search still learns from every trial."""
+    from ray import tune
+
+    search = ZeroCostSearch(metric=METRIC, mode=MODE, model_fn=build_cnn, example_inputs=(1, 28, 28), seed=0,
+                            warmup=Warmup(200, 4, networks=100), proxy_workers=2)
+    search.set_search_properties(None, None, param_space())
+    first = search.suggest("probe")
+    assert first is not None and search.scores.pending > 0  # scores still on their way
+    search.on_trial_complete("probe", {**fake_metrics(first), "training_iteration": 3})
+    run_tune(tune.search.ConcurrencyLimiter(search, 2), 10, tmp_path)
+    assert len(search.strategy.history) == 11
+    # configurations that differ only in the learning rate share one network's scores: at most the
+    # 3 x 3 x 2 x 2 = 36 distinct networks are ever scored (instant trials may outrun some of them)
+    assert search.space.model_dimensions() == ["depth", "width", "kernel", "act"]
+    assert 0 < search.proxy_evaluations["proxy"] <= search.proxy_evaluations["proxy"] + search.scores.pending <= 36
