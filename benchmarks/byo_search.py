@@ -47,25 +47,32 @@ OBJECTIVES = {2: (["accuracy", "latency_ms"], ["max", "min"]),
 BUDGETS = (20, 40, 80)
 
 
-class Timed:
-    """Wraps a searcher's driver-side calls to add up the time they take."""
+class TimedMixin:
+    """Adds up the time a searcher's driver-side calls take (``searcher_seconds``); stays picklable."""
 
-    def __init__(self, searcher):
-        self.searcher, self.seconds = searcher, 0.0
+    searcher_seconds = 0.0
 
-    def wrap(self):
-        s = self.searcher
-        for name in ("suggest", "on_trial_complete"):
-            fn = getattr(s, name)
+    def suggest(self, trial_id):
+        t0 = time.perf_counter()
+        try:
+            return super().suggest(trial_id)
+        finally:
+            self.searcher_seconds += time.perf_counter() - t0
 
-            def timed(*a, _fn=fn, **k):
-                t0 = time.perf_counter()
-                try:
-                    return _fn(*a, **k)
-                finally:
-                    self.seconds += time.perf_counter() - t0
-            setattr(s, name, timed)
-        return s
+    def on_trial_complete(self, trial_id, result=None, error=False):
+        t0 = time.perf_counter()
+        try:
+            return super().on_trial_complete(trial_id, result=result, error=error)
+        finally:
+            self.searcher_seconds += time.perf_counter() - t0
+
+
+def timed(cls):
+    """A module-level subclass of ``cls`` with :class:`TimedMixin` (module-level, so pickle finds it)."""
+    name = "Timed" + cls.__name__
+    if name not in globals():
+        globals()[name] = type(name, (TimedMixin, cls), {"__module__": __name__, "__qualname__": name})
+    return globals()[name]
 
 
 def make_searcher(method: str, metric, mode, seed: int):
@@ -74,17 +81,17 @@ def make_searcher(method: str, metric, mode, seed: int):
     if method == "zc":
         from searchers import ZeroCostSearch
 
-        return ZeroCostSearch(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14), seed=seed)
+        return timed(ZeroCostSearch)(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14), seed=seed)
     if method == "predictor":
         from searchers.predictor import PredictorSearch
 
-        return PredictorSearch(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14),
+        return timed(PredictorSearch)(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14),
                                seed=seed)
     from ray.tune.search.optuna import OptunaSearch
 
     from raynas.strategies.optuna import make_sampler
 
-    return OptunaSearch(metric=metric, mode=mode, sampler=make_sampler(method, seed))
+    return timed(OptunaSearch)(metric=metric, mode=mode, sampler=make_sampler(method, seed))
 
 
 def run_one(method: str, n_obj: int, seed: int, trials: int, concurrency: int) -> dict:
@@ -95,10 +102,9 @@ def run_one(method: str, n_obj: int, seed: int, trials: int, concurrency: int) -
 
     metric, mode = OBJECTIVES[n_obj]
     searcher = make_searcher(method, metric, mode, seed)
-    timer = Timed(searcher)
     param_space = {**byo.PARAM_SPACE, "epochs": 2, "train_size": 1500, "val_size": 1000, "seed": seed}
     tuner = tune.Tuner(byo.train_cnn, param_space=param_space,
-                       tune_config=tune.TuneConfig(search_alg=timer.wrap(), num_samples=trials, reuse_actors=True,
+                       tune_config=tune.TuneConfig(search_alg=searcher, num_samples=trials, reuse_actors=True,
                                                    max_concurrent_trials=concurrency),
                        run_config=tune.RunConfig(verbose=0, storage_path=str(Path("/tmp") / "raynas_byo"),
                                                  name=f"{method}-{n_obj}-{seed}"))
@@ -113,7 +119,7 @@ def run_one(method: str, n_obj: int, seed: int, trials: int, concurrency: int) -
                      "values": [m.get(k, float("nan")) for k in metric], "config": r.config})
     rows.sort(key=lambda x: x["end"])  # completion order: the order the searcher learned them
     return {"method": method, "n_obj": n_obj, "seed": seed, "trials": len(rows), "wall_s": wall,
-            "searcher_s": timer.seconds, "values": [r["values"] for r in rows]}
+            "searcher_s": searcher.searcher_seconds, "values": [r["values"] for r in rows]}
 
 
 def done_runs(path: Path) -> list[dict]:

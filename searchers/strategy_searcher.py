@@ -190,13 +190,7 @@ class StrategySearcher(Searcher):
                 self._objectives = make_objectives(metric, mode, self._roles)
                 self._sync_metric()
             else:
-                names = [o.metric for o in self._objectives]
-                if metric not in names:
-                    raise InvalidConfigError(
-                        f"TuneConfig metric {metric!r} is not one of the searcher's metrics {names}")
-                own = self._objectives[names.index(metric)].mode
-                if mode and mode != own:
-                    raise InvalidConfigError(f"TuneConfig mode {mode!r} for {metric!r} contradicts the searcher's {own!r}")
+                self._check_tuner_metric(metric, mode)
         if config:
             if self.space is None:
                 self._param_space = config
@@ -208,6 +202,18 @@ class StrategySearcher(Searcher):
             self.max_t = float(stop[self.time_attr])
         self._maybe_build()
         return True
+
+    def _check_tuner_metric(self, metric, mode) -> None:
+        """The Tuner's metric(s) must be among the searcher's, with the same modes."""
+        names = [o.metric for o in self._objectives]
+        metrics = [metric] if isinstance(metric, str) else list(metric)
+        modes = [mode] * len(metrics) if mode is None or isinstance(mode, str) else list(mode)
+        for m, md in zip(metrics, modes):
+            if m not in names:
+                raise InvalidConfigError(f"TuneConfig metric {m!r} is not one of the searcher's metrics {names}")
+            own = self._objectives[names.index(m)].mode
+            if md and md != own:
+                raise InvalidConfigError(f"TuneConfig mode {md!r} for {m!r} contradicts the searcher's {own!r}")
 
     def check_param_space(self, config: Mapping) -> None:
         """Raise if the Tuner's ``param_space`` offers values the space lacks, or has search domains

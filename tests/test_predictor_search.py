@@ -175,3 +175,19 @@ def test_transferred_latency_model_from_reference_samples(data_dir, tmp_path):
     assert spearman(mean, y) > 0.85 and (spread > 0).all()
     with pytest.raises(UnknownNameError, match="no_such_device"):
         transferred_latency_model(small, target, sources=["no_such_device"], cache_dir=tmp_path)
+
+
+def test_forest_spread_comes_from_its_trees_in_one_fit():
+    from raynas.predictors import ForestPredictor
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(60, 3))
+    y = 3 * X[:, 0] + 0.05 * rng.normal(size=60)
+    model = ObjectiveModel(lambda archs: np.asarray(archs, dtype=float), ForestPredictor(), n_boot=1)
+    for x, v in zip(X, y):
+        model.update(tuple(x), v)
+    inside = [tuple(x) for x in X[:5]]
+    mean, spread = model.predict(inside + [(5.0, 5.0, 5.0)])
+    assert len(model.members) == 1  # one fit: the trees are the ensemble
+    assert np.corrcoef(mean[:5], y[:5])[0, 1] > 0.9
+    assert np.all(spread >= 0) and spread.max() > 0

@@ -256,3 +256,13 @@ def test_concurrency_limiter_and_zero_cost_warmup_in_the_background(ray_local, t
     # 3 x 3 x 2 x 2 = 36 distinct networks are ever scored (instant trials may outrun some of them)
     assert search.space.model_dimensions() == ["depth", "width", "kernel", "act"]
     assert 0 < search.proxy_evaluations["proxy"] <= search.proxy_evaluations["proxy"] + search.scores.pending <= 36
+
+
+def test_tuner_metric_may_repeat_the_searchers_metric_list():
+    s = ZeroCostSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 8, 8), proxy_workers=0,
+                       seed=0)
+    assert s.set_search_properties(METRIC, MODE, {})
+    with pytest.raises(InvalidConfigError, match="'min' for 'accuracy' contradicts"):
+        s.set_search_properties(METRIC, ["min", "min"], {})
+    with pytest.raises(InvalidConfigError, match="'params' is not one of"):
+        s.set_search_properties(["params"], ["min"], {})

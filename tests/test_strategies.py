@@ -396,3 +396,14 @@ def test_zero_cost_ehvi_is_exact_and_agrees_with_monte_carlo():
     assert exact.max() > 0
     np.testing.assert_allclose(exact, mc, rtol=0.05, atol=0.02 * exact.max())
     assert s._best(cands) == cands[int(np.argmax(exact))]
+
+
+def test_zero_cost_takes_one_cost_estimator_per_cost_objective():
+    space = SPACE
+    first, second = (lambda a: float(a[0])), (lambda a: float(a[1]))
+    s = ZeroCostStrategy(space, lambda a: float(sum(a)), [first, second], objectives=["quality", "cost", "cost"],
+                         seed=0)
+    est = s.scores.static(s.scores.scores([(2, 1, 0, 0, 0, 0)]))
+    assert est.tolist() == [[-3.0, 2.0, 1.0]]
+    with pytest.raises(InvalidConfigError, match="3 cost estimators given for 2 cost"):
+        ZeroCostStrategy(space, "params", [first, second, first], objectives=["quality", "cost", "cost"])

@@ -28,7 +28,7 @@ from raynas.predictors.features import BASIC_FEATURES, FEATURE_NAMES, analytic_f
 from raynas.predictors.models import (AnalyticRidge, NearestSourceDevice, NNLSTransfer, OneHotRidge, RaynasTransfer,
                                       SourcePriorTransfer, select_source_prior, spearman)
 from raynas.predictors.crossspace import RooflineRidge, SourceBank, pseudo_sources, roofline_columns
-from raynas.predictors.neural import MLPPredictor, MultiPredictTransfer, TreePredictor
+from raynas.predictors.neural import ForestPredictor, MLPPredictor, MultiPredictTransfer, TreePredictor
 from raynas.predictors.sampling import (STRATEGIES, choose, farthest_point, kmeans_sample, random_sample,
                                         uncertainty_sample)
 from raynas.predictors.tables import SpaceTable, load_space_table
@@ -58,6 +58,6 @@ __all__ = [
     "transfer_encoding", "STRATEGIES", "choose", "farthest_point", "kmeans_sample", "random_sample",
     "SpaceTable", "load_space_table", "save_predictor", "load_predictor", "spearman", "uncertainty_sample",
     "RooflineRidge", "SourceBank", "pseudo_sources", "roofline_columns", "MLPPredictor", "MultiPredictTransfer",
-    "TreePredictor", "ZCP_BATCH", "ZCP_PROXIES", "ZCPEncoder", "zcp_available", "zcp_encoding", "zcp_table",
+    "TreePredictor", "ForestPredictor", "ZCP_BATCH", "ZCP_PROXIES", "ZCPEncoder", "zcp_available", "zcp_encoding", "zcp_table",
     "zcp_values", "select_source_prior",
 ]

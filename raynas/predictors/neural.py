@@ -155,6 +155,45 @@ class TreePredictor(BaseEstimator, RegressorMixin):
         return np.exp(t) if self.log_target else t
 
 
+class ForestPredictor(BaseEstimator, RegressorMixin):
+    """A random forest whose trees are an ensemble: :meth:`predict_members` gives one prediction per
+    tree, so a search reads its uncertainty from one fit (as SMAC does) instead of refitting
+    bootstrap copies. Fits in tens of milliseconds on the few hundred results of a search, where
+    gradient boosting takes seconds per fit.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.random.default_rng(0).normal(size=(40, 3)); y = X[:, 0]
+        >>> f = ForestPredictor(n_estimators=20).fit(X, y)
+        >>> f.predict_members(X[:2]).shape
+        (20, 2)
+    """
+
+    def __init__(self, n_estimators: int = 30, min_samples_leaf: int = 2, max_features: float = 0.5, seed: int = 0):
+        self.n_estimators = n_estimators
+        self.min_samples_leaf = min_samples_leaf
+        self.max_features = max_features
+        self.seed = seed
+
+    def fit(self, X, y):
+        from sklearn.ensemble import RandomForestRegressor
+
+        X, y = _check_xy(X, y)
+        self.model_ = RandomForestRegressor(n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
+                                            max_features=self.max_features, random_state=self.seed).fit(X, y)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.model_.predict(np.asarray(X, dtype=float))
+
+    def predict_members(self, X) -> np.ndarray:
+        """``[n_estimators, n]``: every tree's prediction."""
+        check_is_fitted(self, "model_")
+        X = np.asarray(X, dtype=float)
+        return np.stack([t.predict(X) for t in self.model_.estimators_])
+
+
 class _DeviceMLP(nn.Module):
     """``MLP([encoding, embedding[device]])`` -> standardised log latency."""
 

@@ -617,7 +617,12 @@ class ParamSpace:
         if keep is None:
             names = set(self.model_dimensions())
             keep = self.__dict__["_model_index"] = tuple(i for i, d in enumerate(self._dims) if d.name in names)
-        return tuple(arch[i] for i in keep)
+            self.__dict__["_network_keys"] = {}
+        memo = self.__dict__["_network_keys"]
+        key = memo.get(arch)
+        if key is None:
+            key = memo[arch] = tuple(arch[i] for i in keep)
+        return key
 
     def build(self, arch: Config, num_classes: int | None = None, in_channels: int | None = None):
         """``model_fn(to_config(arch))`` (``num_classes``/``in_channels`` are the model's own business)."""

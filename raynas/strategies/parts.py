@@ -315,16 +315,28 @@ class ZeroCostScores:
         """The first cost objective (the axis the warm-up spreads along), if any."""
         return next((j for j, o in enumerate(self.objectives) if o.role == "cost"), None)
 
+    def _sources(self) -> list:
+        """The scorers, one per shared table (columns of one :class:`ProxyScores` are asked once)."""
+        out, tables = [], set()
+        for s in self.scorers():
+            t = getattr(s, "table", None)
+            if t is not None:
+                if id(t) in tables:
+                    continue
+                tables.add(id(t))
+            out.append(s)
+        return out
+
     def prefetch(self, archs: Sequence[Arch]) -> None:
         """Start computing the scores of ``archs`` where a scorer can do that in the background."""
-        for s in self.scorers():
+        for s in self._sources():
             if hasattr(s, "prefetch"):
                 s.prefetch(archs)
 
     def ready(self, archs: Sequence[Arch]) -> np.ndarray:
         """Which of ``archs`` have every score available now (without computing any)."""
         ok = np.ones(len(archs), dtype=bool)
-        for s in self.scorers():
+        for s in self._sources():
             if hasattr(s, "ready"):
                 ok &= np.asarray(s.ready(archs), dtype=bool)
         return ok

@@ -131,6 +131,9 @@ class ObjectiveModel:
             return p, np.full(len(p), self.prior_spread * (sd if sd > 0 else 1.0))
         self._refit()
         X = self.features(archs)
+        if len(self.members) == 1 and hasattr(self.members[0], "predict_members"):  # an ensemble in one fit
+            P = np.asarray(self.members[0].predict_members(X), dtype=float)
+            return P.mean(0), P.std(0)
         P = np.stack([m.predict(X) for m in self.members])
         return P[0], P.std(0) if len(P) > 1 else np.zeros(len(archs))
 
@@ -259,15 +262,21 @@ class PredictorStrategy(Strategy):
 
 
 def default_models(space, objectives: Sequence, scores, regressor=None, min_fit: int = 5,
-                   n_boot: int = 5) -> list[ObjectiveModel]:
+                   n_boot: int | None = None) -> list[ObjectiveModel]:
     """One :class:`ObjectiveModel` per objective for any space: features are the configuration's
-    encoding and its zero-cost scores (a :class:`~raynas.strategies.parts.ZeroCostScores`), the
-    regressor a bootstrap ensemble of :class:`raynas.predictors.TreePredictor` (the ZCP-encoded
-    accuracy predictor of Multi-Predict), the prior until ``min_fit`` results the objective's
-    zero-cost estimate (proxies for quality, cost proxies for costs; none for ``other``)."""
-    from raynas.predictors import TreePredictor
+    encoding and its zero-cost scores (a :class:`~raynas.strategies.parts.ZeroCostScores`: the
+    ZCP encoding of Multi-Predict), the prior until ``min_fit`` results the objective's zero-cost
+    estimate (proxies for quality, cost proxies for costs; none for ``other``).
 
-    regressor = regressor if regressor is not None else TreePredictor(max_iter=200)
+    The default regressor is a :class:`raynas.predictors.ForestPredictor` (its trees give the
+    spread from one fit; ``n_boot`` 1). Another regressor (e.g. ``TreePredictor()``, gradient
+    boosting) gets ``n_boot`` bootstrap refits (default 5) for its spread: seconds per suggestion
+    where the forest takes tens of milliseconds."""
+    from raynas.predictors import ForestPredictor
+
+    if regressor is None:
+        regressor, n_boot = ForestPredictor(), 1 if n_boot is None else n_boot
+    n_boot = 5 if n_boot is None else n_boot
 
     def features(archs):
         enc = np.stack([np.asarray(space.encode(a), dtype=float) for a in archs])

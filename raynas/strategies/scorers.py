@@ -253,9 +253,11 @@ class ProxyScores:
                                                  f"({', '.join(self.names)})", unit="networks")
         else:
             self._progress.total = (self._progress.total or 0) + len(todo)
-        for i in range(0, len(todo), self.chunk_size):
-            chunk = todo[i:i + self.chunk_size]
+        i, size = 0, self.chunk_size if self.cache else min(self.chunk_size, 2)
+        while i < len(todo):  # with nothing scored yet, small chunks first: the first scores arrive sooner
+            chunk = todo[i:i + size]
             self._inflight[self.executor.submit(chunk)] = chunk
+            i, size = i + size, min(self.chunk_size, 2 * size)
 
     def _store(self, chunk: list, df, count: bool = True) -> None:
         vals = df[self.names].apply(lambda c: c.astype(float)).to_numpy(dtype=float)

@@ -84,7 +84,8 @@ def default_cost(objective: Objective) -> str:
 
 
 def _cost_scorers(cost, objectives: Sequence[Objective], space, scores) -> list:
-    """One scorer per cost objective: ``cost`` for all of them, or ``{metric: scorer}``."""
+    """One scorer per cost objective: ``cost`` for all of them, a list (one per cost objective, in
+    order), or ``{metric: scorer}``."""
     costs = [o for o in objectives if o.role == "cost"]
     if isinstance(cost, Mapping):
         unknown = [k for k in cost if k not in {o.metric for o in costs}]
@@ -92,6 +93,11 @@ def _cost_scorers(cost, objectives: Sequence[Objective], space, scores) -> list:
             raise InvalidConfigError(f"cost estimators given for {unknown}, which are not cost objectives "
                                      f"{[o.metric for o in costs]}")
         return [_as_scorer(cost.get(o.metric, default_cost(o)), space, default_cost(o), scores) for o in costs]
+    if isinstance(cost, (list, tuple)):
+        if len(cost) != len(costs):
+            raise InvalidConfigError(f"{len(cost)} cost estimators given for {len(costs)} cost objective(s) "
+                                     f"{[o.metric for o in costs]}")
+        return [_as_scorer(c, space, default_cost(o), scores) for c, o in zip(cost, costs)]
     return [_as_scorer(cost, space, default_cost(o), scores) for o in costs]
 
 
@@ -104,7 +110,8 @@ class ZeroCostStrategy(Strategy):
             ``synflow``, ``snip``, ...), a callable ``Arch -> float``, an object with
             ``score_many(archs)``, or a sequence of those (the first estimates quality objectives,
             all are features of the learned model).
-        cost: the estimate of cost objectives: one scorer or name for all, or ``{metric: scorer}``;
+        cost: the estimate of cost objectives: one scorer or name for all, a list with one per cost
+            objective (in objective order), or ``{metric: scorer}``;
             default ``params`` for a metric about parameters, else ``flops``.
         objectives: a count (``2``: quality then cost), a list of roles (``["quality", "cost",
             "other"]``) or :class:`~raynas.objectives.Objective` objects (a searcher passes these).
@@ -141,7 +148,8 @@ class ZeroCostStrategy(Strategy):
         if not proxies:
             raise InvalidConfigError("proxy must name at least one proxy")
         names = [n for n in proxies if isinstance(n, str)]
-        names += [c for c in (cost.values() if isinstance(cost, Mapping) else [cost]) if isinstance(c, str)]
+        costs = cost.values() if isinstance(cost, Mapping) else cost if isinstance(cost, (list, tuple)) else [cost]
+        names += [c for c in costs if isinstance(c, str)]
         names += [default_cost(o) for o in objs if o.role == "cost"]
         shared = ProxyScores(space, list(dict.fromkeys(names))) if names else None  # checks the names
         self.scores = ZeroCostScores([_as_scorer(p, space, "path_params", shared) for p in proxies],
@@ -160,6 +168,7 @@ class ZeroCostStrategy(Strategy):
         self._queue: list[Arch] | None = None
         self._candidates: list[Arch] | None = None  # the warm-up's, while their scores are computed
         self._scored: np.ndarray | None = None  # which of them are scored on their networks
+        self._interim_order = None  # (candidates ready, their spread order) while scores arrive
         self._model = None
         self._rows: list[np.ndarray] = []  # features of the told configurations, in tell order
         self._encodings: dict[Arch, np.ndarray] = {}
@@ -318,11 +327,19 @@ class ZeroCostStrategy(Strategy):
     def _interim(self) -> Arch:
         """While warm-up scores arrive: the best-spread unseen candidate scored so far, else a random one."""
         cands, scored = self._candidates, self._scored
-        pick = [i for i in np.flatnonzero(scored) if not self.seen(cands[i])]
+        pick = np.flatnonzero(scored)
         ready = [i for i, r in zip(pick, self.scores.ready([cands[i] for i in pick])) if r]
         if ready:
-            est = self.scores.static(self.scores.scores([cands[i] for i in ready]))
-            return cands[ready[spread_choice(est, 1, self._spread_column(est))[0]]]
+            if self._interim_order is None or self._interim_order[0] != len(ready):  # new scores arrived
+                est = self.scores.static(self.scores.scores([cands[i] for i in ready]))
+                chosen = spread_choice(est, min(len(ready), self.warmup.size), self._spread_column(est))
+                self._interim_order = (len(ready), [ready[i] for i in chosen])
+            for i in self._interim_order[1]:
+                if not self.seen(cands[i]):
+                    return cands[i]
+            unseen_ready = [i for i in ready if not self.seen(cands[i])]
+            if unseen_ready:
+                return cands[unseen_ready[int(self.rng.integers(len(unseen_ready)))]]
         left = [c for c in cands if not self.seen(c)]
         return left[int(self.rng.integers(len(left)))] if left else self.space.sample(self.rng)
 
