@@ -10,7 +10,8 @@ same.
 
 Zero-cost estimates used by ZeroCostStrategy (the accuracy proxy and the hardware cost) are computed
 on the real NB201 networks built by ``NB201Space`` (never read from the accuracy table) and kept in a
-:class:`raynas.proxies.ProxyTable` under ``benchmarks/cache/search_quality/`` (git-ignored); missing
+:class:`raynas.proxies.ProxyTable` in raynas's cache directory (``benchmarks/`` under ``$RAYNAS_CACHE`` or the
+user cache dir, shared with ``nb201_three.py``); missing
 values are computed first (``--fill-workers`` processes; all 15,625 networks take ~30 min on 2
 loaded cores). They are a separate budget: the table reports the median number of distinct networks
 each run had scored.
@@ -38,12 +39,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from raynas import paths  # noqa: E402
 from raynas.benchmarks import NB201Benchmark  # noqa: E402
 from raynas.strategies import (AgingEvolutionStrategy, OptunaStrategy, RandomStrategy,  # noqa: E402
                                ZeroCostStrategy)
 from raynas.strategies.scorers import LOG_PROXIES, ProxyColumn, ProxyScores  # noqa: E402
 
-CACHE = ROOT / "benchmarks" / "cache" / "search_quality"
+CACHE = paths.cache_dir(sub="benchmarks")
 OUT = ROOT / "benchmarks" / "out"
 BUDGETS = (25, 50, 100, 200)
 
@@ -106,12 +108,13 @@ def method_factories(args, space, scores):
     pr = " + ".join(proxies)
     variants = {
         "zc": ({}, f"raynas ZeroCost (proxies {pr}, cost {args.cost}; defaults: learned, EHVI move)"),
-        "zc-hvi": ({"proxy": proxies[:1], "move_choice": "hvi"},
+        "zc-hvi": ({"proxy": proxies[:1], "acquisition": "hvi"},
                    f"raynas ZeroCost, {proxies[0]} only, HVI move (no predictive uncertainty)"),
-        "zc-nolearn": ({"learned": ()}, f"raynas ZeroCost, nothing learned (zero-cost scores {pr}, {args.cost} only)"),
-        "zc-paper": ({"proxy": ["synflow"], "population_size": 64, "sample_size": 10, "random_move_prob": 0.25,
-                      "learned": (1,), "move_choice": "preference", "warmup_networks": None,
-                      "front_move_prob": 0.0},
+        "zc-nolearn": ({"model": {"learn": ()}},
+                       f"raynas ZeroCost, nothing learned (zero-cost scores {pr}, {args.cost} only)"),
+        "zc-paper": ({"proxy": ["synflow"], "moves": {"population_size": 64, "sample_size": 10, "random_prob": 0.25,
+                                                      "front_prob": 0.0},
+                      "model": {"learn": (1,)}, "acquisition": "preference", "warmup": {"networks": None}},
                      "raynas ZeroCost, the paper's settings (synflow, all 3,000 warm-up candidates scored, pop 64/10, "
                      "p=.25; latency learned, preference move)"),
         "zc-tpe": ({"engine": "tpe"}, f"raynas ZeroCost over an Optuna TPE engine ({pr}, {args.cost})"),
@@ -122,8 +125,6 @@ def method_factories(args, space, scores):
         variants[name] = (json.loads(js), f"raynas ZeroCost variant {name}: {js}")
     out = {}
     for name, (kw, label) in variants.items():
-        if "learned" in kw:
-            kw["learned"] = tuple(kw["learned"])
         out[name] = (zc_factory(space, scores, proxies, args.cost, kw), label)
     out.update({
         "aging": (lambda s: AgingEvolutionStrategy(space, population_size=20, sample_size=5, seed=s),

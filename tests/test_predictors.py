@@ -242,3 +242,15 @@ def test_fbnet_networks_match_the_published_table(data_dir):
     big = analytic_features(tab.space.build((ops.index("k5_e6"),) * 22))
     small = analytic_features(tab.space.build((ops.index("skip"),) * 22))
     assert big["log_macs"] > macs.max() and small["log_macs"] < macs.min()
+
+
+def test_space_table_take_keeps_rows_in_order(data_dir):
+    from raynas.predictors import load_space_table
+
+    tab = load_space_table("nb201", data_dir)
+    rows = [5, 0, 17]
+    small = tab.take(rows)
+    assert small.archs == [tab.archs[r] for r in rows] and small.devices == tab.devices
+    np.testing.assert_array_equal(small.latency, tab.latency[rows])
+    with pytest.raises(IndexError, match="outside"):
+        tab.take([len(tab.archs)])

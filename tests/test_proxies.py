@@ -342,3 +342,36 @@ def test_proxy_table_caches_to_a_file_and_resumes(space, tmp_path):
     dead = space.parse("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|")
     assert math.isnan(reopened.get([dead], ["jacob_cov"])["jacob_cov"].iloc[0])
     assert ProxyTable(space, spec, cache_dir=tmp_path).missing([dead], ["jacob_cov"]) == []
+
+
+def test_proxy_table_file_is_only_appended_and_shared(space, tmp_path):
+    from raynas.proxies.table import BatchSpec, ProxyTable
+
+    spec = BatchSpec("random", size=8, image_size=16)
+    archs = [space.sample(np.random.default_rng(i)) for i in range(6)]
+    a, b = ProxyTable(space, spec, cache_dir=tmp_path), ProxyTable(space, spec, cache_dir=tmp_path)
+    a.get(archs[:3], ["params"])
+    before = a.path.read_bytes()
+    b.get(archs[3:], ["params", "flops"])  # a second writer of the same file
+    after = a.path.read_bytes()
+    assert after.startswith(before) and len(after) > len(before)  # appended, never rewritten
+    assert after.decode().splitlines()[0] == "arch_str,proxy,value"
+    merged = ProxyTable(space, spec, cache_dir=tmp_path)
+    assert merged.missing(archs, ["params"]) == [] and merged.missing(archs[:3], ["flops"]) == archs[:3]
+
+
+def test_proxy_table_reads_and_converts_the_wide_layout(space, tmp_path):
+    from raynas.proxies.table import BatchSpec, ProxyTable
+
+    spec = BatchSpec("random", size=8, image_size=16)
+    archs = [space.sample(np.random.default_rng(i)) for i in range(3)]
+    table = ProxyTable(space, spec, cache_dir=tmp_path)
+    keys = [space.arch_str(x) for x in archs]
+    table.path.write_text(f",params,jacob_cov\n{keys[0]},1.5,failed\n{keys[1]},2.5,\n")
+    old = ProxyTable(space, spec, cache_dir=tmp_path)
+    assert old.get(archs[:1], ["params"])["params"].iloc[0] == 1.5  # read, not recomputed
+    assert old.missing(archs, ["jacob_cov"]) == archs[1:]  # failed is known, empty is not
+    old.get(archs[2:], ["params"])
+    assert old.path.read_text().splitlines()[0] == "arch_str,proxy,value"
+    again = ProxyTable(space, spec, cache_dir=tmp_path).get(archs, ["params"])["params"]
+    assert again.iloc[0] == 1.5 and again.iloc[1] == 2.5 and np.isfinite(again.iloc[2])

@@ -35,6 +35,19 @@ class SpaceTable:
             )
         return self.latency[:, self.devices.index(device)]
 
+    def take(self, rows) -> SpaceTable:
+        """The table restricted to ``rows`` (positions, in the order given), e.g. a sample to
+        try a predictor on before building every network's features::
+
+            >>> small = load_space_table("fbnet").take(range(300))
+        """
+        rows = np.asarray(list(rows), dtype=np.int64)
+        if rows.size and (rows.min() < 0 or rows.max() >= len(self.archs)):
+            raise IndexError(f"rows outside the {self.space_name} table (0..{len(self.archs) - 1})")
+        ref = {r: i for i, r in enumerate(rows.tolist())}
+        return SpaceTable(self.space_name, self.space, [self.archs[r] for r in rows], list(self.devices),
+                          self.latency[rows], [ref[r] for r in self.reference if r in ref])
+
     def features(self, cache_dir: str | os.PathLike | None = None, progress: bool = False) -> np.ndarray:
         from raynas.predictors.features import space_features
 

@@ -1,10 +1,14 @@
 """Proxy values of many architectures, computed once and kept in a CSV file.
 
 A :class:`ProxyTable` is keyed by what determines a value: the space, the batch (its source, size,
-image size and seed), the number of classes and the initialisation seed. Rows are architecture
-strings; columns are proxies. :meth:`ProxyTable.get` computes only the missing cells (appending to
-the file as it goes, so an interrupted run resumes), and :meth:`ProxyTable.fill` spreads the work
-over worker processes. Benchmarks and predictors (the Multi-Predict ZCP encoding) share the files.
+image size and seed), the number of classes and the initialisation seed. The file is long
+(``arch_str,proxy,value`` rows; ``failed`` for a proxy that failed on that network) and only ever
+appended to, under a file lock, so runs in several processes can share it and an interrupted run
+keeps everything it computed. :meth:`ProxyTable.table` shows it wide (rows: architecture strings,
+columns: proxies). :meth:`ProxyTable.get` computes only the missing cells and
+:meth:`ProxyTable.fill` spreads the work over worker processes. Benchmarks and predictors (the
+Multi-Predict ZCP encoding) share the files. A file in the earlier wide layout (one column per
+proxy) is read as it is and rewritten long once, on the first append.
 """
 
 from __future__ import annotations
@@ -73,8 +77,16 @@ class ProxyTable:
     def _read(self) -> pd.DataFrame:
         if self.path is None or not self.path.is_file():
             return pd.DataFrame()
-        df = pd.read_csv(self.path, index_col=0)
-        return df[~df.index.duplicated(keep="last")]
+        df = pd.read_csv(self.path, dtype=str, keep_default_na=False)
+        if list(df.columns[:3]) == list(LONG_COLUMNS):
+            df = df[df["arch_str"] != "arch_str"]  # a header repeated by a concurrent first write
+            df = df.drop_duplicates(["arch_str", "proxy"], keep="last")
+            wide = df.pivot(index="arch_str", columns="proxy", values="value")
+            wide.columns.name, wide.index.name = None, None
+            return wide.astype(object).apply(lambda col: col.map(_cell))
+        df = df.set_index(df.columns[0])
+        df.index.name = None
+        return df[~df.index.duplicated(keep="last")].astype(object).apply(lambda col: col.map(_cell))
 
     @property
     def table(self) -> pd.DataFrame:
@@ -134,10 +146,39 @@ class ProxyTable:
             self._table = part.combine_first(self._table)
             self._table.update(part)
         if self.path is not None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            self._table.to_csv(tmp)
-            os.replace(tmp, self.path)
+            self._append(part)
+
+    def _append(self, part: pd.DataFrame) -> None:
+        """Append ``part``'s cells to the file (long rows), converting a wide file first."""
+        import csv
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.path.with_suffix(".csv.lock"), "a") as lock:
+            _lock(lock)
+            if self.path.is_file() and self.path.stat().st_size:
+                with open(self.path) as f:
+                    header = f.readline().strip().split(",")
+                if header[:3] != list(LONG_COLUMNS):
+                    self._rewrite_long(header)
+            new = not self.path.is_file() or self.path.stat().st_size == 0
+            with open(self.path, "a", newline="") as f:
+                w = csv.writer(f)
+                if new:
+                    w.writerow(LONG_COLUMNS)
+                for key, row in part.iterrows():
+                    for name, value in row.items():
+                        w.writerow([key, name, value])
+                f.flush()
+                os.fsync(f.fileno())
+
+    def _rewrite_long(self, header) -> None:
+        old = pd.read_csv(self.path, dtype=str, keep_default_na=False, index_col=0)
+        long = old.stack().reset_index()
+        long.columns = list(LONG_COLUMNS)
+        long = long[long["value"] != ""]
+        tmp = self.path.with_suffix(".tmp")
+        long.to_csv(tmp, index=False)
+        os.replace(tmp, self.path)
 
     def values(self, archs: Iterable, names: Sequence[str], **kwargs) -> np.ndarray:
         """:meth:`get` as a float matrix (failed values as NaN)."""
@@ -169,6 +210,27 @@ class ProxyTable:
                 self._merge(part)
                 bar.update(len(part))
         return self.get(archs, names)
+
+
+LONG_COLUMNS = ("arch_str", "proxy", "value")
+
+
+def _cell(v):
+    """A file cell: a float, ``"failed"`` (a measured failure), or ``None`` (not computed)."""
+    if v is None or v == "" or (isinstance(v, float) and math.isnan(v)):
+        return None
+    if v == "failed":
+        return "failed"
+    return float(v)
+
+
+def _lock(f) -> None:
+    """An exclusive lock on ``f`` until it is closed (advisory; none where fcntl is missing)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        return
+    fcntl.flock(f.fileno(), fcntl.LOCK_EX)
 
 
 def _absent(v) -> bool:
