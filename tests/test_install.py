@@ -11,6 +11,7 @@ the checkout has been created or changed.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -23,10 +24,11 @@ ARCH = "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_con
 
 
 def _snapshot() -> dict[str, tuple[int, int]]:
-    """(mtime, size) of every file of the checkout outside .git, venvs and pytest's own caches."""
+    """(mtime, size) of every file of the checkout outside .git, venvs, pytest's caches and benchmark
+    outputs (a benchmark may be running beside the suite)."""
     out = {}
     for root, dirs, files in os.walk(REPO):
-        dirs[:] = [d for d in dirs if d not in (".git", ".pytest_cache") and not d.startswith(".venv")]
+        dirs[:] = [d for d in dirs if d not in (".git", ".pytest_cache", "out") and not d.startswith(".venv")]
         for f in files:
             p = Path(root, f)
             st = p.stat()
@@ -44,8 +46,11 @@ def _run(cmd, cwd, env, timeout=900) -> str:
 def test_wheel_installs_and_runs_from_an_empty_directory(tmp_path):
     dist, venv, work = tmp_path / "dist", tmp_path / "venv", tmp_path / "work"
     work.mkdir()
+    src = tmp_path / "src"  # setuptools writes build/ and *.egg-info beside the sources: build a copy
+    shutil.copytree(REPO, src, ignore=shutil.ignore_patterns(".git", ".venv*", "build", "*.egg-info", "__pycache__",
+                                                             ".pytest_cache", "out", "cache"))
     _run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(dist),
-          str(REPO)], tmp_path, dict(os.environ))
+          str(src)], tmp_path, dict(os.environ))
     (wheel,) = dist.glob("raynas-*.whl")
     _run([sys.executable, "-m", "venv", str(venv)], tmp_path, dict(os.environ))
     py = venv / "bin" / "python"
