@@ -30,7 +30,7 @@ $(STAMP): pyproject.toml $(LOCK) Makefile
 	touch $(STAMP)
 
 demo: setup
-	$(VENV)/bin/raynas search
+	$(VENV)/bin/raynas search --searcher zc --compare optuna-gp
 
 test: setup
 	$(PY) -m pytest -q

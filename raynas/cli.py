@@ -1,6 +1,7 @@
 """The ``raynas`` command.
 
-    raynas search            multi-objective NAS (accuracy vs CPU latency measured here) as Tune trials
+    raynas search            multi-objective NAS (accuracy vs CPU latency measured here) as Tune trials;
+                             --searcher picks raynas's or Optuna's, --compare runs a second one beside it
     raynas proxies ARCH...   zero-cost proxy scores of architectures, as a table
     raynas pareto DIR        the Pareto front of a finished search's results.csv
 
@@ -29,6 +30,34 @@ def _positive_int(text: str) -> int:
     return value
 
 
+#: what ``raynas search --searcher`` accepts (``nsga2``, ``tpe``, ``gp`` also name Optuna's samplers)
+SEARCHER_CHOICES = ("zc", "predictor", "aging", "random", "optuna-nsga2", "optuna-tpe", "optuna-gp", "optuna-random")
+
+
+def _searcher_name(text: str) -> str:
+    name = f"optuna-{text}" if text in ("nsga2", "tpe", "gp", "qmc") else text
+    if name not in SEARCHER_CHOICES and name != "optuna-qmc":
+        raise argparse.ArgumentTypeError(f"unknown searcher {text!r}; choose from {', '.join(SEARCHER_CHOICES)}")
+    return name
+
+
+def _make_search_alg(name: str, space, metric, mode, args):
+    """The Tune searcher ``name`` (one of :data:`SEARCHER_CHOICES`) over ``space``."""
+    if name.startswith("optuna-"):
+        from searchers.optuna_moo import optuna_moo_search
+
+        sampler = name.removeprefix("optuna-")
+        return optuna_moo_search(metric, mode, sampler=sampler, seed=args.seed,
+                                 population_size=args.population if sampler == "nsga2" else None)
+    if name == "predictor":
+        from searchers import PredictorSearch
+
+        return PredictorSearch(space, metric, mode, seed=args.seed)
+    from searchers import make_searcher
+
+    return make_searcher(name, space, metric, mode, seed=args.seed)
+
+
 def _add_search(sub) -> None:
     p = sub.add_parser("search", help="multi-objective NAS through Ray Tune (accuracy max, latency min)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -37,8 +66,11 @@ def _add_search(sub) -> None:
     p.add_argument("--samples", type=_positive_int, default=40, help="number of trials (the budget)")
     p.add_argument("--epochs", type=_positive_int, default=4, help="training epochs of a complete trial")
     p.add_argument("--limit", type=_positive_int, default=None, help="use at most this many images")
-    p.add_argument("--searcher", default="nsga2", choices=["nsga2", "tpe", "gp", "random"],
-                   help="Optuna sampler behind Tune's OptunaSearch")
+    p.add_argument("--searcher", default="zc", type=_searcher_name, metavar="{" + ",".join(SEARCHER_CHOICES) + "}",
+                   help="zc: raynas ZeroCostSearch; predictor: PredictorSearch; aging / random: raynas evolution "
+                        "and random search; optuna-<sampler>: Tune's OptunaSearch with that Optuna sampler")
+    p.add_argument("--compare", default=None, type=_searcher_name, metavar="SEARCHER",
+                   help="then run this searcher with the same budget and seed, and print both fronts' hypervolume")
     p.add_argument("--population", type=_positive_int, default=10, help="NSGA-II population size")
     p.add_argument("--scheduler", default="asha", choices=["asha", "none"])
     p.add_argument("--concurrency", type=_positive_int, default=2, help="trials running at once")
@@ -57,39 +89,73 @@ def _add_search(sub) -> None:
 def _cmd_search(args) -> int:
     from raynas.spaces import NB201Space
     from searchers.experiment import resume_search, run_search
-    from searchers.optuna_moo import optuna_moo_search
     from searchers.spaces import tune_param_space
     from searchers.trainables import live_trainable
 
     if args.dataset == "fashion-mnist" and args.data_dir and not Path(args.data_dir).is_dir():
         raise RaynasError(f"data directory {args.data_dir!r} does not exist")
+    if args.compare and args.resume:
+        raise RaynasError("--compare runs two new searches; resume each with --resume and its own --output")
     metric, mode = ["accuracy", "latency_ms"], ["max", "min"]
     space = NB201Space(channels=args.channels, cells_per_stage=args.cells)
     trainable = live_trainable(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,
                                limit=args.limit, seed=args.seed,
                                space_kwargs={"channels": args.channels, "cells_per_stage": args.cells})
-    scheduler = None
-    if args.scheduler == "asha":
+
+    def scheduler():
+        if args.scheduler != "asha":
+            return None
         from ray.tune.schedulers import ASHAScheduler
 
-        scheduler = ASHAScheduler(metric="accuracy", mode="max", time_attr="epoch",
-                                  max_t=args.epochs, grace_period=1, reduction_factor=2)
-    searcher = optuna_moo_search(metric, mode, sampler=args.searcher, seed=args.seed,
-                                 population_size=args.population if args.searcher == "nsga2" else None)
-    print(f"raynas search: NB201(C={args.channels}, N={args.cells}) on {args.dataset}, {args.samples} trials, "
-          f"{args.searcher} + {args.scheduler}, objectives accuracy (max) and latency_ms on this CPU (min)",
-          flush=True)
-    if args.resume:
-        outcome = resume_search(args.output, trainable, metric=metric, mode=mode, address=args.address)
-    else:
-        outcome = run_search(trainable, tune_param_space(space), searcher, scheduler, metric=metric, mode=mode,
-                             num_samples=args.samples, output_dir=args.output, max_concurrent=args.concurrency,
-                             address=args.address, max_failures=args.max_failures)
-    _print_front(outcome.front, metric)
-    n_complete = int(outcome.results.get("epoch", 0).ge(args.epochs).sum()) if "epoch" in outcome.results else 0
-    print(f"\n{len(outcome.results)} trials ({n_complete} trained for all {args.epochs} epochs) "
-          f"in {outcome.wall_time_s:.0f} s; wrote {outcome.output_dir / 'results.csv'}, pareto.csv, pareto.png")
+        return ASHAScheduler(metric="accuracy", mode="max", time_attr="epoch",
+                             max_t=args.epochs, grace_period=1, reduction_factor=2)
+
+    runs = [(args.searcher, Path(args.output))]
+    if args.compare:
+        runs.append((args.compare, Path(args.output) / f"vs-{args.compare}"))
+    outcomes = []
+    for name, output in runs:
+        print(f"raynas search: NB201(C={args.channels}, N={args.cells}) on {args.dataset}, {args.samples} trials, "
+              f"{name} + {args.scheduler}, objectives accuracy (max) and latency_ms on this CPU (min)", flush=True)
+        if args.resume:
+            outcome = resume_search(output, trainable, metric=metric, mode=mode, address=args.address)
+        else:
+            searcher = _make_search_alg(name, space, metric, mode, args)
+            outcome = run_search(trainable, tune_param_space(space), searcher, scheduler(), metric=metric, mode=mode,
+                                 num_samples=args.samples, output_dir=output, max_concurrent=args.concurrency,
+                                 address=args.address, max_failures=args.max_failures)
+        _print_front(outcome.front, metric)
+        n_complete = int(outcome.results.get("epoch", 0).ge(args.epochs).sum()) if "epoch" in outcome.results else 0
+        print(f"\n{len(outcome.results)} trials ({n_complete} trained for all {args.epochs} epochs) "
+              f"in {outcome.wall_time_s:.0f} s; wrote {outcome.output_dir / 'results.csv'}, pareto.csv, pareto.png",
+              flush=True)
+        outcomes.append((name, outcome))
+    if len(outcomes) > 1:
+        print(_compare_table(outcomes, metric, mode))
     return 0
+
+
+def _compare_table(outcomes, metric, mode) -> str:
+    """Both searches' fronts side by side, hypervolume against one reference point for both."""
+    import numpy as np
+
+    from searchers.results import front_hypervolume
+
+    fronts = [o.front for _, o in outcomes]
+    worst = max((float(f["latency_ms"].max()) for f in fronts if len(f)), default=float("nan"))
+    ref = [0.0, worst]
+    lines = [f"\nHypervolume of each search's front (complete trials), reference point accuracy 0 %, latency "
+             f"{worst:.4g} ms (the slowest front member of both), normalised by 100 % x {worst:.4g} ms:",
+             f"{'searcher':<14} {'trials':>6} {'front':>5} {'best accuracy %':>16} {'fastest ms':>11} {'HV':>6} "
+             f"{'time s':>7}"]
+    for name, o in outcomes:
+        f = o.front
+        hv = front_hypervolume(f, metric, mode, ref) / (100.0 * worst) if len(f) and np.isfinite(worst) else 0.0
+        best = f"{f['accuracy'].max():.2f}" if len(f) else "-"
+        fast = f"{f['latency_ms'].min():.3g}" if len(f) else "-"
+        lines.append(f"{name:<14} {len(o.results):>6} {len(f):>5} {best:>16} {fast:>11} {hv:>6.3f} "
+                     f"{o.wall_time_s:>7.0f}")
+    return "\n".join(lines)
 
 
 def _print_front(front, metric: Sequence[str]) -> None:

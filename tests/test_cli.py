@@ -16,6 +16,9 @@ def run_cli(*args):
     (["search", "--epochs", "zero"], "zero"),
     (["search", "--dataset", "cifar5"], "cifar5"),
     (["search", "--dataset", "fashion-mnist", "--data-dir", "/no/such/dir"], "/no/such/dir"),
+    (["search", "--searcher", "hyperband"], "hyperband"),
+    (["search", "--compare", "optuna-bohb"], "optuna-bohb"),
+    (["search", "--compare", "tpe", "--resume"], "--compare"),
 ])
 def test_bad_search_input_is_one_line_naming_the_value(args, needle):
     proc = run_cli(*args)
@@ -92,3 +95,38 @@ def test_a_folder_shadowing_the_package_is_named(tmp_path):
         pytest.skip("raynas is installed as a regular package here; a namespace folder cannot shadow it")
     assert proc.returncode != 0 and "shadows the installed raynas package" in proc.stderr
     assert str(tmp_path / "raynas") in proc.stderr
+
+
+def test_searcher_names_map_to_searchers():
+    from types import SimpleNamespace
+
+    from ray.tune.search.optuna import OptunaSearch
+
+    from raynas.cli import SEARCHER_CHOICES, _make_search_alg, _searcher_name
+    from raynas.spaces import NB201Space
+    from searchers import AgingEvolutionSearch, PredictorSearch, RandomSearch, ZeroCostSearch
+
+    assert _searcher_name("tpe") == "optuna-tpe" and _searcher_name("zc") == "zc"
+    args = SimpleNamespace(seed=0, population=10)
+    space, metric, mode = NB201Space(channels=8, cells_per_stage=1), ["accuracy", "latency_ms"], ["max", "min"]
+    kinds = {name: type(_make_search_alg(name, space, metric, mode, args)) for name in SEARCHER_CHOICES}
+    assert kinds["zc"] is ZeroCostSearch and kinds["predictor"] is PredictorSearch
+    assert kinds["aging"] is AgingEvolutionSearch and kinds["random"] is RandomSearch
+    assert all(kinds[n] is OptunaSearch for n in SEARCHER_CHOICES if n.startswith("optuna-"))
+
+
+def test_compare_table_uses_one_reference_for_both():
+    from types import SimpleNamespace
+
+    from raynas.cli import _compare_table
+
+    a = pd.DataFrame({"accuracy": [90.0, 50.0], "latency_ms": [4.0, 1.0]})
+    b = pd.DataFrame({"accuracy": [90.0], "latency_ms": [2.0]})
+    out = _compare_table([("zc", SimpleNamespace(front=a, results=a, wall_time_s=3.0)),
+                          ("optuna-gp", SimpleNamespace(front=b, results=b, wall_time_s=2.0))],
+                         ["accuracy", "latency_ms"], ["max", "min"])
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
+    # reference (0 %, 4 ms): the 4 ms member adds nothing, (50 %, 1 ms) covers 50 x 3; area / (100 x 4)
+    assert float(rows["zc"][5]) == pytest.approx((50 * 3 + 90 * 0) / 400, abs=1e-3)
+    assert float(rows["optuna-gp"][5]) == pytest.approx(90 * 2 / 400, abs=1e-3)
+    assert "reference point accuracy 0 %, latency 4 ms" in out
