@@ -254,3 +254,27 @@ def test_space_table_take_keeps_rows_in_order(data_dir):
     np.testing.assert_array_equal(small.latency, tab.latency[rows])
     with pytest.raises(IndexError, match="outside"):
         tab.take([len(tab.archs)])
+
+
+def test_device_family_groups_batch_settings_only():
+    from raynas.hardware import LocalDevice, device_family
+
+    assert [device_family(d) for d in ("1080ti_1", "1080ti_256", "titan_rtx_64", "silver_4114", "pixel3")] == [
+        "1080ti", "1080ti", "titan_rtx", "silver_4114", "pixel3"]
+    local = LocalDevice()
+    assert local.runtime == "torch-eager" and local.family == device_family(local.name)
+
+
+def test_sources_hold_out_the_targets_family(data_dir):
+    from raynas.predictors import load_space_table
+
+    tab = load_space_table("nb201", data_dir)
+    _, y, fam = tab.sources("1080ti_1")
+    _, _, dev = tab.sources("1080ti_1", holdout="device")
+    assert not any(d.startswith("1080ti") for d in fam) and {"1080ti_32", "1080ti_256"} <= set(dev)
+    assert len(dev) == len(tab.devices) - 1 and len(fam) == len(tab.devices) - 3
+    np.testing.assert_array_equal(y, tab.column("1080ti_1"))
+    _, _, fewer = tab.sources("raspi4", exclude=["titanx", "pixel2"])
+    assert not any(d.startswith("titanx_") or d == "pixel2" for d in fewer) and "titanxp_1" in fewer
+    with pytest.raises(UnknownNameError, match="nvidia_a100"):
+        tab.sources("raspi4", exclude=["nvidia_a100"])

@@ -85,6 +85,7 @@ class LocalDevice(Device):
     """This machine's CPU, timed for real. ``latency_ms(arch, space)`` builds and times the network."""
 
     kind = "measured"
+    runtime = "torch-eager"
 
     def __init__(self, name: str | None = None, input_shape: tuple[int, ...] = (3, 32, 32), num_classes: int = 10,
                  batch_size: int = 1, warmup: int = 5, repeats: int = 20, threads: int = 1):

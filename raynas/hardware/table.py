@@ -56,6 +56,7 @@ class TableDevice(Device):
     (NB201's official ``arch_index`` / FBNet's ``arch_id``) or, for NB201, by architecture tuple."""
 
     kind = "table"
+    runtime = "published"
 
     def __init__(self, name: str, space: str = "nb201", data_dir: str | os.PathLike | None = None):
         super().__init__(name)

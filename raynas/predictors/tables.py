@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,10 +62,37 @@ class SpaceTable:
         return zcp_values(self.space, self.archs, names or ZCP_PROXIES, compute=compute, workers=workers,
                           **table_kwargs)
 
-    def sources(self, target: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """Leave-one-device-out split: ``(latency of every other column, the target column, their names)``."""
+    def family(self, device: str) -> str:
+        """The hardware family of a device column (:func:`raynas.hardware.device_family`)."""
+        from raynas.hardware.base import device_family
+
+        self.column(device)  # unknown names raise here
+        return device_family(device)
+
+    def sources(self, target: str, holdout: str = "family", exclude: Sequence[str] = (),
+                only: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Sources for a transfer to ``target``: ``(latency of the source columns, the target column,
+        their names)``.
+
+        ``holdout="family"`` (default) leaves out the target's whole family (the same hardware at
+        other batch sizes), as a really new device has no such twin; ``"device"`` leaves out the
+        target column only (the optimistic protocol of earlier papers). ``exclude`` drops more
+        columns or whole families by name; ``only`` restricts the sources to these columns."""
+        from raynas.hardware.base import device_family
+
+        if holdout not in ("family", "device"):
+            raise ValueError(f"holdout must be 'family' or 'device', got {holdout!r}")
         y = self.column(target)
-        names = [d for d in self.devices if d != target]
+        fam = self.family(target)
+        dropped = set(exclude)
+        for d in list(dropped) + list(only or ()):
+            if d not in self.devices and d not in {device_family(x) for x in self.devices}:
+                raise UnknownNameError(f"{d!r} is neither a device nor a family of the {self.space_name} table")
+        names = [d for d in self.devices
+                 if d != target and not (holdout == "family" and device_family(d) == fam)
+                 and d not in dropped and device_family(d) not in dropped and (only is None or d in only)]
+        if not names:
+            raise ValueError(f"no source devices left for {target!r} ({holdout} held out, excluded {sorted(dropped)})")
         return self.latency[:, [self.devices.index(d) for d in names]], y, names
 
     def onehot(self) -> np.ndarray:
