@@ -7,7 +7,9 @@ Parts (``--parts``, default all):
   the target's whole family (:func:`raynas.hardware.device_family`: the same GPU at other batch sizes),
   as a really new device has no such twin. ``--holdout device`` is the optimistic leave-one-device-out
   protocol of earlier figures; ``--exclude`` drops more devices or families, ``--sources`` keeps only
-  these source columns. n target samples are drawn (``--draws``
+  these source columns. ``--holdout twins`` also removes every source that ranks the architectures
+  like the target (Spearman >= 0.95 over all of them: the GPUs at batch 256 are such twins across
+  hardware), the strictest simulation of a device unlike any published one. n target samples are drawn (``--draws``
   random draws per n), each predictor is fitted on them and ranks every architecture. Reported:
   median rho over draws, mean over targets; targets with integer-ms timings (quantised phone timers)
   separately; every device beside its noise ceiling (5-fold CV, each fold trained on 80% of the
@@ -110,9 +112,11 @@ def run_within(space: str, ns, draws: int, targets=None, data_dir=None, multipre
     res, ceil = {}, {}
     for dev in devices:
         t0 = time.time()
-        S, y, _ = tab.sources(dev, holdout, exclude, only)
+        S, y, names = tab.sources(dev, holdout, exclude, only)
         X_r, k, c = transfer_encoding(S, F)
-        raynas = RaynasTransfer(n_source=k, n_cost=c).pretrain(X_r)
+        # the stack's structure is chosen on the sources under the same protocol as the target's
+        raynas = RaynasTransfer(n_source=k, n_cost=c, source_groups=[tab.family(d) for d in names],
+                                twin_rho=0.95 if holdout == "twins" else None).pretrain(X_r)
         makers = {
             "onehot_ridge": (OneHotRidge, OH),
             "analytic_ridge": (AnalyticRidge, basic),
@@ -156,8 +160,10 @@ def verdict(methods, devices, res, ns, label: str):
 
 
 def print_within(space, devices, res, ceil, integer, ns, holdout="family"):
-    proto = ("leave-one-family-out, sources = the other families' columns" if holdout == "family"
-             else f"leave-one-device-out (optimistic: same-family columns are sources), sources = the other columns")
+    proto = {"family": "leave-one-family-out, sources = the other families' columns",
+             "twins": "leave-one-family-out and no twin (no source ranks the target's architectures at Spearman "
+                      ">= 0.95)",
+             "device": "leave-one-device-out (optimistic: same-family columns are sources)"}[holdout]
     print(f"\n## {space}: {proto}; Spearman rho over all archs, median over draws, mean over targets")
     groups = [("all targets", devices), ("targets with continuous timings", [d for d in devices if not integer[d]]),
               ("integer-ms timings (quantised phone timers)", [d for d in devices if integer[d]])]
@@ -422,8 +428,9 @@ def main(argv=None):
     p.add_argument("--n", type=int, nargs="+", default=[5, 10, 20, 50, 85, 100])
     p.add_argument("--draws", type=int, default=10)
     p.add_argument("--targets", nargs="*", default=None, help="target device columns (default: every column)")
-    p.add_argument("--holdout", choices=["family", "device"], default="family",
-                   help="what a target's sources exclude: its whole family (honest) or only itself (optimistic)")
+    p.add_argument("--holdout", choices=["family", "twins", "device"], default="family",
+                   help="what a target's sources exclude: its whole family (default), also every column ranking "
+                        "like it (twins: Spearman >= 0.95), or only itself (device: optimistic)")
     p.add_argument("--exclude", nargs="*", default=(), help="devices or families never used as sources")
     p.add_argument("--sources", nargs="*", default=None, help="use only these source columns")
     p.add_argument("--acc-n", type=int, nargs="+", default=[20, 50, 100, 200])

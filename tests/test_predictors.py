@@ -278,3 +278,51 @@ def test_sources_hold_out_the_targets_family(data_dir):
     assert not any(d.startswith("titanx_") or d == "pixel2" for d in fewer) and "titanxp_1" in fewer
     with pytest.raises(UnknownNameError, match="nvidia_a100"):
         tab.sources("raspi4", exclude=["nvidia_a100"])
+
+
+def test_twins_holdout_drops_sources_that_rank_like_the_target(data_dir):
+    from raynas.predictors import load_space_table
+    from raynas.predictors import spearman
+
+    tab = load_space_table("nb201", data_dir)
+    S, y, names = tab.sources("titanx_256", holdout="twins")
+    _, _, fam = tab.sources("titanx_256")
+    assert set(names) < set(fam) and "titanxp_256" in fam and "titanxp_256" not in names
+    assert max(spearman(S[:, j], y) for j in range(S.shape[1])) < 0.95
+
+
+def _additive_devices(n_archs=600, n_dev=6, n_cost=4, seed=0):
+    """Synthetic devices whose latencies are non-negative mixes of additive cost columns."""
+    rng = np.random.default_rng(seed)
+    C = rng.gamma(2.0, 1.0, size=(n_archs, n_cost))
+    W = rng.gamma(1.0, 1.0, size=(n_cost, n_dev)) * (rng.random((n_cost, n_dev)) < 0.7) + 1e-3
+    return C @ W, C
+
+
+def test_new_device_sources_drop_group_and_twins():
+    from raynas.predictors import new_device_sources
+
+    S, _ = _additive_devices()
+    S = np.hstack([S, S[:, :1] * 2.0])  # column 6 ranks exactly like column 0: a twin
+    groups = ["a", "a", "b", "c", "d", "e", "f"]
+    assert list(new_device_sources(S, 0, groups, None)) == [2, 3, 4, 5, 6]
+    assert 6 not in new_device_sources(S, 0, groups, 0.95)
+    assert list(new_device_sources(S, 2, None, None)) == [0, 1, 3, 4, 5, 6]
+
+
+def test_stack_is_chosen_on_the_sources_and_ties_count_once():
+    from raynas.predictors import RaynasTransfer, select_stack, stack_combos
+
+    S, C = _additive_devices()
+    combos = stack_combos((0.0, 1.0), (0.0, 0.5, 1.0), C.shape[1], False)
+    choice = select_stack(S, C, np.zeros((len(S), 0)), combos, rank=3, ns=(5, 20), draws=2)
+    assert set(choice) == {5, 20} and choice[20][1] > 0  # additive devices: the cost model is used
+    X = np.hstack([S[:, 1:], C])
+    model = RaynasTransfer(n_source=5, n_cost=C.shape[1], select_ns=(5, 10)).pretrain(X)
+    assert set(model.stack_choice_) == {5, 10}
+    tied = np.repeat([1.0, 2.0, 3.0, 4.0], 3)[:10]  # 10 samples, 4 distinct values
+    model.fit(X[:10], tied)
+    assert (model.weight_, model.alpha_, model.beta_) == (model.nnls_weight_, 0.0, 0.0)  # no bucket <= 4
+    y = S[:, 0]
+    model.fit(X[:10], y[:10])
+    assert (model.weight_, model.alpha_, model.beta_) == model.stack_choice_[10]

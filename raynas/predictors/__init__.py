@@ -26,7 +26,9 @@ from raynas.predictors.encodings import (analytic, concat, cost_columns, hardwar
                                          source_latencies, standardise, transfer_encoding)
 from raynas.predictors.features import BASIC_FEATURES, FEATURE_NAMES, analytic_features, arch_features, space_features
 from raynas.predictors.models import (AnalyticRidge, NearestSourceDevice, NNLSTransfer, OneHotRidge, RaynasTransfer,
-                                      SourcePriorTransfer, select_source_prior, spearman)
+                                      SourcePriorTransfer, new_device_sources, select_source_prior, select_stack,
+                                      stack_combos,
+                                      spearman)
 from raynas.predictors.crossspace import RooflineRidge, SourceBank, pseudo_sources, roofline_columns
 from raynas.predictors.neural import ForestPredictor, MLPPredictor, MultiPredictTransfer, TreePredictor
 from raynas.predictors.sampling import (STRATEGIES, choose, farthest_point, kmeans_sample, random_sample,
@@ -59,5 +61,5 @@ __all__ = [
     "SpaceTable", "load_space_table", "save_predictor", "load_predictor", "spearman", "uncertainty_sample",
     "RooflineRidge", "SourceBank", "pseudo_sources", "roofline_columns", "MLPPredictor", "MultiPredictTransfer",
     "TreePredictor", "ForestPredictor", "ZCP_BATCH", "ZCP_PROXIES", "ZCPEncoder", "zcp_available", "zcp_encoding", "zcp_table",
-    "zcp_values", "select_source_prior",
+    "zcp_values", "select_source_prior", "select_stack", "stack_combos", "new_device_sources",
 ]

@@ -281,14 +281,32 @@ def _rho_ranked(pred: np.ndarray, y_rank: np.ndarray) -> float:
     return float(np.corrcoef(r, y_rank)[0, 1])
 
 
+def new_device_sources(S: np.ndarray, j: int, groups=None, twin_rho: float | None = 0.95) -> np.ndarray:
+    """Columns of ``S`` that may serve as sources when source ``j`` plays a new device: not ``j``,
+    not of its group (``groups[j]``, e.g. its hardware family), and -- with ``twin_rho`` -- none
+    that ranks the architectures like it (Spearman >= ``twin_rho``), since a new device has no twin."""
+    k = S.shape[1]
+    keep = np.ones(k, dtype=bool)
+    keep[j] = False
+    if groups is not None:
+        keep &= np.asarray([g != groups[j] for g in groups])
+    if twin_rho is not None:
+        ranks = np.apply_along_axis(rankdata, 0, S)
+        rho = np.corrcoef(ranks, rowvar=False)[j]
+        keep &= rho < twin_rho
+    return np.flatnonzero(keep)
+
+
 def select_source_prior(S: np.ndarray, ranks=(3, 4, 6, 8), weights=(0.3, 0.5, 0.7), ns=(5, 10, 20),
-                        draws: int = 2, n_eval: int = 1500, seed: int = 0) -> tuple[int, float, np.ndarray]:
+                        draws: int = 2, n_eval: int = 1500, seed: int = 0, groups=None,
+                        twin_rho: float | None = None) -> tuple[int, float, np.ndarray]:
     """Choose :class:`SourcePriorTransfer`'s ``rank`` and ``nnls_weight`` on the sources alone.
 
-    Leave-one-source-out: each source column in turn plays the target, the others are its sources,
-    and ``n`` of its architectures (``ns`` x ``draws`` random draws) are its samples; the setting
-    with the best mean Spearman rho over ``n_eval`` architectures wins. No target latency is used,
-    and nothing depends on device names. Returns ``(rank, weight, mean rho [ranks x weights])``."""
+    Each source column in turn plays the target, the others (:func:`new_device_sources`: without its
+    group and, with ``twin_rho``, its twins) are its sources, and ``n`` of its architectures
+    (``ns`` x ``draws`` random draws) are its samples; the setting with the best mean Spearman rho
+    over ``n_eval`` architectures wins. No target latency is used. Returns
+    ``(rank, weight, mean rho [ranks x weights])``."""
     S = np.asarray(S, dtype=np.float64)
     k = S.shape[1]
     ranks = [r for r in ranks if r <= max(1, k - 2)] or [1]
@@ -297,26 +315,81 @@ def select_source_prior(S: np.ndarray, ranks=(3, 4, 6, 8), weights=(0.3, 0.5, 0.
         return r, float(weights[len(weights) // 2]), np.zeros((len(ranks), len(weights)))
     rng = np.random.default_rng(seed)
     ev = rng.choice(len(S), min(n_eval, len(S)), replace=False)
-    score = np.zeros((len(ranks), len(weights)))
+    score, used = np.zeros((len(ranks), len(weights))), 0
     for j in range(k):
-        others, y = np.delete(S, j, axis=1), S[:, j]
+        cols = new_device_sources(S, j, groups, twin_rho)
+        if len(cols) < 2:
+            continue
+        used += 1
+        others, y = S[:, cols], S[:, j]
         y_rank = rankdata(y[ev])
         draws_idx = [rng.choice(len(S), n, replace=False) for n in ns for _ in range(draws)]
         for a, r in enumerate(ranks):
-            base = SourcePriorTransfer(n_source=k - 1, rank=r, residual=False).pretrain(others)
+            base = SourcePriorTransfer(n_source=len(cols), rank=min(r, max(1, len(cols) - 1)),
+                                       residual=False).pretrain(others)
             for b, w in enumerate(weights):
                 m = copy.copy(base)
                 m.nnls_weight = w
                 score[a, b] += np.mean([_rho_ranked(m.fit(others[i], y[i]).predict(others[ev]), y_rank)
                                         for i in draws_idx])
-    score /= k
+    score /= max(used, 1)
     a, b = np.unravel_index(int(np.argmax(score)), score.shape)
     return int(ranks[a]), float(weights[b]), score
 
 
+def stack_combos(weights, grid, n_cost: int, use_feat: bool) -> list[tuple[float, float, float]]:
+    """Every ``(w, a, b)`` of :class:`RaynasTransfer`'s stack: NNLS weight ``w`` in the source blend,
+    cost-model weight ``a``, feature-ridge weight ``b`` (``a + b <= 1``)."""
+    return [(float(w), float(a), float(b)) for w in sorted(set(weights))
+            for a in (grid if n_cost > 0 else (0.0,)) for b in (grid if use_feat else (0.0,)) if a + b <= 1.0 + 1e-9]
+
+
+def select_stack(S: np.ndarray, C: np.ndarray, R: np.ndarray, combos, rank: int, ns=(5, 10, 20, 50),
+                 draws: int = 3, n_eval: int = 1500, seed: int = 0, groups=None,
+                 twin_rho: float | None = 0.95) -> dict[int, tuple[float, float, float]]:
+    """Choose :class:`RaynasTransfer`'s stack weights per sample count on the sources alone.
+
+    Each source in turn plays a new device (its group and twins removed, :func:`new_device_sources`);
+    for every ``n`` in ``ns``, ``draws`` random draws of ``n`` of its architectures fit the stack's
+    members (source prior, cost NNLS, feature ridge), and the combination of ``combos`` with the
+    best mean Spearman rho over ``n_eval`` architectures wins for that ``n``. Only those few
+    weights are then applied to the target; nothing is chosen on its n samples."""
+    S = np.asarray(S, dtype=np.float64)
+    k = S.shape[1]
+    rng = np.random.default_rng(seed)
+    ev = rng.choice(len(S), min(n_eval, len(S)), replace=False)
+    ns = [n for n in ns if n <= len(S) // 2]
+    score = {n: np.zeros(len(combos)) for n in ns}
+    counted = {n: 0 for n in ns}
+    W = np.array([c[0] for c in combos])[:, None]
+    A = np.array([c[1] for c in combos])[:, None]
+    B = np.array([c[2] for c in combos])[:, None]
+    for j in range(k):
+        cols = new_device_sources(S, j, groups, twin_rho)
+        if len(cols) < 2:
+            continue
+        others, y = S[:, cols], S[:, j]
+        z = np.log(np.maximum(y, 1e-9))
+        SC = np.hstack([others, C])
+        y_rank = rankdata(y[ev])
+        prior = SourcePriorTransfer(n_source=len(cols), rank=min(rank, max(1, len(cols) - 1)),
+                                    residual=False).pretrain(others)
+        for n in ns:
+            for _ in range(draws):
+                i = rng.choice(len(S), n, replace=False)
+                m = copy.copy(prior).fit(others[i], y[i])
+                zb, zn = m._bayes(others[ev]), np.log(np.maximum(m.nnls_.predict(others[ev]), 1e-9))
+                zc = np.log(np.maximum(_NNLSCols().fit(SC[i], y[i]).predict(SC[ev]), 1e-9)) if C.shape[1] else zb
+                zf = _Standardised(log_target=False).fit(R[i], z[i]).predict(R[ev]) if R.shape[1] else zb
+                preds = (1 - A - B) * ((1 - W) * zb + W * zn) + A * zc + B * zf  # [combos, n_eval]
+                score[n] += [_rho_ranked(p, y_rank) for p in preds]
+            counted[n] += draws
+    return {n: combos[int(np.argmax(score[n]))] for n in ns if counted[n]}
+
+
 class RaynasTransfer(BaseEstimator, RegressorMixin):
     """raynas's few-shot latency transfer: a source prior, stacked with an additive cost model and a
-    residual ridge chosen by leave-one-out on the n samples.
+    feature ridge whose weights were chosen on the source devices, plus a residual ridge.
 
     ``X`` = ``[source latencies (n_source) | non-negative cost columns (n_cost) | residual features]``:
     cost columns are raw additive costs of the architecture (MACs, parameters, activation memory,
@@ -327,18 +400,40 @@ class RaynasTransfer(BaseEstimator, RegressorMixin):
        :class:`SourcePriorTransfer` on the sources, its ``rank`` and NNLS blend weight chosen by
        :func:`select_source_prior` (leave-one-source-out on the sources themselves). Without it,
        :meth:`fit` pretrains on the n rows it is given.
-    2. :meth:`fit` on n target samples: the prior's posterior (``base``); for ``n >= min_stack``
-       the log-geometric blend ``(1 - a) * base + a * cost`` with ``cost`` a relative-error NNLS on
-       source *and* cost columns (a roofline-like additive model that can express devices the
-       sources cannot), ``a`` on ``grid`` by leave-one-out squared log error (ties keep ``a = 0``);
-       for ``n >= min_residual`` a ridge on the residual features fitted to the log residual, kept
-       only when its leave-one-out (GCV) error beats predicting no residual.
+       With ``select="sources"`` (default) it also chooses the stack's weights per sample count
+       (:func:`select_stack`): each source plays a new device with its group (``source_groups``,
+       e.g. hardware families) removed -- and, with ``twin_rho``, every source ranking like it, for
+       a target known to be unlike every source -- so the structure is chosen where a new device is
+       simulated, not on the target's few samples.
+    2. :meth:`fit` on n target samples: the prior's posterior (``base``) and, for ``n >= min_stack``,
+       the log-geometric blend ``(1 - a - b) * base + a * cost + b * features`` with ``cost`` a
+       relative-error NNLS on source *and* cost columns (a roofline-like additive model that can
+       express devices the sources cannot) and ``features`` a ridge on the residual features. The
+       weights are the ones chosen on the sources for the largest sample count not above the number
+       of *distinct* target values (tied timings count once, so coarse timers get the cautious
+       choice); ``select="loo"`` instead picks them by leave-one-out on the n samples (the earlier
+       behaviour, which overfits small n). For ``n >= min_residual`` a ridge on the residual features
+       is fitted to the log residual, kept only when its leave-one-out (GCV) error beats none.
+
+    Example::
+
+        >>> tab = load_space_table("fbnet")
+        >>> S, y, names = tab.sources("raspi4")
+        >>> X, k, c = transfer_encoding(S, tab.features())
+        >>> groups = [tab.family(d) for d in names]
+        >>> model = RaynasTransfer(n_source=k, n_cost=c, source_groups=groups).pretrain(X).fit(X[:10], y[:10])
     """
 
     def __init__(self, n_source: int | None = None, n_cost: int = 0, ranks=(3, 4, 6, 8), weights=(0.3, 0.5, 0.7),
                  grid=(0.0, 0.25, 0.5, 0.75, 1.0), loo_weights=(0.0, 0.5, 0.85, 1.0), min_gain: float = 0.05,
                  min_gain_small_n: float = 0.3, feature_member: bool = True, min_stack: int = 5,
-                 min_residual: int = 20, seed: int = 0):
+                 min_residual: int = 20, seed: int = 0, select: str = "sources", source_groups=None,
+                 twin_rho: float | None = None, select_ns=(5, 10, 20, 50), select_draws: int = 3):
+        self.select = select
+        self.source_groups = source_groups
+        self.twin_rho = twin_rho
+        self.select_ns = select_ns
+        self.select_draws = select_draws
         self.n_source = n_source
         self.n_cost = n_cost
         self.ranks = ranks
@@ -365,11 +460,23 @@ class RaynasTransfer(BaseEstimator, RegressorMixin):
 
     def pretrain(self, X) -> RaynasTransfer:
         """Learn the source prior (and its settings) from the sources' latencies of every architecture."""
-        S, _, _ = self._blocks(_check_xy(X))
+        S, SC, R = self._blocks(_check_xy(X))
+        if self.select not in ("sources", "loo"):
+            raise InvalidConfigError(f"select must be 'sources' or 'loo', got {self.select!r}")
+        groups = None if self.source_groups is None else list(self.source_groups)
+        if groups is not None and len(groups) != S.shape[1]:
+            raise InvalidConfigError(f"source_groups has {len(groups)} labels for {S.shape[1]} source columns")
         self.rank_, self.nnls_weight_, self.selection_scores_ = select_source_prior(
-            S, self.ranks, self.weights, seed=self.seed)
+            S, self.ranks, self.weights, seed=self.seed, groups=groups, twin_rho=self.twin_rho)
         self.prior_ = SourcePriorTransfer(n_source=S.shape[1], rank=self.rank_, nnls_weight=self.nnls_weight_,
                                           residual=False).pretrain(S)
+        self.stack_choice_ = {}
+        if self.select == "sources" and S.shape[1] >= 3:
+            combos = stack_combos({*self.loo_weights, self.nnls_weight_}, self.grid, self.n_cost,
+                                  self.feature_member and R.shape[1] > 0)
+            self.stack_choice_ = select_stack(S, SC[:, S.shape[1]:], R, combos, self.rank_, self.select_ns,
+                                              self.select_draws, seed=self.seed, groups=groups,
+                                              twin_rho=self.twin_rho)
         return self
 
     def _prior_fit(self, S, y, weight: float | None = None):
@@ -387,7 +494,13 @@ class RaynasTransfer(BaseEstimator, RegressorMixin):
         n = len(y)
         self.alpha_, self.beta_, self.weight_ = 0.0, 0.0, self.nnls_weight_
         use_feat = self.feature_member and R.shape[1] > 0
-        if n >= self.min_stack:
+        chosen = getattr(self, "stack_choice_", None) if self.select == "sources" else None
+        if n >= self.min_stack and chosen:
+            distinct = len(np.unique(np.round(z, 9)))  # tied timings count once
+            fits = [m for m in sorted(chosen) if m <= distinct]
+            if fits:
+                self.weight_, self.alpha_, self.beta_ = chosen[fits[-1]]
+        elif n >= self.min_stack:
             # leave-one-out log predictions of the members: Bayesian prior, source NNLS, cost NNLS, feature ridge
             loo = np.zeros((n, 4))
             for i in range(n):

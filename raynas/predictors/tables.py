@@ -70,26 +70,35 @@ class SpaceTable:
         return device_family(device)
 
     def sources(self, target: str, holdout: str = "family", exclude: Sequence[str] = (),
-                only: Sequence[str] | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:
+                only: Sequence[str] | None = None,
+                twin_rho: float = 0.95) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Sources for a transfer to ``target``: ``(latency of the source columns, the target column,
         their names)``.
 
         ``holdout="family"`` (default) leaves out the target's whole family (the same hardware at
-        other batch sizes), as a really new device has no such twin; ``"device"`` leaves out the
-        target column only (the optimistic protocol of earlier papers). ``exclude`` drops more
-        columns or whole families by name; ``only`` restricts the sources to these columns."""
+        other batch sizes), as a really new device has no such twin; ``"twins"`` also leaves out
+        every other column that ranks the architectures like the target (Spearman >= ``twin_rho``
+        over all of them: e.g. three GPUs at batch 256), the strictest simulation of new hardware;
+        ``"device"`` leaves out the target column only (the optimistic protocol of earlier papers).
+        ``exclude`` drops more columns or whole families by name; ``only`` restricts the sources."""
         from raynas.hardware.base import device_family
 
-        if holdout not in ("family", "device"):
-            raise ValueError(f"holdout must be 'family' or 'device', got {holdout!r}")
+        if holdout not in ("family", "twins", "device"):
+            raise ValueError(f"holdout must be 'family', 'twins' or 'device', got {holdout!r}")
         y = self.column(target)
         fam = self.family(target)
         dropped = set(exclude)
         for d in list(dropped) + list(only or ()):
             if d not in self.devices and d not in {device_family(x) for x in self.devices}:
                 raise UnknownNameError(f"{d!r} is neither a device nor a family of the {self.space_name} table")
+        if holdout == "twins":
+            from scipy.stats import rankdata
+
+            ry = rankdata(y)
+            dropped |= {d for d in self.devices if d != target
+                        and np.corrcoef(ry, rankdata(self.column(d)))[0, 1] >= twin_rho}
         names = [d for d in self.devices
-                 if d != target and not (holdout == "family" and device_family(d) == fam)
+                 if d != target and not (holdout != "device" and device_family(d) == fam)
                  and d not in dropped and device_family(d) not in dropped and (only is None or d in only)]
         if not names:
             raise ValueError(f"no source devices left for {target!r} ({holdout} held out, excluded {sorted(dropped)})")
