@@ -118,7 +118,7 @@ def main(argv=None) -> int:
     out_dir = Path(args.out).resolve().parent / "pareto_all_devices_tune"
     outcome = run_search(make_trainable(str(bench.data_dir), local_name, split), tune_param_space(space),
                          HypernetSearch(strategy, space, metric, mode), metric=metric, mode=mode,
-                         num_samples=n_trials, output_dir=out_dir, max_concurrent=1, plot=False)
+                         num_samples=n_trials, output_dir=out_dir, max_concurrent=1, plot=False, overwrite=True)
     df = outcome.results
     print(f"Tune ran {len(df)} trials for {len(targets)} devices in {outcome.wall_time_s:.0f}s "
           f"(results in {out_dir})")

@@ -15,6 +15,7 @@ import shutil
 import socket
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from ray import tune
 from raynas import moo
 from raynas.errors import InvalidConfigError
 from raynas.logs import get_logger
-from searchers.results import pareto_front, results_dataframe
+from searchers.results import front_hypervolume, pareto_front, results_dataframe
 
 logger = get_logger("search")
 
@@ -134,10 +135,42 @@ def restore_state_snapshot(experiment_dir: str | os.PathLike) -> bool:
 
 @dataclass
 class SearchOutcome:
+    """What :func:`run_search` returns: the results (one row per trial), the Pareto front of the
+    complete trials, where the files went, the wall time, and Tune's ``ResultGrid``.
+
+    Example::
+
+        >>> outcome = run_search(trainable, space, searcher, metric=["accuracy", "latency_ms"], mode=["max", "min"],
+        ...                      num_samples=40)
+        >>> [r.metrics["accuracy"] for r in outcome.best_trials]     # Tune Results, like Optuna's study.best_trials
+        >>> outcome.hypervolume([0.0, 10.0])                          # reference point in the metrics' units
+    """
+
     results: pd.DataFrame
     front: pd.DataFrame
     output_dir: Path
     wall_time_s: float
+    grid: Any = None
+    metric: tuple = ()
+    mode: tuple = ()
+
+    @property
+    def best_trials(self) -> list:
+        """The Pareto set of the complete trials as Tune ``Result`` objects (front order)."""
+        if self.grid is None or "trial_id" not in self.front:
+            return []
+        by_id = {r.metrics.get("trial_id"): r for r in self.grid if r.metrics}
+        return [by_id[t] for t in self.front["trial_id"] if t in by_id]
+
+    def front_dataframe(self) -> pd.DataFrame:
+        """The Pareto front of the complete trials (a copy), sorted by the first metric."""
+        return self.front.copy()
+
+    def hypervolume(self, reference: Sequence[float]) -> float:
+        """Hypervolume of the front against ``reference`` (one value per metric, in its units)."""
+        if len(reference) != len(self.metric):
+            raise InvalidConfigError(f"reference needs one value per metric {list(self.metric)}, got {list(reference)}")
+        return front_hypervolume(self.front, self.metric, self.mode, reference) if len(self.front) else 0.0
 
 
 _ADDRESS = re.compile(r"^(?:ray://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>[0-9]{1,5})$")
@@ -222,7 +255,7 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
                mode: Sequence[str], num_samples: int, output_dir: str | os.PathLike = "raynas_results",
                max_concurrent: int | None = None, address: str | None = None, name: str = "search",
                resources: dict | None = None, max_failures: int = 0, checkpoint_s: float = 10.0,
-               plot: bool = True) -> SearchOutcome:
+               plot: bool = True, overwrite: bool = False) -> SearchOutcome:
     """Run ``num_samples`` trials of ``trainable`` proposed by ``searcher`` and write
     ``results.csv``, ``pareto.csv`` and ``pareto.png`` into ``output_dir``.
 
@@ -237,7 +270,7 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
     if not isinstance(checkpoint_s, (int, float)) or isinstance(checkpoint_s, bool) or not 0 <= checkpoint_s < 1e9:
         raise InvalidConfigError(f"checkpoint_s must be a number of seconds >= 0, got {checkpoint_s!r}")
     out = Path(output_dir).resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    _claim_output(out, name, overwrite)
     if max_concurrent:
         searcher = tune.search.ConcurrencyLimiter(searcher, max_concurrent=max_concurrent)
 
@@ -254,6 +287,21 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
         )
 
     return _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out, plot)
+
+
+OUTPUT_FILES = ("results.csv", "pareto.csv", "pareto.png")
+
+
+def _claim_output(out: Path, name: str, overwrite: bool) -> None:
+    """Create ``out``; refuse one that holds a search unless ``overwrite`` (then remove that search)."""
+    held = [p for p in (out / name, *(out / f for f in OUTPUT_FILES)) if p.exists()]
+    if held and not overwrite:
+        raise InvalidConfigError(
+            f"output directory {str(out)!r} already holds a search ({held[0].name}); resume it (--resume, "
+            f"resume_search) or replace it (--overwrite, overwrite=True), or choose another --output")
+    for p in held:
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+    out.mkdir(parents=True, exist_ok=True)
 
 
 def _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out: Path, plot: bool):
@@ -335,7 +383,7 @@ def _write_outcome(grid, metric, mode, out: Path, wall: float, plot: bool) -> Se
     front.to_csv(out / "pareto.csv", index=False)
     if plot:
         plot_front(df, front, metric, mode, out / "pareto.png")
-    return SearchOutcome(df, front, out, wall)
+    return SearchOutcome(df, front, out, wall, grid, tuple(metric), tuple(mode))
 
 
 def plot_front(df: pd.DataFrame, front: pd.DataFrame, metric: Sequence[str], mode: Sequence[str],

@@ -1,9 +1,11 @@
 """A short, real Tune run: live training on digits, latency measured here, NSGA-II + ASHA."""
 
 import numpy as np
+import pytest
 import pandas as pd
 from ray.tune.schedulers import ASHAScheduler
 
+from raynas.errors import InvalidConfigError
 from raynas.spaces import NB201Space
 from searchers.experiment import run_search
 from searchers.optuna_moo import optuna_moo_search
@@ -34,3 +36,20 @@ def test_live_search_end_to_end(ray_local, tmp_path):
             (complete["accuracy"] > f["accuracy"]) | (complete["latency_ms"] < f["latency_ms"]))
         assert not dominated.any()
     assert np.isfinite(df["accuracy"]).all()
+    # Optuna-style accessors: the Pareto set as Tune Results, the front, its hypervolume
+    best = outcome.best_trials
+    assert sorted(r.metrics["trial_id"] for r in best) == sorted(front["trial_id"])
+    assert outcome.front_dataframe().equals(front)
+    hv = outcome.hypervolume([0.0, float(df["latency_ms"].max())])
+    worst_case = front["accuracy"].max() * (df["latency_ms"].max() - front["latency_ms"].min())
+    assert 0 < hv <= worst_case + 1e-9
+    # a second search into the same directory is refused (nothing a user ran is lost) ...
+    again = dict(metric=metric, mode=mode, num_samples=1, output_dir=tmp_path)
+    with pytest.raises(InvalidConfigError, match="already holds a search"):
+        run_search(trainable, tune_param_space(NB201Space(**kw)), optuna_moo_search(metric, mode, "tpe", seed=1),
+                   **again)
+    assert len(pd.read_csv(tmp_path / "results.csv")) == 4
+    # ... unless asked to replace it
+    run_search(trainable, tune_param_space(NB201Space(**kw)), optuna_moo_search(metric, mode, "tpe", seed=1),
+               overwrite=True, **again)
+    assert len(pd.read_csv(tmp_path / "results.csv")) == 1
