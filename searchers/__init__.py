@@ -24,6 +24,7 @@ from raynas.errors import UnknownNameError
 from raynas.spaces import SearchSpace
 from raynas.strategies.optuna import SAMPLERS
 from searchers.evolution import AgingEvolutionSearch, OptunaStrategySearch, RandomSearch
+from searchers.progress import SearchProgress
 from searchers.repeater import Repeater
 from searchers.results import pareto_front, pareto_summary, results_dataframe
 from searchers.schedulers import HardwareBudgetStop, MultiObjectiveASHA, ProxyGate
@@ -66,6 +67,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'searchers' has no attribute {name!r}")
 
 
-__all__ = ["Repeater", "HypernetSearch", "PredictorSearch", "SimilarityEvolutionSearch", "ZeroCostSearch", "AgingEvolutionSearch", "RandomSearch", "OptunaStrategySearch", "StrategySearcher",
+__all__ = ["Repeater", "SearchProgress", "HypernetSearch", "PredictorSearch", "SimilarityEvolutionSearch", "ZeroCostSearch", "AgingEvolutionSearch", "RandomSearch", "OptunaStrategySearch", "StrategySearcher",
            "make_searcher", "SEARCHERS", "ProxyGate", "MultiObjectiveASHA", "HardwareBudgetStop", "pareto_front",
            "pareto_summary", "results_dataframe"]

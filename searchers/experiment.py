@@ -26,6 +26,7 @@ from ray import tune
 from raynas import moo
 from raynas.errors import InvalidConfigError
 from raynas.logs import get_logger
+from searchers.progress import SearchProgress
 from searchers.results import front_hypervolume, pareto_front, results_dataframe
 
 logger = get_logger("search")
@@ -283,7 +284,8 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
             run_config=tune.RunConfig(name=name, storage_path=str(out), verbose=0,
                                       failure_config=tune.FailureConfig(max_failures=max_failures),
                                       sync_config=tune.SyncConfig(sync_period=checkpoint_s),
-                                      callbacks=[ProgressPrinter(metric, num_samples), StateSnapshot()]),
+                                      callbacks=[ProgressPrinter(metric, num_samples),
+                                                 SearchProgress(metric, mode, total=num_samples), StateSnapshot()]),
         )
 
     return _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out, plot)
