@@ -3,7 +3,8 @@
     raynas search            multi-objective NAS (accuracy vs CPU latency measured here) as Tune trials;
                              --searcher picks raynas's or Optuna's, --compare runs a second one beside it
     raynas proxies ARCH...   zero-cost proxy scores of architectures, as a table
-    raynas pareto DIR        the Pareto front of a finished search's results.csv
+    raynas pareto DIR        the Pareto front of a finished search's results.csv (--export: into an
+                             Optuna storage for optuna-dashboard)
 
 This is the only core module allowed to import ``searchers`` (the Ray Tune layer), and it does so
 lazily, inside the commands that need Ray.
@@ -172,6 +173,9 @@ def _add_pareto(sub) -> None:
     p.add_argument("directory", help="output directory of `raynas search` (or a results.csv)")
     p.add_argument("--metric", nargs="+", default=["accuracy", "latency_ms"])
     p.add_argument("--mode", nargs="+", default=["max", "min"])
+    p.add_argument("--export", default=None, metavar="STORAGE",
+                   help="also write the search into this Optuna storage (a .db file or a URL) for optuna-dashboard")
+    p.add_argument("--study", default="raynas-search", help="study name for --export")
     p.set_defaults(func=_cmd_pareto)
 
 
@@ -185,7 +189,14 @@ def _cmd_pareto(args) -> int:
     path = path / "results.csv" if path.is_dir() else path
     if not path.is_file():
         raise DataNotFoundError(f"no results.csv at {str(path)!r}")
-    _print_front(pareto_front(pd.read_csv(path), args.metric, args.mode), args.metric)
+    results = pd.read_csv(path)
+    _print_front(pareto_front(results, args.metric, args.mode), args.metric)
+    if args.export:
+        from searchers.export import export_to_optuna, storage_url
+
+        export_to_optuna(results, args.metric, args.mode, args.export, args.study)
+        print(f"\nwrote study {args.study!r} to {storage_url(args.export)}; open it with:  "
+              f"optuna-dashboard {storage_url(args.export)}")
     return 0
 
 

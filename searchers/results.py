@@ -57,10 +57,10 @@ def mark_complete(df: pd.DataFrame, fidelity: str = "training_iteration",
     """True for trials whose last result reached full fidelity. ``full_fidelity`` defaults to the
     ``max_epochs`` column when results carry one (raynas trainables do), else to the largest
     fidelity any trial reached."""
-    if fidelity not in df.columns:
-        return pd.Series(True, index=df.index)
     if full_fidelity is None and "max_epochs" in df.columns and "epoch" in df.columns:
         return df["epoch"] >= df["max_epochs"]
+    if fidelity not in df.columns:
+        return pd.Series(True, index=df.index)
     target = df[fidelity].max() if full_fidelity is None else full_fidelity
     return df[fidelity] >= target
 

@@ -35,6 +35,20 @@ def test_pareto_command_prints_front(tmp_path, capsys):
     assert "2 architectures" in out and " a" in out and " b" in out and " c\n" not in out
 
 
+def test_pareto_command_exports_to_an_optuna_storage(tmp_path, capsys):
+    import optuna
+
+    pd.DataFrame({"accuracy": [90.0, 80.0, 70.0], "latency_ms": [5.0, 2.0, 6.0], "arch": ["a", "b", "c"],
+                  "epoch": [4, 4, 1], "max_epochs": [4, 4, 4]}).to_csv(tmp_path / "results.csv", index=False)
+    db = tmp_path / "study.db"
+    assert main(["pareto", str(tmp_path), "--export", str(db), "--study", "demo"]) == 0
+    assert f"optuna-dashboard sqlite:///{db}" in capsys.readouterr().out
+    study = optuna.load_study(study_name="demo", storage=f"sqlite:///{db}")
+    states = [t.state.name for t in study.trials]
+    assert states == ["COMPLETE", "COMPLETE", "PRUNED"]
+    assert sorted(t.values for t in study.best_trials) == [[80.0, 2.0], [90.0, 5.0]]
+
+
 def test_pareto_command_missing_results(tmp_path, capsys):
     assert main(["pareto", str(tmp_path / "nothing")]) == 2
     assert "nothing" in capsys.readouterr().err
