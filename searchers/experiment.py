@@ -27,7 +27,7 @@ from raynas import moo
 from raynas.errors import InvalidConfigError
 from raynas.logs import get_logger
 from searchers.progress import SearchProgress
-from searchers.results import front_hypervolume, pareto_front, results_dataframe
+from searchers.results import front_hypervolume, pareto_front, readable_results, results_dataframe
 
 logger = get_logger("search")
 
@@ -258,7 +258,8 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
                resources: dict | None = None, max_failures: int = 0, checkpoint_s: float = 10.0,
                plot: bool = True, overwrite: bool = False) -> SearchOutcome:
     """Run ``num_samples`` trials of ``trainable`` proposed by ``searcher`` and write
-    ``results.csv``, ``pareto.csv`` and ``pareto.png`` into ``output_dir``.
+    ``results.csv`` (one row per trial: status, objectives, fidelity, config), ``tune_results.csv`` (everything
+    Tune reported), ``pareto.csv`` and ``pareto.png`` into ``output_dir``.
 
     ``max_failures``: how often Tune retries a trial that raised or whose node died (``-1``: without
     limit); architecture-level failures are explained results, not errors (see
@@ -291,7 +292,7 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
     return _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out, plot)
 
 
-OUTPUT_FILES = ("results.csv", "pareto.csv", "pareto.png")
+OUTPUT_FILES = ("results.csv", "tune_results.csv", "pareto.csv", "pareto.png")
 
 
 def _claim_output(out: Path, name: str, overwrite: bool) -> None:
@@ -381,7 +382,8 @@ def resume_search(output_dir: str | os.PathLike, trainable, *, metric: Sequence[
 def _write_outcome(grid, metric, mode, out: Path, wall: float, plot: bool) -> SearchOutcome:
     df = results_dataframe(grid)
     front = pareto_front(df, metric, mode)
-    df.to_csv(out / "results.csv", index=False)
+    readable_results(df, metric).to_csv(out / "results.csv", index=False)
+    df.to_csv(out / "tune_results.csv", index=False)  # everything Tune reported, bookkeeping included
     front.to_csv(out / "pareto.csv", index=False)
     if plot:
         plot_front(df, front, metric, mode, out / "pareto.png")

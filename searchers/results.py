@@ -41,6 +41,26 @@ def results_dataframe(results) -> pd.DataFrame:
     raise InvalidConfigError(f"expected a ResultGrid or a DataFrame, got {type(results).__name__}")
 
 
+#: Tune's per-result bookkeeping: kept in ``tune_results.csv``, left out of ``results.csv``
+TUNE_BOOKKEEPING = ("timestamp", "checkpoint_dir_name", "done", "date", "time_this_iter_s", "pid", "hostname",
+                    "node_ip", "time_since_restore", "iterations_since_restore", "experiment_tag", "logdir",
+                    "should_checkpoint", "node_id")
+
+
+def readable_results(results, metric: Sequence[str], fidelity: str = "training_iteration",
+                     full_fidelity: float | None = None) -> pd.DataFrame:
+    """One row per trial for people: ``trial_id``, ``status`` (complete / stopped early / failed),
+    the objectives, the other reported values, the fidelity columns, then the ``config/*`` columns;
+    Tune's bookkeeping (:data:`TUNE_BOOKKEEPING`) left out."""
+    df = results_dataframe(results)
+    df.insert(0, "status", trial_status(df, metric, fidelity, full_fidelity).to_numpy())
+    config = [c for c in df.columns if c.startswith("config/")]
+    first = [c for c in ("trial_id", "status", *metric, "outcome", "explanation") if c in df.columns]
+    fid = [c for c in ("epoch", "max_epochs", fidelity, "time_total_s") if c in df.columns and c not in first]
+    rest = [c for c in df.columns if c not in {*first, *fid, *config, *TUNE_BOOKKEEPING}]
+    return df[first + rest + fid + config]
+
+
 def is_complete(result: dict, fidelity: str = "epoch", full_fidelity: str = "max_epochs") -> bool:
     """Whether one result (a dict) is a complete evaluation: it is, unless it carries its fidelity
     and the full fidelity (raynas trainables report ``epoch`` and ``max_epochs``) and the former is

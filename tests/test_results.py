@@ -104,3 +104,18 @@ def test_trial_exception_does_not_clash_with_the_error_metric():
     df = results_dataframe(grid).set_index("config/arch")
     assert df.loc["a", "error"] == 10.0 and pd.isna(df.loc["b", "error"])
     assert df.loc["b", "trial_error"] == "RuntimeError: boom" and pd.isna(df.loc["a", "trial_error"])
+
+
+def test_readable_results_put_people_first_and_bookkeeping_aside():
+    import pandas as pd
+
+    from searchers.results import TUNE_BOOKKEEPING, readable_results
+
+    df = pd.DataFrame({"pid": [1, 2, 3], "accuracy": [90.0, 60.0, float("nan")], "latency_ms": [4.0, 2.0, 1.0],
+                       "trial_id": ["a", "b", "c"], "epoch": [4, 1, 4], "max_epochs": [4, 4, 4],
+                       "config/width": [8, 16, 8], "hostname": ["h"] * 3, "params": [0.1, 0.2, 0.3]})
+    out = readable_results(df, ["accuracy", "latency_ms"])
+    assert list(out.columns) == ["trial_id", "status", "accuracy", "latency_ms", "params", "epoch", "max_epochs",
+                                 "config/width"]
+    assert list(out["status"]) == ["complete", "stopped early", "failed"]
+    assert not set(out.columns) & set(TUNE_BOOKKEEPING)
