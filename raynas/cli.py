@@ -84,6 +84,8 @@ def _add_search(sub) -> None:
                    help="retries of a trial that raised or lost its node (-1: without limit)")
     p.add_argument("--resume", action="store_true",
                    help="resume the interrupted search in --output (run with the same options)")
+    p.add_argument("--tune-loggers", action="store_true",
+                   help="switch Tune's per-trial file loggers back on (progress.csv, result.json, TensorBoard)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the search already in --output (without it, an existing search is refused)")
     p.set_defaults(func=_cmd_search)
@@ -126,7 +128,8 @@ def _cmd_search(args) -> int:
             searcher = _make_search_alg(name, space, metric, mode, args)
             outcome = run_search(trainable, tune_param_space(space), searcher, scheduler(), metric=metric, mode=mode,
                                  num_samples=args.samples, output_dir=output, max_concurrent=args.concurrency,
-                                 address=args.address, max_failures=args.max_failures, overwrite=args.overwrite)
+                                 address=args.address, max_failures=args.max_failures, overwrite=args.overwrite,
+                                 tune_loggers=args.tune_loggers)
         _print_front(outcome.front, metric)
         n_complete = int(outcome.results.get("epoch", 0).ge(args.epochs).sum()) if "epoch" in outcome.results else 0
         print(f"\n{len(outcome.results)} trials ({n_complete} trained for all {args.epochs} epochs) "

@@ -256,11 +256,14 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
                mode: Sequence[str], num_samples: int, output_dir: str | os.PathLike = "raynas_results",
                max_concurrent: int | None = None, address: str | None = None, name: str = "search",
                resources: dict | None = None, max_failures: int = 0, checkpoint_s: float = 10.0,
-               plot: bool = True, overwrite: bool = False) -> SearchOutcome:
+               plot: bool = True, overwrite: bool = False, tune_loggers: bool = False) -> SearchOutcome:
     """Run ``num_samples`` trials of ``trainable`` proposed by ``searcher`` and write
     ``results.csv`` (one row per trial: status, objectives, fidelity, config), ``tune_results.csv`` (everything
     Tune reported), ``pareto.csv`` and ``pareto.png`` into ``output_dir``.
 
+    ``tune_loggers=True`` switches Tune's per-trial file loggers back on (``progress.csv``,
+    ``result.json``, TensorBoard files in each trial's folder; ~2 s per trial on a small machine).
+    ``overwrite=True`` replaces a search already in ``output_dir`` (else that is an error).
     ``max_failures``: how often Tune retries a trial that raised or whose node died (``-1``: without
     limit); architecture-level failures are explained results, not errors (see
     :mod:`searchers.trainables`). The experiment directory ``output_dir/name`` can be resumed after an
@@ -289,7 +292,7 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
                                                  SearchProgress(metric, mode, total=num_samples), StateSnapshot()]),
         )
 
-    return _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out, plot)
+    return _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out, plot, tune_loggers)
 
 
 OUTPUT_FILES = ("results.csv", "tune_results.csv", "pareto.csv", "pareto.png")
@@ -307,7 +310,8 @@ def _claim_output(out: Path, name: str, overwrite: bool) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
 
-def _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out: Path, plot: bool):
+def _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out: Path, plot: bool,
+         tune_loggers: bool = False):
     """Start (or join) Ray, fit the tuner ``make_tuner(trainable)`` makes, shut down a Ray started
     here, and write the outcome files."""
     started = init_ray(address)
@@ -315,7 +319,7 @@ def _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, 
         if resources:
             trainable = tune.with_resources(trainable, resources)
         t0 = time.perf_counter()
-        grid = _fit(make_tuner(trainable), checkpoint_s)
+        grid = _fit(make_tuner(trainable), checkpoint_s, tune_loggers)
         wall = time.perf_counter() - t0
     finally:
         if started:
@@ -350,11 +354,11 @@ def tune_settings(checkpoint_s: float | None = None, tune_loggers: bool = False)
                 os.environ[k] = v
 
 
-def _fit(tuner, checkpoint_s: float | None = None):
+def _fit(tuner, checkpoint_s: float | None = None, tune_loggers: bool = False):
     # With the file loggers off (the fast setting) Tune's ExperimentAnalysis warns once per trial
     # that it found no result.json; results are read from memory instead (results_dataframe).
     logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
-    with tune_settings(checkpoint_s):
+    with tune_settings(checkpoint_s, tune_loggers):
         return tuner.fit()
 
 

@@ -144,3 +144,15 @@ def test_compare_table_uses_one_reference_for_both():
     assert float(rows["zc"][5]) == pytest.approx((50 * 3 + 90 * 0) / 400, abs=1e-3)
     assert float(rows["optuna-gp"][5]) == pytest.approx(90 * 2 / 400, abs=1e-3)
     assert "reference point accuracy 0 %, latency 4 ms" in out
+
+
+@pytest.mark.slow
+def test_tune_loggers_flag_writes_per_trial_files(tmp_path):
+    args = ["search", "--samples", "2", "--epochs", "1", "--channels", "4", "--cells", "1", "--limit", "200",
+            "--scheduler", "none", "--output", str(tmp_path / "on")]
+    proc = subprocess.run([sys.executable, "-m", "raynas.cli", *args, "--tune-loggers"], capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(list((tmp_path / "on").rglob("progress.csv"))) == 2
+    assert "status" in pd.read_csv(tmp_path / "on" / "results.csv").columns
+    assert (tmp_path / "on" / "tune_results.csv").is_file()
