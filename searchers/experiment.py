@@ -334,15 +334,15 @@ def tune_settings(checkpoint_s: float | None = None, tune_loggers: bool = False)
     Tune reads these from the environment when ``fit()`` runs: its per-trial file loggers
     (``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS``, off unless ``tune_loggers``; they cost ~2 s a trial on
     a small machine), the old quiet console output (``RAY_AIR_NEW_OUTPUT=0``, with ``verbose=0``),
-    and the experiment-checkpoint period ``checkpoint_s``. A value the user set is kept."""
-    wanted = {"RAY_AIR_NEW_OUTPUT": "0"}
-    if not tune_loggers:
-        wanted["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    and the experiment-checkpoint period ``checkpoint_s``. A value the user set in the environment
+    is kept, except what the arguments ask for explicitly (``tune_loggers=True``, ``checkpoint_s``)."""
+    wanted = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "0" if tune_loggers else "1"}
+    forced = {"TUNE_GLOBAL_CHECKPOINT_S"} | ({"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"} if tune_loggers else set())
     if checkpoint_s is not None:
         wanted["TUNE_GLOBAL_CHECKPOINT_S"] = str(checkpoint_s)
     old = {k: os.environ.get(k) for k in wanted}
     for k, v in wanted.items():
-        if k == "TUNE_GLOBAL_CHECKPOINT_S" or old[k] is None:
+        if k in forced or old[k] is None:
             os.environ[k] = v
     try:
         yield
