@@ -326,3 +326,29 @@ def test_stack_is_chosen_on_the_sources_and_ties_count_once():
     y = S[:, 0]
     model.fit(X[:10], y[:10])
     assert (model.weight_, model.alpha_, model.beta_) == model.stack_choice_[10]
+
+
+def test_space_features_resume_after_an_interruption(tmp_path, monkeypatch):
+    from raynas.predictors import features as feat
+    from raynas.spaces import NB201Space
+
+    space = NB201Space(channels=4, cells_per_stage=1)
+    archs = [space.sample(np.random.default_rng(i)) for i in range(8)]
+    real, calls = feat.arch_features, []
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 7:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(feat, "arch_features", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        feat.space_features(space, archs, key="t", cache_dir=tmp_path, save_every=3)
+    assert list(tmp_path.glob(".features_t-*.partial.npz"))  # six networks kept
+    calls.clear()
+    F = feat.space_features(space, archs, key="t", cache_dir=tmp_path, save_every=3)
+    assert len(calls) == 2  # only the two that were not saved
+    monkeypatch.setattr(feat, "arch_features", real)
+    np.testing.assert_allclose(F, feat.space_features(space, archs, key="t2", cache_dir=tmp_path))
+    assert not list(tmp_path.glob("*.partial.npz"))

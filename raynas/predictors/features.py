@@ -167,10 +167,14 @@ def default_cache_dir() -> Path:
 
 def space_features(space, archs: Sequence, key: str, cache_dir: str | os.PathLike | None = None,
                    input_shape: Sequence[int] = (3, 32, 32), num_classes: int | None = None,
-                   progress: bool = False) -> np.ndarray:
+                   progress: bool = False, save_every: int = 250) -> np.ndarray:
     """Feature matrix ``[len(archs), len(FEATURE_NAMES)]`` of ``archs``, cached as
     ``{cache_dir}/features_{key}.npz``; a different set of architectures under the same key goes to
-    ``features_{key}-{digest}.npz`` instead, so a subset never overwrites a whole space's cache."""
+    ``features_{key}-{digest}.npz`` instead, so a subset never overwrites a whole space's cache.
+
+    Building is slow (every network is built; ~35 min for FBNet's 5,000 on a loaded core), so the
+    rows done so far are saved every ``save_every`` networks (``.features_{key}-{digest}.partial.npz``)
+    and an interrupted call resumes from them."""
     import hashlib
 
     torch.set_num_threads(1)
@@ -187,14 +191,29 @@ def space_features(space, archs: Sequence, key: str, cache_dir: str | os.PathLik
     file = candidates[0] if not candidates[0].is_file() else candidates[1]
     from raynas.logs import Progress
 
-    out = np.zeros((len(archs_arr), len(FEATURE_NAMES)))
+    partial = path / f".features_{key}-{digest}.partial.npz"
+    out, done = np.zeros((len(archs_arr), len(FEATURE_NAMES))), 0
+    if partial.is_file():
+        with np.load(partial, allow_pickle=False) as z:
+            if np.array_equal(z["archs"], archs_arr) and tuple(z["names"]) == FEATURE_NAMES:
+                done = int(z["done"])
+                out[:done] = z["features"][:done]
     with Progress(len(archs_arr), f"features of {key}: building networks", unit="networks",
                   bar=None if progress else False) as bar:
-        for i, a in enumerate(archs_arr):
-            out[i] = arch_features(space, tuple(int(v) for v in a), input_shape, num_classes)
+        bar.update(done)
+        for i in range(done, len(archs_arr)):
+            out[i] = arch_features(space, tuple(int(v) for v in archs_arr[i]), input_shape, num_classes)
             bar.update()
-    path.mkdir(parents=True, exist_ok=True)
-    tmp = path / f".features_{key}.{os.getpid()}.npz"
-    np.savez(tmp, archs=archs_arr, names=np.array(FEATURE_NAMES), features=out)
-    os.replace(tmp, file)
+            if (i + 1) % save_every == 0 and i + 1 < len(archs_arr):
+                _save_npz(partial, archs=archs_arr, names=np.array(FEATURE_NAMES), features=out, done=i + 1)
+    _save_npz(file, archs=archs_arr, names=np.array(FEATURE_NAMES), features=out)
+    partial.unlink(missing_ok=True)
     return out
+
+
+def _save_npz(file: Path, **arrays) -> None:
+    """Write ``file`` atomically (a temporary file, then a rename)."""
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, file)
