@@ -55,3 +55,32 @@ def test_table_device_reads_published_latencies(data_dir):
 def test_unknown_device_lists_known_ones(data_dir):
     with pytest.raises(UnknownNameError, match="toaster.*gold_6226"):
         TableDevice("toaster", data_dir=data_dir)
+
+
+def test_runtimes_compute_the_same_network():
+    import importlib.util
+
+    import torch
+
+    from raynas.errors import InvalidConfigError
+    from raynas.hardware import LocalDevice, compile_for
+    from raynas.spaces import NB201Space
+
+    space = NB201Space(channels=4, cells_per_stage=1)
+    model = space.build(space.parse("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|")).eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        eager = model(x)
+        traced = compile_for(model, "torchscript", x)(x)
+    torch.testing.assert_close(traced, eager, rtol=1e-4, atol=1e-5)
+    dev = LocalDevice(runtime="torchscript", repeats=3, warmup=1)
+    assert dev.name.endswith("_torchscript") and dev.family == LocalDevice().family and dev.runtime == "torchscript"
+    assert dev.latency_ms(model) > 0
+    with pytest.raises(InvalidConfigError, match="tensorrt"):
+        LocalDevice(runtime="tensorrt")
+    if importlib.util.find_spec("onnxruntime") is None or importlib.util.find_spec("onnx") is None:
+        with pytest.raises(InvalidConfigError, match="pip install"):
+            compile_for(model, "onnxruntime", x)
+    else:
+        out = compile_for(model, "onnxruntime", x)(x)
+        np.testing.assert_allclose(out, eager.numpy(), rtol=1e-4, atol=1e-5)

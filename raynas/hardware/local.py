@@ -47,11 +47,14 @@ def _torch_threads(n: int):
 
 
 def measure_latency(model: nn.Module, input_shape: tuple[int, ...], batch_size: int = 1, warmup: int = 5,
-                    repeats: int = 20, threads: int = 1, timeout_s: float | None = None) -> LatencyMeasurement:
+                    repeats: int = 20, threads: int = 1, timeout_s: float | None = None,
+                    runtime: str = "torch-eager") -> LatencyMeasurement:
     """Time ``model`` on random inputs of ``(batch_size, *input_shape)`` under ``torch.inference_mode``.
 
     The model is timed in eval mode with a fixed thread count; ``warmup`` untimed passes come first.
     ``timeout_s`` stops repeating early (at least 3 timed passes) so a slow network cannot hang a trial.
+    ``runtime`` runs it under TorchScript or ONNX Runtime instead (:func:`compile_for`; the
+    compilation is not timed, the warm-up passes run compiled).
     """
     for label, value, low in (("batch_size", batch_size, 1), ("repeats", repeats, 1),
                               ("warmup", warmup, 0), ("threads", threads, 1)):
@@ -62,13 +65,15 @@ def measure_latency(model: nn.Module, input_shape: tuple[int, ...], batch_size: 
     x = torch.randn(batch_size, *input_shape, generator=torch.Generator().manual_seed(0))
     times: list[float] = []
     try:
+        with _torch_threads(threads):
+            run = compile_for(model, runtime, x)
         with _torch_threads(threads), torch.inference_mode():
             for _ in range(warmup):
-                model(x)
+                run(x)
             start = time.perf_counter()
             for _ in range(repeats):
                 t0 = time.perf_counter()
-                model(x)
+                run(x)
                 times.append((time.perf_counter() - t0) * 1000.0)
                 if timeout_s is not None and len(times) >= 3 and time.perf_counter() - start > timeout_s:
                     break
@@ -81,15 +86,60 @@ def measure_latency(model: nn.Module, input_shape: tuple[int, ...], batch_size: 
     )
 
 
+RUNTIMES = ("torch-eager", "torchscript", "onnxruntime")
+
+
+def compile_for(model: nn.Module, runtime: str, example: torch.Tensor):
+    """``model`` prepared to run under ``runtime``: itself (``torch-eager``), traced and frozen with
+    TorchScript (``torchscript``), or exported to ONNX and loaded in an ONNX Runtime CPU session
+    (``onnxruntime``, needs ``pip install onnx onnxruntime``). Returns a callable taking the input tensor."""
+    if runtime == "torch-eager":
+        return model
+    if runtime == "torchscript":
+        with torch.inference_mode(False), torch.no_grad():
+            return torch.jit.optimize_for_inference(torch.jit.freeze(torch.jit.trace(model, example)))
+    if runtime == "onnxruntime":
+        return _onnx_session(model, example)
+    raise InvalidConfigError(f"unknown runtime {runtime!r}; use one of {RUNTIMES}")
+
+
+def _onnx_session(model: nn.Module, example: torch.Tensor):
+    import io
+
+    try:
+        import onnx  # noqa: F401  (torch.onnx.export writes the model with it)
+        import onnxruntime as ort
+    except ImportError:
+        raise InvalidConfigError("the onnxruntime runtime needs ONNX and ONNX Runtime: pip install 'raynas[onnx]' "
+                                 "(or pip install onnx onnxruntime)") from None
+    buf = io.BytesIO()
+    with torch.no_grad():
+        torch.onnx.export(model, (example,), buf, input_names=["x"], output_names=["y"], dynamo=False)
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = torch.get_num_threads()
+    opts.inter_op_num_threads = 1
+    session = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+    return lambda x: session.run(None, {"x": x.numpy()})[0]
+
+
 class LocalDevice(Device):
-    """This machine's CPU, timed for real. ``latency_ms(arch, space)`` builds and times the network."""
+    """This machine's CPU, timed for real. ``latency_ms(arch, space)`` builds and times the network.
+
+    ``runtime`` is what executes it (:data:`RUNTIMES`): PyTorch eager (default), TorchScript (traced,
+    frozen, optimised for inference) or ONNX Runtime's CPU provider. The same board ranks
+    architectures differently under different runtimes, so each runtime is its own device
+    (named ``local_cpu_<machine>`` plus the runtime when it is not eager)."""
 
     kind = "measured"
-    runtime = "torch-eager"
 
     def __init__(self, name: str | None = None, input_shape: tuple[int, ...] = (3, 32, 32), num_classes: int = 10,
-                 batch_size: int = 1, warmup: int = 5, repeats: int = 20, threads: int = 1):
-        super().__init__(f"local_cpu_{platform.machine()}" if name is None or name == "" else name)
+                 batch_size: int = 1, warmup: int = 5, repeats: int = 20, threads: int = 1,
+                 runtime: str = "torch-eager"):
+        if runtime not in RUNTIMES:
+            raise InvalidConfigError(f"unknown runtime {runtime!r}; use one of {RUNTIMES}")
+        default = f"local_cpu_{platform.machine()}" + ("" if runtime == "torch-eager" else f"_{runtime}")
+        super().__init__(default if name is None or name == "" else name, family=f"local_cpu_{platform.machine()}")
+        self.runtime = runtime
         self.input_shape = tuple(input_shape)
         self.num_classes = num_classes
         self.batch_size = batch_size
@@ -99,7 +149,7 @@ class LocalDevice(Device):
 
     def measure(self, model: nn.Module, input_shape: tuple[int, ...] | None = None) -> LatencyMeasurement:
         return measure_latency(model, input_shape or self.input_shape, self.batch_size, self.warmup,
-                               self.repeats, self.threads)
+                               self.repeats, self.threads, runtime=self.runtime)
 
     def latency_ms(self, arch, space=None) -> float:
         if isinstance(arch, nn.Module):
