@@ -44,7 +44,7 @@ def results_dataframe(results) -> pd.DataFrame:
 #: Tune's per-result bookkeeping: kept in ``tune_results.csv``, left out of ``results.csv``
 TUNE_BOOKKEEPING = ("timestamp", "checkpoint_dir_name", "done", "date", "time_this_iter_s", "pid", "hostname",
                     "node_ip", "time_since_restore", "iterations_since_restore", "experiment_tag", "logdir",
-                    "should_checkpoint", "node_id")
+                    "should_checkpoint")
 
 
 def readable_results(results, metric: Sequence[str], fidelity: str = "training_iteration",
