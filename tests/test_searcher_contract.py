@@ -253,9 +253,10 @@ def test_concurrency_limiter_and_zero_cost_warmup_in_the_background(ray_local, t
     run_tune(tune.search.ConcurrencyLimiter(search, 2), 10, tmp_path)
     assert len(search.strategy.history) == 11
     # configurations that differ only in the learning rate share one network's scores: at most the
-    # 3 x 3 x 2 x 2 = 36 distinct networks are ever scored (instant trials may outrun some of them)
+    # 3 x 3 x 2 x 2 = 36 distinct networks are ever scored (instant trials may outrun all of them on
+    # a loaded machine, so what arrived and what is still on its way are counted together)
     assert search.space.model_dimensions() == ["depth", "width", "kernel", "act"]
-    assert 0 < search.proxy_evaluations["proxy"] <= search.proxy_evaluations["proxy"] + search.scores.pending <= 36
+    assert 0 < search.proxy_evaluations["proxy"] + search.scores.pending <= 36
 
 
 def test_tuner_metric_may_repeat_the_searchers_metric_list():
