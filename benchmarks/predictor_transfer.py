@@ -1,4 +1,4 @@
-"""Few-shot predictors (issue 11): raynas beside measured baselines, Spearman rho over ALL architectures.
+"""Few-shot predictors: raynas beside measured baselines, Spearman rho over ALL architectures.
 
 Parts (``--parts``, default all):
 

@@ -50,8 +50,7 @@ Examples::
     datasets.fetch("nb201")                        # into the user data directory
     datasets.fetch(["latency", "fashion-mnist"], data_dir="~/nas-data")
     datasets.fetch("all", mirror="http://intranet.example/raynas-data")
-    for status in datasets.info():
-        print(status.name, status.state, status.root)
+    present = [status.name for status in datasets.info() if status.state == "present"]
 
 or from a shell::
 
@@ -851,7 +850,7 @@ def info(data_dir: str | os.PathLike | None = None, *,
         >>> from raynas import datasets
         >>> [(s.name, s.state) for s in datasets.info("/tmp/empty")]
         [('nb201', 'missing'), ('latency', 'missing'), ('fashion-mnist', 'missing')]
-        >>> print(datasets.format_info(datasets.info()))      # what `raynas data info` prints
+        >>> report = datasets.format_info(datasets.info())      # the text `raynas data info` prints
     """
     manifest = MANIFEST if manifest is None else manifest
     root = paths.data_dir(data_dir)
@@ -904,43 +903,3 @@ def format_info(statuses: list[DatasetStatus], data_dir: str | os.PathLike | Non
         if s.state != "present":
             lines.append(f"  fetch it with: {s.fetch_command}")
     return "\n".join(lines)
-
-
-# --- the `raynas data` command --------------------------------------------------------------------
-def add_data_parser(subparsers) -> None:
-    """Add ``raynas data fetch`` and ``raynas data info`` to the ``raynas`` command's subparsers."""
-    p = subparsers.add_parser("data", help="download the published datasets, or list what is present",
-                              description="Published datasets: `raynas data fetch NAME...` downloads them "
-                              "(SHA-256 checked, resumable), `raynas data info` lists what is present.")
-    sub = p.add_subparsers(dest="data_command", required=True)
-    f = sub.add_parser("fetch", help="download datasets into the data directory")
-    f.add_argument("names", nargs="+", choices=[*MANIFEST, "all"], metavar="NAME",
-                   help=f"one or more of: {', '.join([*MANIFEST, 'all'])}")
-    f.add_argument("--data-dir", default=None,
-                   help="data directory (default: $RAYNAS_DATA, else the user data directory)")
-    f.add_argument("--mirror", default=None, help=f"base URL or directory serving the data directory's "
-                   f"layout, used instead of the original locations (default: ${MIRROR_ENV})")
-    f.add_argument("--force", action="store_true", help="download again even files that are present and intact")
-    f.set_defaults(func=cmd_fetch)
-    i = sub.add_parser("info", help="list each dataset: present or not, where, size, licence, source")
-    i.add_argument("--data-dir", default=None,
-                   help="data directory (default: $RAYNAS_DATA, else the user data directory)")
-    i.set_defaults(func=cmd_info)
-
-
-def cmd_fetch(args) -> int:
-    """``raynas data fetch``: prints one line per file and where the data now is."""
-    results = fetch(args.names, data_dir=args.data_dir, mirror=args.mirror, force=args.force)
-    for r in results:
-        print(f"{r.action:<11} {r.path}" + ("  (licence text not at the source; see the log)"
-                                              if r.action == "unavailable" else ""))
-    counts = {a: sum(r.action == a for r in results) for a in ("downloaded", "converted", "present", "unavailable")}
-    summary = ", ".join(f"{n} {a}" for a, n in counts.items() if n)
-    print(f"\n{', '.join(resolve_names(args.names))}: ready in {paths.data_dir(args.data_dir)} ({summary})")
-    return 0
-
-
-def cmd_info(args) -> int:
-    """``raynas data info``."""
-    print(format_info(info(args.data_dir), args.data_dir))
-    return 0

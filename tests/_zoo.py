@@ -5,7 +5,7 @@ Shared by tests/test_cluster.py, tests/test_resume.py and the driver scripts in 
 trainable's: ``accuracy`` (max) and ``latency_ms`` (min) on the published device ``DEVICE``.
 
 ``searcher_names()`` lists the searchers this checkout has: the fixed ones below, plus whatever
-``searchers.make_searcher`` (issue 10's factory) knows when it exists.
+``searchers.make_searcher`` (the searcher factory) knows when it exists.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ FIXED = {
     "hypernet": "HypernetSearch",
     "similarity": "SimilarityEvolutionSearch",
 }
-# plus "predictor" (PredictorSearch, issue 11) when searchers.predictor exists
+# plus "predictor" (PredictorSearch) when searchers.predictor exists
 FALLBACK = {
     "random": "StrategySearcher(RandomStrategy)",
     "aging": "StrategySearcher(AgingEvolutionStrategy)",

@@ -66,7 +66,7 @@ class SourceBank(BaseEstimator):
 
 
 class RooflineRidge(BaseEstimator, RegressorMixin):
-    """Baseline (issue 11): ridge of the target's log latency on per-source roofline predictions.
+    """Cross-space baseline: ridge of the target's log latency on per-source roofline predictions.
 
     ``X`` = roofline predictions of every source device for the target space's architectures
     (:meth:`columns` builds them from source-space features and latencies)."""

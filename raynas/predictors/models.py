@@ -5,7 +5,7 @@ latencies (ms) of the same architectures on *source* devices (published tables, 
 and whose remaining columns are architecture features (analytic cost features, one-hot). Everything
 here is deterministic given its inputs.
 
-Baselines (measured in issue 11; they are strong and honest comparison needs them):
+Baselines (strong ones; an honest comparison needs them, `benchmarks/predictor_transfer.py` runs them all):
 
 * :class:`OneHotRidge` — ridge on the one-hot encoding of the n target samples.
 * :class:`AnalyticRidge` — ridge on analytic cost features (log MACs, params, memory, op counts).

@@ -133,9 +133,8 @@ def make_sampler(name: str, seed: int | None = None, **kwargs):
     ``gp``, ``qmc``), as a :class:`RebuildableSampler`: a real Optuna ``BaseSampler`` that pickles as
     its recipe, so Tune's ``OptunaSearch`` and raynas checkpoints work whatever the sampler holds.
 
-    Example::
+    Example (with Ray Tune's ``OptunaSearch``, from ``ray.tune.search.optuna``)::
 
-        from ray.tune.search.optuna import OptunaSearch
         search = OptunaSearch(metric=["accuracy", "latency_ms"], mode=["max", "min"],
                               sampler=make_sampler("nsga2", seed=0, population_size=20))
     """
