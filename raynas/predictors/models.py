@@ -281,19 +281,25 @@ def _rho_ranked(pred: np.ndarray, y_rank: np.ndarray) -> float:
     return float(np.corrcoef(r, y_rank)[0, 1])
 
 
-def new_device_sources(S: np.ndarray, j: int, groups=None, twin_rho: float | None = 0.95) -> np.ndarray:
+def rank_correlations(S: np.ndarray) -> np.ndarray:
+    """Spearman rho between every pair of columns of ``S`` (``[k, k]``)."""
+    return np.atleast_2d(np.corrcoef(np.apply_along_axis(rankdata, 0, np.asarray(S, dtype=np.float64)),
+                                     rowvar=False))
+
+
+def new_device_sources(S: np.ndarray, j: int, groups=None, twin_rho: float | None = 0.95,
+                       rho: np.ndarray | None = None) -> np.ndarray:
     """Columns of ``S`` that may serve as sources when source ``j`` plays a new device: not ``j``,
     not of its group (``groups[j]``, e.g. its hardware family), and -- with ``twin_rho`` -- none
-    that ranks the architectures like it (Spearman >= ``twin_rho``), since a new device has no twin."""
+    that ranks the architectures like it (Spearman >= ``twin_rho``), since a new device has no twin.
+    ``rho``: :func:`rank_correlations` of ``S`` when the caller has it (it is the costly part)."""
     k = S.shape[1]
     keep = np.ones(k, dtype=bool)
     keep[j] = False
     if groups is not None:
         keep &= np.asarray([g != groups[j] for g in groups])
     if twin_rho is not None:
-        ranks = np.apply_along_axis(rankdata, 0, S)
-        rho = np.corrcoef(ranks, rowvar=False)[j]
-        keep &= rho < twin_rho
+        keep &= (rank_correlations(S) if rho is None else rho)[j] < twin_rho
     return np.flatnonzero(keep)
 
 
@@ -316,8 +322,9 @@ def select_source_prior(S: np.ndarray, ranks=(3, 4, 6, 8), weights=(0.3, 0.5, 0.
     rng = np.random.default_rng(seed)
     ev = rng.choice(len(S), min(n_eval, len(S)), replace=False)
     score, used = np.zeros((len(ranks), len(weights))), 0
+    rho = rank_correlations(S) if twin_rho is not None else None
     for j in range(k):
-        cols = new_device_sources(S, j, groups, twin_rho)
+        cols = new_device_sources(S, j, groups, twin_rho, rho)
         if len(cols) < 2:
             continue
         used += 1
@@ -364,8 +371,9 @@ def select_stack(S: np.ndarray, C: np.ndarray, R: np.ndarray, combos, rank: int,
     W = np.array([c[0] for c in combos])[:, None]
     A = np.array([c[1] for c in combos])[:, None]
     B = np.array([c[2] for c in combos])[:, None]
+    rho = rank_correlations(S) if twin_rho is not None else None
     for j in range(k):
-        cols = new_device_sources(S, j, groups, twin_rho)
+        cols = new_device_sources(S, j, groups, twin_rho, rho)
         if len(cols) < 2:
             continue
         others, y = S[:, cols], S[:, j]

@@ -92,11 +92,10 @@ class SpaceTable:
             if d not in self.devices and d not in {device_family(x) for x in self.devices}:
                 raise UnknownNameError(f"{d!r} is neither a device nor a family of the {self.space_name} table")
         if holdout == "twins":
-            from scipy.stats import rankdata
+            from raynas.predictors.models import rank_correlations
 
-            ry = rankdata(y)
-            dropped |= {d for d in self.devices if d != target
-                        and np.corrcoef(ry, rankdata(self.column(d)))[0, 1] >= twin_rho}
+            rho = rank_correlations(self.latency)[self.devices.index(target)]
+            dropped |= {d for d, r in zip(self.devices, rho) if d != target and r >= twin_rho}
         names = [d for d in self.devices
                  if d != target and not (holdout != "device" and device_family(d) == fam)
                  and d not in dropped and device_family(d) not in dropped and (only is None or d in only)]
