@@ -82,11 +82,12 @@ class ProxyTable:
             df = df[df["arch_str"] != "arch_str"]  # a header repeated by a concurrent first write
             df = df.drop_duplicates(["arch_str", "proxy"], keep="last")
             wide = df.pivot(index="arch_str", columns="proxy", values="value")
-            wide.columns.name, wide.index.name = None, None
-            return wide.astype(object).apply(lambda col: col.map(_cell))
-        df = df.set_index(df.columns[0])
-        df.index.name = None
-        return df[~df.index.duplicated(keep="last")].astype(object).apply(lambda col: col.map(_cell))
+            wide.columns.name = None
+        else:  # the earlier wide layout
+            wide = df.set_index(df.columns[0])
+            wide = wide[~wide.index.duplicated(keep="last")]
+        wide.index.name = None
+        return wide.astype(object).apply(lambda col: col.map(_cell))
 
     @property
     def table(self) -> pd.DataFrame:
@@ -159,7 +160,7 @@ class ProxyTable:
                 with open(self.path) as f:
                     header = f.readline().strip().split(",")
                 if header[:3] != list(LONG_COLUMNS):
-                    self._rewrite_long(header)
+                    self._rewrite_long()
             new = not self.path.is_file() or self.path.stat().st_size == 0
             with open(self.path, "a", newline="") as f:
                 w = csv.writer(f)
@@ -171,7 +172,8 @@ class ProxyTable:
                 f.flush()
                 os.fsync(f.fileno())
 
-    def _rewrite_long(self, header) -> None:
+    def _rewrite_long(self) -> None:
+        """Rewrite a file in the earlier wide layout as long rows (once, under the lock)."""
         old = pd.read_csv(self.path, dtype=str, keep_default_na=False, index_col=0)
         long = old.stack().reset_index()
         long.columns = list(LONG_COLUMNS)
