@@ -27,7 +27,6 @@ to ``--out`` at once and a rerun skips what is there.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -76,31 +75,20 @@ class Objectives3:
 
 def shared_scores(space, data_dir):
     """One :class:`ProxyScores` for every run, prefilled from the raynas proxy cache where present."""
+    import pandas as pd
+
     from raynas import paths
+    from raynas.proxies import ProxyTable
     from raynas.strategies.scorers import ProxyScores
 
     scores = ProxyScores(space, PROXIES, data_dir=data_dir)
-    cache = paths.resolve_cache(paths.DEFAULT_CACHE)
-    found = 0
-    for f in sorted((cache / "benchmarks").glob("proxies_nb201_fashion-mnist-b64-32px-s0_c10_i0*.csv")) if cache else []:
-        vals: dict[str, dict[str, float]] = {}
-        with open(f) as fh:
-            rows = csv.reader(fh)
-            header = next(rows, [])
-            if header[:3] == ["arch_str", "proxy", "value"]:  # long format
-                for s, name, v in rows:
-                    if name in PROXIES:
-                        vals.setdefault(s, {})[name] = float(v) if v not in ("", "failed") else np.nan
-            else:  # wide format: arch_str, one column per proxy
-                cols = {n: header.index(n) for n in PROXIES if n in header}
-                for r in rows:
-                    vals.setdefault(r[0], {}).update({n: float(r[i]) if r[i] not in ("", "failed") else np.nan
-                                                      for n, i in cols.items()})
-        for s, d in vals.items():
-            if all(n in d for n in PROXIES):
-                scores.cache[space.parse(s)] = np.array([d[n] for n in PROXIES])
-                found += 1
-    print(f"# proxy values of {len(scores.cache)} NB201 networks read from {cache / 'benchmarks'}", file=sys.stderr)
+    cache = paths.cache_dir(sub="benchmarks")
+    table = ProxyTable(space, cache_dir=cache).table  # read only: nothing is computed here
+    if all(n in table.columns for n in PROXIES):
+        values = table[PROXIES].apply(pd.to_numeric, errors="coerce")  # "failed" -> NaN
+        for s, row in values[table[PROXIES].notna().all(axis=1)].iterrows():
+            scores.cache[space.parse(s)] = row.to_numpy(dtype=float)
+    print(f"# proxy values of {len(scores.cache)} NB201 networks read from {cache}", file=sys.stderr)
     return scores
 
 
