@@ -129,7 +129,7 @@ class Progress:
         self._last = self.start
         self._closed = False
         self.enabled = self.logger.isEnabledFor(logging.INFO)
-        use_bar = bar if bar is not None else _is_terminal()
+        use_bar = bar if bar is not None else is_terminal()
         self._bar = None
         if self.enabled and use_bar:
             try:
@@ -211,7 +211,8 @@ def progress(iterable: Iterable[T], desc: str, total: int | None = None, **kwarg
             p.update()
 
 
-def _is_terminal() -> bool:
+def is_terminal() -> bool:
+    """Whether stderr is a terminal (then progress draws bars and tables)."""
     try:
         return sys.stderr.isatty()
     except (AttributeError, ValueError):

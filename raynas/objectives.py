@@ -139,7 +139,8 @@ class Fidelity:
         return min(1.0, self.value / self.full)
 
 
-def _number(v) -> float | None:
+def finite_number(v) -> float | None:
+    """``float(v)`` if that is a finite number, else ``None`` (missing, text, NaN, inf)."""
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -154,10 +155,10 @@ def fidelity(result: Mapping, *, max_t: float | None = None, time_attr: str = "t
     ``ended=True`` says the trial ended by itself (not stopped by a scheduler): it is complete
     whatever its fidelity. Without ``epoch``/``max_epochs`` and without ``max_t`` the result is
     complete unless ``ended`` is ``False``."""
-    epoch, full_epochs = _number(result.get("epoch")), _number(result.get("max_epochs"))
+    epoch, full_epochs = finite_number(result.get("epoch")), finite_number(result.get("max_epochs"))
     if epoch is not None and full_epochs is not None:
         return Fidelity(epoch, full_epochs, ended is True or epoch >= full_epochs)
-    t = _number(result.get(time_attr))
+    t = finite_number(result.get(time_attr))
     if max_t is not None:
         return Fidelity(t, float(max_t), ended is True or (t is not None and t >= max_t))
     return Fidelity(t, None, ended is not False)
@@ -184,7 +185,7 @@ def evaluate(result: Mapping | None, objectives: Sequence[Objective], *, complet
         fid = Fidelity(fid.value, fid.full, complete)
     out = []
     for o in objectives:
-        v = _number(result.get(o.metric))
+        v = finite_number(result.get(o.metric))
         usable = v is not None and (fid.complete or o.role == "cost")
         out.append(o.sign * v if usable else math.inf)
     return Evaluation(tuple(out), fid)

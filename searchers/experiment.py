@@ -32,44 +32,6 @@ from searchers.results import front_hypervolume, pareto_front, readable_results,
 logger = get_logger("search")
 
 
-class ProgressPrinter(tune.Callback):
-    """One line per finished trial, so a long search shows it is alive."""
-
-    def __init__(self, metric: Sequence[str], total: int):
-        self.metric = list(metric)
-        self.total = total
-        self.done = 0
-        self.start = time.perf_counter()
-
-    def on_trial_complete(self, iteration, trials, trial, **info):
-        self.done += 1
-        last = trial.last_result or {}
-        prefix = f"[{self.done:>3}/{self.total}] {time.perf_counter() - self.start:6.1f}s"
-        outcome = last.get("outcome", "ok")
-        if outcome != "ok":
-            logger.info("%s  %s: %s  %s", prefix, outcome, last.get("explanation", ""), last.get("arch", ""))
-            return
-        values = "  ".join(f"{m}={_number(last.get(m)):.4g}" for m in self.metric)
-        epoch, full = last.get("epoch", "?"), last.get("max_epochs")
-        stopped = "  (stopped early)" if full is not None and epoch != "?" and epoch < full else ""
-        logger.info("%s  %s  epochs=%s%s  %s", prefix, values, epoch, stopped, last.get("arch", ""))
-
-    def on_trial_error(self, iteration, trials, trial, **info):
-        self.done += 1
-        logger.warning("[%3d/%d] trial %s failed: %s", self.done, self.total, trial.trial_id, trial.error_file)
-
-    def on_trial_recover(self, iteration, trials, trial, **info):
-        logger.warning("      trial %s failed (attempt %s), rescheduled: %s", trial.trial_id, trial.num_failures,
-                       trial.error_file)
-
-
-def _number(value) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return float("nan")
-
-
 SNAPSHOT = ".raynas_state"
 
 
@@ -288,8 +250,7 @@ def run_search(trainable, param_space: dict, searcher, scheduler=None, *, metric
             run_config=tune.RunConfig(name=name, storage_path=str(out), verbose=0,
                                       failure_config=tune.FailureConfig(max_failures=max_failures),
                                       sync_config=tune.SyncConfig(sync_period=checkpoint_s),
-                                      callbacks=[ProgressPrinter(metric, num_samples),
-                                                 SearchProgress(metric, mode, total=num_samples), StateSnapshot()]),
+                                      callbacks=[SearchProgress(metric, mode, total=num_samples), StateSnapshot()]),
         )
 
     return _run(make_tuner, trainable, address, resources, checkpoint_s, metric, mode, out, plot, tune_loggers)

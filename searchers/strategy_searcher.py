@@ -42,7 +42,7 @@ from typing import Any
 from ray.tune.search import Searcher
 
 from raynas.errors import InvalidConfigError, RaynasError
-from raynas.objectives import Objective, evaluate, make_objectives
+from raynas.objectives import Objective, evaluate, finite_number, make_objectives
 from raynas.spaces.params import flatten, space_size
 
 
@@ -54,12 +54,6 @@ class MetricNames(list):
         return hash(tuple(self))
 
 
-def _number(v) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
 
 
 class StrategySearcher(Searcher):
@@ -101,7 +95,7 @@ class StrategySearcher(Searcher):
             self._set_space_from(space)
         else:
             self.space = space
-        if max_t is not None and (_number(max_t) is None or max_t <= 0):
+        if max_t is not None and (finite_number(max_t) is None or max_t <= 0):
             raise InvalidConfigError(f"max_t must be a positive number, got {max_t!r}")
         self.max_t = max_t
         self.time_attr = time_attr
@@ -198,7 +192,7 @@ class StrategySearcher(Searcher):
             else:
                 self.check_param_space(config)
         stop = spec.get("stop")
-        if self.max_t is None and isinstance(stop, Mapping) and _number(stop.get(self.time_attr)) is not None:
+        if self.max_t is None and isinstance(stop, Mapping) and finite_number(stop.get(self.time_attr)) is not None:
             self.max_t = float(stop[self.time_attr])
         self._maybe_build()
         return True
@@ -277,7 +271,7 @@ class StrategySearcher(Searcher):
     objectives_for_result = objectives_of
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        t = _number((result or {}).get(self.time_attr))
+        t = finite_number((result or {}).get(self.time_attr))
         if t is not None and trial_id in self.live:
             self._last_t[trial_id] = t
             self._max_continued = max(self._max_continued, t)  # it got CONTINUE: the budget is larger
@@ -305,9 +299,9 @@ class StrategySearcher(Searcher):
         """Whether ``result`` is a complete evaluation; ``None``: not known yet (held back)."""
         fid = evaluate(result, self.objectives, max_t=self.max_t, time_attr=self.time_attr).fidelity
         if fid.full is not None:  # epoch/max_epochs reported, or max_t known
-            t = _number(result.get(self.time_attr))
+            t = finite_number(result.get(self.time_attr))
             return fid.complete or (last is not None and t == last)
-        t = _number(result.get(self.time_attr))
+        t = finite_number(result.get(self.time_attr))
         if t is None:
             return True
         if last is not None and t == last:  # it ended by itself (Tune repeats its last result)
@@ -330,7 +324,7 @@ class StrategySearcher(Searcher):
 
     def _resolve_deferred(self) -> None:
         for trial_id, (arch, result) in list(self._deferred.items()):
-            verdict = self._verdict(_number(result.get(self.time_attr)))
+            verdict = self._verdict(finite_number(result.get(self.time_attr)))
             if verdict is not None:
                 del self._deferred[trial_id]
                 self._tell(arch, self.objectives_of(result, verdict), truncated=not verdict)
