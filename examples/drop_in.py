@@ -28,6 +28,7 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pandas as pd  # noqa: E402
 import ray  # noqa: E402
 from ray import tune  # noqa: E402
 from ray.tune.schedulers import ASHAScheduler  # noqa: E402
@@ -35,7 +36,8 @@ from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 
 from raynas.spaces import NB201Space  # noqa: E402
 from raynas.strategies import Warmup, make_sampler  # noqa: E402
-from searchers import MultiObjectiveASHA, ZeroCostSearch, pareto_summary  # noqa: E402
+from searchers import MultiObjectiveASHA, ZeroCostSearch, pareto_summary, results_dataframe  # noqa: E402
+from searchers.results import MARGIN, hypervolume_box, normalised_hypervolume  # noqa: E402
 from searchers.trainables import live_trainable, tabular_trainable  # noqa: E402
 
 METRIC, MODE = ["accuracy", "latency_ms"], ["max", "min"]
@@ -85,12 +87,27 @@ def main(argv=None) -> int:
         ray.shutdown()
 
     summary = pareto_summary(grid, METRIC, MODE)  # complete trials only; early-stopped ones stay out
+    name = "before" if args.before else "after"
     print(f"{'before (OptunaSearch + ASHA)' if args.before else 'after (ZeroCostSearch + MultiObjectiveASHA)'}: "
-          f"{summary.n_trials} trials, {summary.n_complete} complete; Pareto front of {len(summary.front)}, "
-          f"hypervolume {summary.hypervolume:.4g} (reference {summary.reference})")
+          f"{summary.n_trials} trials, {summary.n_complete} complete; Pareto front of {len(summary.front)}")
     cols = [c for c in [*METRIC, "epoch", "arch"] if c in summary.front.columns]
     print(summary.front[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    print_hypervolumes(grid, name, Path(args.out))
     return 0
+
+
+def print_hypervolumes(grid, name: str, out: Path) -> None:
+    """This run's normalised hypervolume; once both runs exist, both in one box (so they compare)."""
+    runs = {name: results_dataframe(grid)}
+    runs[name].to_csv(out / f"{name}.csv", index=False)
+    other = "after" if name == "before" else "before"
+    if (out / f"{other}.csv").is_file():
+        runs[other] = pd.read_csv(out / f"{other}.csv")
+    ideal, reference = hypervolume_box(list(runs.values()), METRIC, MODE, margin=MARGIN)
+    for run, df in sorted(runs.items(), reverse=True):  # before first
+        print(f"{run}: {normalised_hypervolume(df, METRIC, MODE, ideal=ideal, reference=reference)}")
+    if len(runs) == 1:
+        print(f"(run the script {'without' if name == 'before' else 'with'} --before to compare both in one box)")
 
 
 if __name__ == "__main__":

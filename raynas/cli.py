@@ -142,24 +142,27 @@ def _cmd_search(args) -> int:
 
 
 def _compare_table(outcomes, metric, mode) -> str:
-    """Both searches' fronts side by side, hypervolume against one reference point for both."""
-    import numpy as np
+    """Both searches side by side, each front's hypervolume normalised in one box for both."""
+    from searchers.results import MARGIN, format_value, hypervolume_box, normalised_hypervolume
 
-    from searchers.results import front_hypervolume
+    frames = [o.results for _, o in outcomes]
+    ideal, reference = hypervolume_box(frames, metric, mode, fidelity="epoch", margin=MARGIN)
+    hvs = [normalised_hypervolume(df, metric, mode, ideal=ideal, reference=reference, fidelity="epoch")
+           for df in frames]
 
-    fronts = [o.front for _, o in outcomes]
-    worst = max((float(f["latency_ms"].max()) for f in fronts if len(f)), default=float("nan"))
-    ref = [0.0, worst]
-    lines = [f"\nHypervolume of each search's front (complete trials), reference point accuracy 0 %, latency "
-             f"{worst:.4g} ms (the slowest front member of both), normalised by 100 % x {worst:.4g} ms:",
+    def point(values):
+        return ", ".join(f"{m} {format_value(v, m)}" for m, v in zip(metric, values))
+
+    lines = [f"\nNormalised hypervolume of each search's front (complete trials) in one box for both: from ideal "
+             f"[{point(ideal)}] (the best value of each metric) to reference [{point(reference)}] (the worst "
+             f"+ {MARGIN:.0%} of the range); 1 = a trial at the ideal point",
              f"{'searcher':<14} {'trials':>6} {'front':>5} {'best accuracy %':>16} {'fastest ms':>11} {'HV':>6} "
              f"{'time s':>7}"]
-    for name, o in outcomes:
+    for (name, o), hv in zip(outcomes, hvs):
         f = o.front
-        hv = front_hypervolume(f, metric, mode, ref) / (100.0 * worst) if len(f) and np.isfinite(worst) else 0.0
         best = f"{f['accuracy'].max():.2f}" if len(f) else "-"
         fast = f"{f['latency_ms'].min():.3g}" if len(f) else "-"
-        lines.append(f"{name:<14} {len(o.results):>6} {len(f):>5} {best:>16} {fast:>11} {hv:>6.3f} "
+        lines.append(f"{name:<14} {len(o.results):>6} {len(f):>5} {best:>16} {fast:>11} {hv.value:>6.3f} "
                      f"{o.wall_time_s:>7.0f}")
     return "\n".join(lines)
 

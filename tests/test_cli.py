@@ -139,11 +139,15 @@ def test_compare_table_uses_one_reference_for_both():
     out = _compare_table([("zc", SimpleNamespace(front=a, results=a, wall_time_s=3.0)),
                           ("optuna-gp", SimpleNamespace(front=b, results=b, wall_time_s=2.0))],
                          ["accuracy", "latency_ms"], ["max", "min"])
-    rows = {line.split()[0]: line.split() for line in out.splitlines()[2:]}
-    # reference (0 %, 4 ms): the 4 ms member adds nothing, (50 %, 1 ms) covers 50 x 3; area / (100 x 4)
-    assert float(rows["zc"][5]) == pytest.approx((50 * 3 + 90 * 0) / 400, abs=1e-3)
-    assert float(rows["optuna-gp"][5]) == pytest.approx(90 * 2 / 400, abs=1e-3)
-    assert "reference point accuracy 0 %, latency 4 ms" in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[3:]}
+    # one box for both: ideal (90 %, 1 ms), reference 10 % of the range beyond the worst (46 %, 4.3 ms)
+    assert "from ideal [accuracy 90 %, latency_ms 1 ms]" in out and "to reference [accuracy 46 %, latency_ms 4.3 ms]" in out
+    x = lambda acc: (90 - acc) / 44  # noqa: E731 - box coordinates, 0 at the ideal, 1 at the reference
+    y = lambda lat: (lat - 1) / 3.3  # noqa: E731
+    # zc: (90 %, 4 ms) and (50 %, 1 ms) -> two strips minus their overlap
+    zc = (1 - y(4)) + (1 - x(50)) - (1 - y(4)) * (1 - x(50))
+    assert float(rows["zc"][5]) == pytest.approx(zc, abs=1e-3)
+    assert float(rows["optuna-gp"][5]) == pytest.approx(1 - y(2), abs=1e-3)
 
 
 @pytest.mark.slow
