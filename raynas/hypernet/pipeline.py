@@ -14,7 +14,9 @@ from raynas.hypernet.model import MetaHypernetwork
 from raynas.hypernet.predictors import (AccuracyFit, AccuracySurrogate, LatencyData, MetaPredictor,
                                         fit_meta_predictor, load_latency_data, nb201_accuracy_surrogate)
 from raynas.hypernet.train import HypernetTrainer, TrainSettings, architecture_pool
+from raynas.logs import get_logger
 
+logger = get_logger("hypernet")
 
 #: MODNAS's device split (METHODS.md section 3: its 13 training and 6 test devices of HELP's NB201 data).
 MODNAS_TRAIN_DEVICES = ("1080ti_1", "1080ti_32", "1080ti_256", "silver_4114", "silver_4210r", "samsung_a50",
@@ -101,12 +103,16 @@ def train_surrogate_mode(space, train_devices: Sequence[str], data_dir=None, n_a
         raise InvalidConfigError(f"training devices {unknown} are not in the {space.name} latency table "
                                  f"(it has {', '.join(data.devices)})")
     if latency is None:
+        logger.info("hypernetwork, surrogate mode: fitting the latency predictor on %d devices' columns (%s)",
+                    len(train_devices), ", ".join(train_devices))
         latency = fit_meta_predictor(data, list(train_devices), archs_per_device, predictor_epochs, seed=seed)
     timings["latency_predictor_s"] = time.perf_counter() - t
     t = time.perf_counter()
     seen: list[int] = []
     acc_replay = None
     if accuracy is None:
+        logger.info("hypernetwork, surrogate mode: fitting the accuracy surrogate on %d architectures' accuracies",
+                    n_accuracy_archs)
         accuracy = nb201_accuracy_surrogate(space, n_accuracy_archs, data_dir, seed=seed)
     if isinstance(accuracy, AccuracyFit):
         seen, acc_replay, accuracy = accuracy.arch_indices, accuracy.replay, accuracy.model

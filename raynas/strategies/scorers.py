@@ -24,6 +24,8 @@ from raynas.errors import InvalidConfigError, UnknownNameError
 
 Arch = tuple[int, ...]
 BUILTIN = ("params", "flops", "path_params")
+#: Computing this many networks' scores at once (a warm-up) shows progress; fewer (a move's) stay quiet.
+PROGRESS_FROM = 10
 
 
 def _key(arch) -> tuple:
@@ -211,8 +213,16 @@ class ProxyScores:
             handles = [self.executor.submit(c) for c in chunks]
             done = dict(self.executor.wait(handles))
             return pd.concat([done[h] for h in handles])
-        return score_architectures(self.space, archs, self.names, self.load_batch(), num_classes=self.num_classes,
-                                   seed=self.init_seed, input_shape=self.input_shape)
+        if len(archs) < PROGRESS_FROM:
+            return score_architectures(self.space, archs, self.names, self.load_batch(), num_classes=self.num_classes,
+                                       seed=self.init_seed, input_shape=self.input_shape)
+        from raynas.logs import Progress
+
+        with Progress(len(archs), f"zero-cost scores of {len(archs)} networks ({', '.join(self.names)})",
+                      unit="networks") as bar:
+            return score_architectures(self.space, archs, self.names, self.load_batch(), num_classes=self.num_classes,
+                                       seed=self.init_seed, input_shape=self.input_shape,
+                                       progress=lambda i, n: bar.update())
 
     def load_batch(self):
         """The data proxies see (``None`` when every proxy is data-free)."""
