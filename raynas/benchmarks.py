@@ -91,6 +91,7 @@ class NB201Benchmark:
             raise DataNotFoundError(f"the accuracy table in {str(d)!r} lists an architecture twice; "
                                     f"fetch it again with {paths.fetch_hint('nb201')}")
         self._acc = {s: acc[f"{s}-accuracy"].to_numpy(float) for s in SPLITS if f"{s}-accuracy" in acc.columns}
+        self._train_s = acc["train-all-time"].to_numpy(float) if "train-all-time" in acc.columns else None
         # latency rows are matched by architecture string, whatever their order
         rows = np.array([self._str_index.get(s, -1) for s in lat["arch_str"]])
         if (rows < 0).any():
@@ -142,6 +143,14 @@ class NB201Benchmark:
         """Published latency (ms) of ``arch`` on ``device``."""
         j = self._device(device)
         return float(self._lat[self.index(arch), j])
+
+    def train_time(self, arch) -> float:
+        """Seconds NAS-Bench-201's own training of ``arch`` took (``train-all-time``: all 200
+        epochs, averaged over the published seeds): a trial's duration in a simulated cluster."""
+        if self._train_s is None:
+            raise DataNotFoundError(f"the accuracy table in {str(self.data_dir / 'nb201')!r} has no "
+                                    f"'train-all-time' column; fetch it again with {paths.fetch_hint('nb201')}")
+        return float(self._train_s[self.index(arch)])
 
     def objectives(self, arch, device: str, split: str = "valid") -> tuple[float, float]:
         """``(error %, latency ms)``, both minimised."""
