@@ -18,7 +18,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from raynas.errors import RaynasError
+from raynas.errors import DataNotFoundError, InvalidConfigError, RaynasError
 
 
 def _positive_int(text: str) -> int:
@@ -31,8 +31,46 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _nonnegative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
 #: what ``raynas search --searcher`` accepts (``nsga2``, ``tpe``, ``gp`` also name Optuna's samplers)
-SEARCHER_CHOICES = ("zc", "predictor", "aging", "random", "optuna-nsga2", "optuna-tpe", "optuna-gp", "optuna-random")
+SEARCHER_CHOICES = ("zc", "predictor", "aging", "random", "hypernet", "similarity", "optuna-nsga2", "optuna-tpe",
+                    "optuna-gp", "optuna-random")
+
+#: options of ``raynas search`` that only one searcher reads -> that searcher
+SEARCHER_OPTIONS = {"--train-devices": "hypernet", "--accuracy-labels": "hypernet", "--refit-every": "hypernet",
+                    "--reference": "similarity", "--budget": "similarity"}
+
+#: ``--train-devices`` default: NB201 latency-table columns of four device families (GPU at batch 1 and
+#: 32, phone, server CPU), as in README.md's hypernetwork example
+DEFAULT_TRAIN_DEVICES = ("1080ti_1", "pixel3", "silver_4114", "titanx_32")
+
+
+class _SearcherOption(argparse.Action):
+    """Stores the value of an option of :data:`SEARCHER_OPTIONS` and notes, in ``given``, that it
+    was given (an option of another searcher is then an error, :func:`_check_searcher_options`)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.given = (*getattr(namespace, "given", ()), option_string)
 
 
 def _searcher_name(text: str) -> str:
@@ -54,6 +92,10 @@ def _make_search_alg(name: str, space, metric, mode, args):
         from searchers import PredictorSearch
 
         return PredictorSearch(space, metric, mode, seed=args.seed)
+    if name == "hypernet":
+        return _hypernet_search(space, metric, mode, args)
+    if name == "similarity":
+        return _similarity_search(space, metric, mode, args)
     from searchers import make_searcher
 
     return make_searcher(name, space, metric, mode, seed=args.seed)
@@ -63,16 +105,22 @@ def _add_search(sub) -> None:
     p = sub.add_parser("search", help="multi-objective NAS through Ray Tune (accuracy max, latency min)",
                        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--dataset", default="digits", choices=["digits", "fashion-mnist"])
-    p.add_argument("--data-dir", default=None, help="directory with the dataset's files (fashion-mnist)")
+    p.add_argument("--data-dir", default=None,
+                   help="data directory (default: $RAYNAS_DATA, else the user data directory; see `raynas data "
+                        "info`), or the folder of Fashion-MNIST's files; hypernet reads the NB201 tables from it")
     p.add_argument("--samples", type=_positive_int, default=40, help="number of trials (the budget)")
     p.add_argument("--epochs", type=_positive_int, default=4, help="training epochs of a complete trial")
     p.add_argument("--limit", type=_positive_int, default=None, help="use at most this many images")
     p.add_argument("--searcher", default="zc", type=_searcher_name, metavar="{" + ",".join(SEARCHER_CHOICES) + "}",
                    help="zc: raynas ZeroCostSearch; predictor: PredictorSearch; aging / random: raynas evolution "
-                        "and random search; optuna-<sampler>: Tune's OptunaSearch with that Optuna sampler")
+                        "and random search; hypernet: HypernetSearch (MODNAS, trained first from the published NB201 "
+                        "tables, this CPU as its target device); similarity: SimilarityEvolutionSearch "
+                        "(HW-EvRSNAS, similarity to --reference within --budget); optuna-<sampler>: Tune's "
+                        "OptunaSearch with that Optuna sampler")
     p.add_argument("--compare", default=None, type=_searcher_name, metavar="SEARCHER",
                    help="then run this searcher with the same budget and seed, and print both fronts' hypervolume")
     p.add_argument("--population", type=_positive_int, default=10, help="NSGA-II population size")
+    _add_searcher_options(p)
     p.add_argument("--scheduler", default="asha", choices=["asha", "none"])
     p.add_argument("--concurrency", type=_positive_int, default=2, help="trials running at once")
     p.add_argument("--channels", type=_positive_int, default=16, help="NB201 C")
@@ -88,7 +136,106 @@ def _add_search(sub) -> None:
                    help="switch Tune's per-trial file loggers back on (progress.csv, result.json, TensorBoard)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace the search already in --output (without it, an existing search is refused)")
-    p.set_defaults(func=_cmd_search)
+    p.set_defaults(func=_cmd_search, given=())
+
+
+def _add_searcher_options(p) -> None:
+    """The options of :data:`SEARCHER_OPTIONS`."""
+    hypernet = p.add_argument_group("hypernet (--searcher hypernet)")
+    hypernet.add_argument("--train-devices", nargs="+", default=list(DEFAULT_TRAIN_DEVICES), metavar="NAME",
+                          action=_SearcherOption,
+                          help="NB201 latency-table devices the hypernetwork and its latency predictor are trained "
+                               "on (`raynas data info` says where the table is); this CPU is the target, zero-shot")
+    hypernet.add_argument("--accuracy-labels", type=_positive_int, default=100, metavar="N", action=_SearcherOption,
+                          help="NB201 CIFAR-10 accuracies the accuracy surrogate learns from")
+    hypernet.add_argument("--refit-every", type=_nonnegative_int, default=24, metavar="N", action=_SearcherOption,
+                          help="completed trials between refinements of the surrogates and the hypernetwork on "
+                               "what the trials measured (0: never)")
+    similarity = p.add_argument_group("similarity (--searcher similarity)")
+    similarity.add_argument("--reference", default=None, metavar="PATH", action=_SearcherOption,
+                            help="reference model file written by raynas.reference.save_reference (without it: "
+                                 "a SmallResNet is trained on --dataset for --epochs epochs first)")
+    similarity.add_argument("--budget", type=_positive_float, default=None, metavar="MS", action=_SearcherOption,
+                            help="latency budget in ms on this CPU, timed as the trials time their networks "
+                                 "(without it: similarity alone)")
+
+
+def _check_searcher_options(args) -> None:
+    """An option of one searcher given to a search that does not run it is an error naming it."""
+    running = [n for n in (args.searcher, args.compare) if n]
+    for option in args.given:
+        owner = SEARCHER_OPTIONS[option]
+        if owner not in running:
+            raise InvalidConfigError(f"{option} is an option of --searcher {owner}; this search runs "
+                                     f"{' and '.join(running)}")
+    if args.reference and not args.resume and not Path(args.reference).is_file():
+        raise DataNotFoundError(f"reference file {args.reference!r} (--reference) does not exist")
+
+
+def _this_cpu(args):
+    """This CPU as a device, timing networks as the live trials do (the dataset's input shape,
+    batch size, warm-up, repeats and threads of :class:`~searchers.trainables.LiveTrialSettings`)."""
+    from raynas.data import load_dataset
+    from raynas.hardware import LocalDevice
+    from searchers.trainables import LiveTrialSettings
+
+    dataset, trial = load_dataset(args.dataset, args.data_dir), LiveTrialSettings()
+    return LocalDevice(input_shape=dataset.shape, num_classes=dataset.num_classes,
+                       batch_size=trial.latency_batch_size, warmup=trial.latency_warmup,
+                       repeats=trial.latency_repeats, threads=trial.threads)
+
+
+def _hypernet_search(space, metric, mode, args):
+    """MODNAS's :class:`~searchers.HypernetSearch`, trained now from the published NB201 tables, with
+    this CPU (its latencies of the reference architectures, measured here) as the one target."""
+    from raynas.hardware.registry import reference_archs
+    from raynas.hypernet import HardwareProfile
+    from raynas.strategies.hypernet import build_surrogate_strategy
+    from searchers import HypernetSearch
+
+    _, archs = reference_archs(space.name, args.data_dir)
+    print(f"hypernet: timing the {len(archs)} reference architectures on this CPU, then training the "
+          f"hypernetwork on {', '.join(args.train_devices)} with {args.accuracy_labels} accuracy labels", flush=True)
+    here = HardwareProfile.from_device(_this_cpu(args), space, reference_archs=archs)
+    strategy = build_surrogate_strategy(space, train_devices=args.train_devices, targets={here.name: here},
+                                        data_dir=args.data_dir, n_accuracy_archs=args.accuracy_labels,
+                                        refit_every=args.refit_every, seed=args.seed)
+    return HypernetSearch(strategy, space, metric, mode)
+
+
+def _reference(args):
+    """The reference model of ``--searcher similarity``: ``--reference``, else one trained now."""
+    from raynas.reference import load_reference, train_reference
+    from raynas.training import TrainingSettings
+
+    if args.reference:
+        reference = load_reference(args.reference)
+        trained_on = reference.metadata.setdefault("dataset", args.dataset)
+        if trained_on != args.dataset:
+            raise InvalidConfigError(f"reference {args.reference!r} was trained on {trained_on!r}; this search "
+                                     f"runs on {args.dataset!r} (--dataset)")
+        return reference
+    limit = {"limit": args.limit} if args.limit else {}
+    print(f"similarity: no --reference given; training a SmallResNet reference on {args.dataset} for "
+          f"{args.epochs} epoch{'s' if args.epochs > 1 else ''}", flush=True)
+    reference = train_reference(kind="resnet", dataset=args.dataset, data_dir=args.data_dir,
+                                settings=TrainingSettings(epochs=args.epochs, seed=args.seed), seed=args.seed,
+                                **limit)
+    print(f"similarity: reference validation accuracy {reference.metadata['accuracy']:.1f} % "
+          f"(trained in {reference.metadata['train_time_s']:.0f} s)", flush=True)
+    return reference
+
+
+def _similarity_search(space, metric, mode, args):
+    """HW-EvRSNAS's :class:`~searchers.SimilarityEvolutionSearch`: similarity to the reference,
+    penalised above ``--budget`` ms of latency on this CPU."""
+    from raynas.strategies.similarity import latency_cost
+    from searchers import SimilarityEvolutionSearch
+
+    reference = _reference(args)
+    cost = latency_cost(_this_cpu(args), space) if args.budget is not None else None
+    return SimilarityEvolutionSearch.from_reference(reference, space, cost=cost, budget=args.budget, metric=metric,
+                                                    mode=mode, seed=args.seed, data_dir=args.data_dir)
 
 
 def _cmd_search(args) -> int:
@@ -101,6 +248,7 @@ def _cmd_search(args) -> int:
         raise RaynasError(f"data directory {args.data_dir!r} does not exist")
     if args.compare and args.resume:
         raise RaynasError("--compare runs two new searches; resume each with --resume and its own --output")
+    _check_searcher_options(args)
     metric, mode = ["accuracy", "latency_ms"], ["max", "min"]
     space = NB201Space(channels=args.channels, cells_per_stage=args.cells)
     trainable = live_trainable(dataset=args.dataset, data_dir=args.data_dir, epochs=args.epochs,

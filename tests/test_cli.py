@@ -19,6 +19,9 @@ def run_cli(*args):
     (["search", "--searcher", "hyperband"], "hyperband"),
     (["search", "--compare", "optuna-bohb"], "optuna-bohb"),
     (["search", "--compare", "tpe", "--resume"], "--compare"),
+    (["search", "--searcher", "similarity", "--budget", "-1"], "-1"),
+    (["search", "--searcher", "hypernet", "--refit-every", "-2"], "-2"),
+    (["search", "--searcher", "hypernet", "--accuracy-labels", "0"], "'0'"),
 ])
 def test_bad_search_input_is_one_line_naming_the_value(args, needle):
     proc = run_cli(*args)
@@ -123,7 +126,9 @@ def test_searcher_names_map_to_searchers():
     assert _searcher_name("tpe") == "optuna-tpe" and _searcher_name("zc") == "zc"
     args = SimpleNamespace(seed=0, population=10)
     space, metric, mode = NB201Space(channels=8, cells_per_stage=1), ["accuracy", "latency_ms"], ["max", "min"]
-    kinds = {name: type(_make_search_alg(name, space, metric, mode, args)) for name in SEARCHER_CHOICES}
+    trained_first = ("hypernet", "similarity")  # built from tables / a reference: tests below
+    kinds = {name: type(_make_search_alg(name, space, metric, mode, args)) for name in SEARCHER_CHOICES
+             if name not in trained_first}
     assert kinds["zc"] is ZeroCostSearch and kinds["predictor"] is PredictorSearch
     assert kinds["aging"] is AgingEvolutionSearch and kinds["random"] is RandomSearch
     assert all(kinds[n] is OptunaSearch for n in SEARCHER_CHOICES if n.startswith("optuna-"))
@@ -160,3 +165,119 @@ def test_tune_loggers_flag_writes_per_trial_files(tmp_path):
     assert len(list((tmp_path / "on").rglob("progress.csv"))) == 2
     assert "status" in pd.read_csv(tmp_path / "on" / "results.csv").columns
     assert (tmp_path / "on" / "tune_results.csv").is_file()
+
+
+def test_parser_accepts_hypernet_and_similarity():
+    from raynas.cli import DEFAULT_TRAIN_DEVICES, _searcher_name, build_parser
+
+    assert _searcher_name("hypernet") == "hypernet" and _searcher_name("similarity") == "similarity"
+    args = build_parser().parse_args(["search", "--searcher", "hypernet", "--compare", "similarity",
+                                      "--train-devices", "pixel3", "raspi4", "--accuracy-labels", "20",
+                                      "--refit-every", "0", "--reference", "ref.pt", "--budget", "2.5"])
+    assert (args.searcher, args.compare, args.train_devices) == ("hypernet", "similarity", ["pixel3", "raspi4"])
+    assert (args.accuracy_labels, args.refit_every, args.reference, args.budget) == (20, 0, "ref.pt", 2.5)
+    assert set(args.given) == {"--train-devices", "--accuracy-labels", "--refit-every", "--reference", "--budget"}
+    defaults = build_parser().parse_args(["search"])
+    assert defaults.given == () and defaults.budget is None and defaults.reference is None
+    assert (defaults.accuracy_labels, defaults.refit_every) == (100, 24)
+    assert defaults.train_devices == list(DEFAULT_TRAIN_DEVICES)
+
+
+def test_default_train_devices_are_table_columns(data_dir):
+    from raynas.cli import DEFAULT_TRAIN_DEVICES
+    from raynas.hardware.registry import table_devices
+
+    assert set(DEFAULT_TRAIN_DEVICES) <= set(table_devices("nb201", data_dir))
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--budget", "3"], "--budget is an option of --searcher similarity; this search runs zc"),
+    (["--searcher", "similarity", "--train-devices", "pixel3"], "--train-devices is an option of --searcher hypernet"),
+    (["--searcher", "hypernet", "--compare", "tpe", "--reference", "r.pt"], "runs hypernet and optuna-tpe"),
+    (["--searcher", "similarity", "--reference", "/no/such/ref.pt"], "'/no/such/ref.pt'"),
+])
+def test_searcher_option_misuse_is_one_line(args, needle, tmp_path, capsys):
+    assert main(["search", *args, "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert needle in err and err.count("\n") == 1 and err.startswith("raynas: error: ")
+
+
+def test_an_option_of_the_compared_searcher_is_accepted():
+    from raynas.cli import _check_searcher_options, build_parser
+
+    args = build_parser().parse_args(["search", "--compare", "similarity", "--budget", "2"])
+    _check_searcher_options(args)  # --budget belongs to the second search
+
+
+def test_hypernet_without_tables_names_the_missing_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RAYNAS_DATA", str(tmp_path))
+    assert main(["search", "--searcher", "hypernet", "--channels", "4", "--cells", "1", "--output",
+                 str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(tmp_path / "nb201") in err and "raynas data fetch" in err
+
+
+def _save_small_reference(path, **metadata):
+    from raynas.reference import ReferenceModel, build_reference_model, save_reference
+
+    model, meta = build_reference_model("resnet", num_classes=10, in_channels=1, resnet_width=4, resnet_blocks=1)
+    return save_reference(ReferenceModel(model, None, {**meta, "dataset": "digits", **metadata}), path)
+
+
+def test_similarity_reference_of_another_dataset_is_refused(tmp_path, capsys):
+    ref = _save_small_reference(tmp_path / "ref.pt", dataset="fashion-mnist")
+    assert main(["search", "--searcher", "similarity", "--reference", str(ref), "--channels", "4", "--cells", "1",
+                 "--output", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'fashion-mnist'" in err and "--dataset" in err
+
+
+def test_similarity_searcher_from_a_saved_reference(tmp_path):
+    from types import SimpleNamespace
+
+    from raynas.cli import _make_search_alg
+    from raynas.spaces import NB201Space
+    from searchers import SimilarityEvolutionSearch
+
+    ref = _save_small_reference(tmp_path / "ref.pt")
+    args = SimpleNamespace(seed=0, dataset="digits", data_dir=None, reference=str(ref), budget=0.5, epochs=1,
+                           limit=200)
+    space = NB201Space(channels=4, cells_per_stage=1)
+    search = _make_search_alg("similarity", space, ["accuracy", "latency_ms"], ["max", "min"], args)
+    assert isinstance(search, SimilarityEvolutionSearch) and search.strategy.budget == 0.5
+    config = search.suggest("t0")
+    assert space.validate(space.from_config(config))
+    cost = search.strategy.records[space.from_config(config)]["cost"]
+    assert 0 < cost < 1000  # ms on this CPU, timed at the digits input shape (1 x 8 x 8)
+
+
+def _search(tmp_path, *args, env=None):
+    common = ["search", "--samples", "3", "--epochs", "1", "--channels", "4", "--cells", "1", "--limit", "200",
+              "--scheduler", "none", "--concurrency", "1", "--output", str(tmp_path / "out")]
+    proc = subprocess.run([sys.executable, "-m", "raynas.cli", *common, *args], capture_output=True, text=True,
+                          timeout=600, env=env)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return proc, pd.read_csv(tmp_path / "out" / "results.csv")
+
+
+def test_similarity_search_end_to_end(tmp_path):
+    """The default path: a reference is trained on --dataset, then the evolution suggests the trials."""
+    proc, results = _search(tmp_path, "--searcher", "similarity", "--budget", "0.5")
+    assert "training a SmallResNet reference on digits" in proc.stdout
+    assert len(results) == 3 and (results["outcome"] == "ok").all()
+    assert results["arch"].nunique() == 3  # the strategy never proposes an architecture twice
+
+
+@pytest.mark.slow
+def test_hypernet_search_end_to_end(tmp_path, data_dir):
+    """Trains the hypernetwork from the tables (progress logged as it goes), profiles this CPU, and
+    the trainable runs the suggested configs with their target_device/preference keys."""
+    import os
+
+    env = {**os.environ, "RAYNAS_DATA": str(data_dir)}
+    proc, results = _search(tmp_path, "--searcher", "hypernet", "--accuracy-labels", "20", "--refit-every", "2",
+                            env=env)
+    assert "hypernetwork training (MGD): started" in proc.stderr
+    assert "hypernetwork training (MGD): done" in proc.stderr
+    assert len(results) == 3 and (results["outcome"] == "ok").all()
+    assert (results["config/target_device"] == results["latency_device"]).all()  # this CPU, the one target
