@@ -407,3 +407,28 @@ def test_zero_cost_takes_one_cost_estimator_per_cost_objective():
     assert est.tolist() == [[-3.0, 2.0, 1.0]]
     with pytest.raises(InvalidConfigError, match="3 cost estimators given for 2 cost"):
         ZeroCostStrategy(space, "params", [first, second, first], objectives=["quality", "cost", "cost"])
+
+
+def test_running_trials_join_the_front_as_believed_values():
+    """Kriging believer: while trials run, the front a candidate must improve holds their estimates;
+    with ``pending="ignore"`` it holds the told results only."""
+    from raynas.strategies.parts import Acquisition
+
+    def make(pending):
+        s = ZeroCostStrategy(SPACE, CachedScorer(conv_params), CachedScorer(lambda a: float(np.sum(np.asarray(a) != 0))),
+                             warmup=Warmup(200, 4, networks=None), acquisition=Acquisition(pending=pending), seed=0)
+        for _ in range(4):
+            a = s.ask()
+            s.tell(a, (conv_params(a), float(np.sum(np.asarray(a) != 0))))
+        running = [s.ask() for _ in range(3)]
+        return s, running
+
+    s, running = make("believer")
+    believed = s._believed_pending(learned=False)
+    assert believed.shape == (3, 2) and np.allclose(believed, s.predict(running)[0])
+    s.tell(running[0], (0.0, 0.0))  # a told trial is no longer running
+    assert s._believed_pending(learned=False).shape == (2, 2)
+    s, _ = make("ignore")
+    assert s._believed_pending(learned=False).size == 0
+    with pytest.raises(InvalidConfigError, match="acquisition pending must be one of .*got 'liar'"):
+        Acquisition(pending="liar")

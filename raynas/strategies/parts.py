@@ -150,6 +150,7 @@ class Model:
 
 
 CHOICES = ("ehvi", "hvi", "preference")
+PENDING = ("believer", "ignore")
 
 
 @dataclass(frozen=True)
@@ -163,15 +164,21 @@ class Acquisition:
             improvement of the estimates themselves; ``"preference"`` -- the best under a random
             preference vector (Chebyshev scalarisation of the normalised estimates).
         grid: quadrature points per objective (128: within ~0.5% of the exact value).
+        pending: how trials still running count when several are asked at once: ``"believer"``
+            (a kriging believer: each counts as told at its estimate, so the front a candidate must
+            improve already holds them and concurrent asks spread out) or ``"ignore"``.
     """
 
     kind: str = "ehvi"
     grid: int = 128
+    pending: str = "believer"
 
     def __post_init__(self):
         if self.kind not in CHOICES:
             raise InvalidConfigError(f"acquisition must be one of {CHOICES}, got {self.kind!r}")
         _check_int("grid", self.grid, 2)
+        if self.pending not in PENDING:
+            raise InvalidConfigError(f"acquisition pending must be one of {PENDING}, got {self.pending!r}")
 
     def gains(self, front: np.ndarray, est: np.ndarray, sd: np.ndarray, cdf: Callable | None,
               optimistic: np.ndarray | None, reference: np.ndarray, lo: np.ndarray, span: np.ndarray) -> np.ndarray:

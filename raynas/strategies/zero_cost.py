@@ -46,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from raynas import moo
 from raynas.errors import InvalidConfigError
 from raynas.evolution import propose_unseen, unseen
 from raynas.logs import get_logger
@@ -370,11 +371,25 @@ class ZeroCostStrategy(Strategy):
             fe, _ = self.predict(front)
             both = np.vstack([fe, est])
             lo, hi = both.min(0), both.max(0)
+        believed = self._believed_pending(learned=self.fitted and len(self.learned) == est.shape[1])
+        if len(believed):
+            fe = np.vstack([fe, believed])
+            fe = fe[moo.pareto_mask(fe)]
+            lo = np.minimum(lo, believed.min(0))
         span = np.where(hi > lo, hi - lo, 1.0)
         ref = np.full(est.shape[1], 1.1)
         gain = self.acquisition.gains((fe - lo) / span, est, sd, lambda v: self._cdf(post, est, v),
                                       self._optimistic(post, est), ref, lo, span)
         return int(np.argmax(gain)) if gain.max() > 1e-12 else None
+
+    def _believed_pending(self, learned: bool) -> np.ndarray:
+        """Estimates of the trials still running (``Acquisition(pending="believer")``), in the units
+        of the front they join: the model's means when every objective is learned, else zero-cost."""
+        running = [a for a in self.pending if a not in self.history]
+        if self.acquisition.pending != "believer" or not running:
+            return np.empty((0, 0))
+        est = self._posterior(running)[0] if learned else self.predict(running)[0]
+        return est[np.all(np.isfinite(est), axis=1)]
 
     def _neighbours(self, arch: Arch) -> list[Arch]:
         return [tuple(n) for n in self.space.neighbours(arch, self.rng)]
@@ -459,6 +474,7 @@ class ZeroCostStrategy(Strategy):
         from raynas.strategies.scorers import key_text
 
         state = {"queue": None if self._queue is None else [list(a) for a in self._queue],
+
                  "candidates": None if self._candidates is None else [key_text(a) for a in self._candidates],
                  "scored": None if self._scored is None else [bool(v) for v in self._scored]}
         if isinstance(self._model, ArchGP):  # its hyperparameter schedule cannot be replayed from the history
