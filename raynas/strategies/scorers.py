@@ -234,8 +234,10 @@ class ProxyScores:
     def _nk(self, arch) -> tuple:
         """The cache key: the configuration restricted to what its network depends on
         (:meth:`raynas.spaces.ParamSpace.network_key`; the whole configuration for NAS spaces)."""
-        a = _key(arch)
         key = getattr(self.space, "network_key", None)
+        if key is None and type(arch) is tuple:
+            return arch  # numpy and Python numbers hash and compare alike: a tuple is its own key
+        a = _key(arch)
         return _key(key(a)) if key is not None else a
 
     def _uncached(self, archs) -> list:
@@ -303,6 +305,9 @@ class ProxyScores:
     def values(self, archs: Iterable[Sequence[int]]) -> np.ndarray:
         """``[n, len(names)]`` values (NaN where a proxy failed), computing the uncached ones."""
         keys = [self._nk(a) for a in archs]
+        cache = self.cache
+        if all(k in cache for k in keys):  # the common case: one lookup per configuration
+            return np.array([cache[k] for k in keys], dtype=float).reshape(len(keys), len(self.names))
         archs = [_key(a) for a in archs]
         if self._inflight and any(k not in self.cache for k in keys):
             flying = {self._nk(a) for chunk in self._inflight.values() for a in chunk}
@@ -366,10 +371,11 @@ class ProxyColumn:
         return self.table.ready(archs)
 
     def score_many(self, archs: Iterable[Sequence[int]]) -> np.ndarray:
-        v = self.table.values(archs)[:, self.column]
-        if self.transform == "log":
-            v = np.sign(v) * np.log1p(np.abs(v))
-        return v
+        return self.transformed(self.table.values(archs)[:, self.column])
+
+    def transformed(self, v: np.ndarray) -> np.ndarray:
+        """This column's transform applied to raw values ``v``."""
+        return np.sign(v) * np.log1p(np.abs(v)) if self.transform == "log" else v
 
     def __call__(self, arch: Sequence[int]) -> float:
         return float(self.score_many([arch])[0])
@@ -382,6 +388,20 @@ def proxy_scorer(space, name: str, **kwargs) -> ProxyColumn:
 
 #: Proxies whose values span tens of orders of magnitude across a space: scored on a log scale.
 LOG_PROXIES = frozenset({"synflow"})
+
+
+def score_columns(scorers: Sequence, archs: Sequence[Arch]) -> np.ndarray:
+    """``[n, len(scorers)]`` scores; columns of one :class:`ProxyScores` are looked up together."""
+    out = np.empty((len(archs), len(scorers)))
+    tables: dict[int, np.ndarray] = {}
+    for j, s in enumerate(scorers):
+        if isinstance(s, ProxyColumn):
+            if id(s.table) not in tables:
+                tables[id(s.table)] = s.table.values(archs)
+            out[:, j] = s.transformed(tables[id(s.table)][:, s.column])
+        else:
+            out[:, j] = score_all(s, archs)
+    return out
 
 
 def score_all(scorer, archs: Sequence[Arch]) -> np.ndarray:
