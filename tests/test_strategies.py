@@ -432,3 +432,23 @@ def test_running_trials_join_the_front_as_believed_values():
     assert s._believed_pending(learned=False).size == 0
     with pytest.raises(InvalidConfigError, match="acquisition pending must be one of .*got 'liar'"):
         Acquisition(pending="liar")
+
+
+def test_columns_of_one_proxy_table_are_looked_up_together():
+    from raynas.strategies.scorers import ProxyColumn, ProxyScores, score_all, score_columns
+
+    class Counting(ProxyScores):
+        lookups = 0
+
+        def values(self, archs):
+            Counting.lookups += 1
+            return super().values(archs)
+
+    table = Counting(NB201Space(channels=4, cells_per_stage=1), ["params", "flops"])
+    archs = [tuple(SPACE.sample(np.random.default_rng(i))) for i in range(5)]
+    cols = [ProxyColumn(table, 0), ProxyColumn(table, 1, "log"), CachedScorer(conv_params)]
+    got = score_columns(cols, archs)
+    assert Counting.lookups == 1  # one lookup for both of the table's columns
+    want = np.stack([score_all(c, archs) for c in cols], axis=1)
+    assert np.allclose(got, want)
+    assert np.allclose(got[:, 1], np.log1p(table.values(archs)[:, 1]))  # flops > 0: log1p is the transform
