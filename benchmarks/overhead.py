@@ -6,7 +6,8 @@ median ``suggest()`` time per window of 100 trials. raynas's searchers are the T
 import; Optuna's samplers run inside Tune's own ``OptunaSearch``. For ``ZeroCostSearch`` the time spent
 computing zero-cost proxies on networks not yet scored is excluded from its suggest time and
 reported beside it (how many networks, how many seconds): that is a budget of its own, and with a
-warm cache (``--proxy-cache``, as ``benchmarks/search_quality.py`` fills it) it is zero.
+warm cache (``--proxy-cache``, by default raynas's benchmark cache as ``benchmarks/search_quality.py``
+fills it) it is small.
 
 Part 2 (Ray Tune): trials per second of an instant tabular search (``tabular_trainable``) with the
 fast settings raynas uses (``reuse_actors=True``, ``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1``),
@@ -191,8 +192,9 @@ def main(argv=None) -> int:
     ap.add_argument("--methods", default="zc,aging,tpe,nsga2,gp")
     ap.add_argument("--gp-trials", type=int, default=200, help="GP costs ~0.7 s per suggestion: cap its history")
     ap.add_argument("--device", default="raspi4")
-    ap.add_argument("--proxy-cache", default=str(ROOT / "benchmarks" / "cache" / "search_quality"),
-                    help="ProxyTable directory with precomputed proxies ('' to compute all on the fly)")
+    ap.add_argument("--proxy-cache", default=None,
+                    help="ProxyTable directory with precomputed proxies (default: raynas's benchmark cache, "
+                         "as search_quality.py and nb201_three.py fill it; '' to compute all on the fly)")
     ap.add_argument("--no-tune", action="store_true", help="skip the Ray Tune throughput part")
     ap.add_argument("--tune-trials", type=int, default=100)
     ap.add_argument("--default-tuner", action="store_true", help="also time a default Tuner (20 trials)")
@@ -200,6 +202,10 @@ def main(argv=None) -> int:
     ap.add_argument("--no-cold", action="store_true", help="skip timing the first suggest() with no proxy cache")
     ap.add_argument("--tag", default="overhead")
     args = ap.parse_args(argv)
+    if args.proxy_cache is None:
+        from raynas import paths
+
+        args.proxy_cache = str(paths.cache_dir(sub="benchmarks"))
     args.proxy_cache = args.proxy_cache or None
 
     import torch
