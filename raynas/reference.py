@@ -141,9 +141,13 @@ def train_reference(kind: str = "space", space: str = "nb201", arch=None, space_
                     dataset: str | ImageDataset = "fashion-mnist", data_dir: str | os.PathLike | None = None,
                     settings: TrainingSettings | None = None, limit: int | None = 10000, image_size: int | None = None,
                     channels: int | None = None, resnet_width: int = 16, resnet_blocks: int = 3,
-                    seed: int = 0) -> ReferenceModel:
+                    seed: int = 0, progress: bool = True) -> ReferenceModel:
     """Train a reference network on ``dataset`` (``digits``/``fashion-mnist`` or a loaded dataset),
-    using ``limit`` images (80 % train / 20 % validation); returns it with its validation accuracy."""
+    using ``limit`` images (80 % train / 20 % validation); returns it with its validation accuracy.
+
+    With ``progress`` (default), training is reported through :class:`raynas.logs.Progress`: a
+    line when it starts and then every few seconds with the epoch and the latest validation
+    accuracy (a bar on a terminal; nothing below ``INFO`` verbosity)."""
     ds = dataset if isinstance(dataset, ImageDataset) else load_dataset(dataset, data_dir)
     settings = settings or TrainingSettings(epochs=3, seed=seed)
     in_ch = channels or ds.shape[0]
@@ -153,7 +157,9 @@ def train_reference(kind: str = "space", space: str = "nb201", arch=None, space_
     tr, va = train_val_loaders(ds, batch_size=settings.batch_size, seed=seed, limit=limit, image_size=image_size,
                                channels=channels)
     t0 = time.perf_counter()
-    metrics = train(model, tr, va, settings)
+    what = (f"{meta['space']} {meta['arch_str']}" if kind == "space"
+            else f"SmallResNet (width {resnet_width}, {resnet_blocks} blocks)")
+    metrics = train(model, tr, va, settings, progress=f"reference {what} on {ds.name}" if progress else False)
     meta.update(dataset=ds.name, image_size=image_size, channels=in_ch, limit=limit, epochs=settings.epochs,
                 accuracy=float(metrics.get("accuracy", float("nan"))), train_time_s=time.perf_counter() - t0,
                 seed=seed)

@@ -353,3 +353,82 @@ def test_space_features_resume_after_an_interruption(tmp_path, monkeypatch):
     monkeypatch.setattr(feat, "arch_features", real)
     np.testing.assert_allclose(F, feat.space_features(space, archs, key="t2", cache_dir=tmp_path))
     assert not list(tmp_path.glob("*.partial.npz"))
+
+
+def _tiny_space_and_archs(n):
+    from raynas.spaces import NB201Space
+
+    space = NB201Space(channels=4, cells_per_stage=1)
+    return space, [space.sample(np.random.default_rng(i)) for i in range(n)]
+
+
+def test_space_features_in_worker_processes_equal_the_sequential_build(tmp_path):
+    from raynas.predictors import features as feat
+
+    space, archs = _tiny_space_and_archs(12)
+    seq = feat.space_features(space, archs, key="seq", cache_dir=tmp_path, workers=1)
+    par = feat.space_features(space, archs, key="par", cache_dir=tmp_path, workers=2, save_every=5)
+    np.testing.assert_array_equal(par, seq)  # same rows, same order, bit for bit
+    assert not list(tmp_path.glob("*.partial.npz"))
+    with np.load(next(tmp_path.glob("features_par*.npz"))) as z:
+        np.testing.assert_array_equal(z["features"], seq)
+
+
+def test_a_parallel_build_resumes_from_its_partial_file(tmp_path, monkeypatch):
+    from raynas.predictors import features as feat
+
+    space, archs = _tiny_space_and_archs(12)
+    real_save, real_resolve = feat._save_npz, feat._resolve_workers
+
+    def save_then_interrupt(file, **arrays):
+        real_save(file, **arrays)
+        if file.name.endswith(".partial.npz"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(feat, "_save_npz", save_then_interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        feat.space_features(space, archs, key="t", cache_dir=tmp_path, workers=2, save_every=4)
+    (partial,) = tmp_path.glob(".features_t-*.partial.npz")
+    with np.load(partial) as z:
+        done = int(z["done"])
+    assert 4 <= done < 12
+    monkeypatch.setattr(feat, "_save_npz", real_save)
+    left = []
+    monkeypatch.setattr(feat, "_resolve_workers",
+                        lambda w, remaining: left.append(remaining) or real_resolve(w, remaining))
+    F = feat.space_features(space, archs, key="t", cache_dir=tmp_path, workers=2, save_every=4)
+    assert left == [12 - done]  # only the networks not saved are built again
+    np.testing.assert_array_equal(F, feat.space_features(space, archs, key="seq", cache_dir=tmp_path, workers=1))
+    assert not list(tmp_path.glob("*.partial.npz"))
+
+
+def test_space_features_names_a_bad_worker_count(tmp_path):
+    from raynas.errors import InvalidConfigError
+    from raynas.predictors import features as feat
+
+    space, archs = _tiny_space_and_archs(2)
+    for bad in (0, -1, 1.5):
+        with pytest.raises(InvalidConfigError, match=f"workers must be a positive integer, got {bad}"):
+            feat.space_features(space, archs, key="bad", cache_dir=tmp_path, workers=bad)
+
+
+def test_few_networks_are_built_in_this_process_by_default(monkeypatch):
+    from raynas import parallel
+    from raynas.predictors import features as feat
+
+    monkeypatch.setattr(parallel, "default_workers", lambda cap=8: 4)
+    assert feat._resolve_workers(None, feat.PARALLEL_FROM - 1) == 1
+    assert feat._resolve_workers(None, feat.PARALLEL_FROM) == 4
+    assert feat._resolve_workers(8, 3) == 3  # never more processes than networks
+
+
+def test_default_workers_leaves_out_busy_cores(monkeypatch):
+    from raynas import parallel
+
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")  # as Ray sets it for a one-CPU trial
+    assert parallel._usable_cores() == 1
+    monkeypatch.setattr(parallel, "_usable_cores", lambda: 4)
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (1.0, 0.0, 0.0))  # only this process
+    assert parallel.default_workers() == 4 and parallel.default_workers(cap=2) == 2
+    monkeypatch.setattr(parallel.os, "getloadavg", lambda: (8.0, 0.0, 0.0))
+    assert parallel.default_workers() == 1

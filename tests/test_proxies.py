@@ -375,3 +375,15 @@ def test_proxy_table_reads_and_converts_the_wide_layout(space, tmp_path):
     assert old.path.read_text().splitlines()[0] == "arch_str,proxy,value"
     again = ProxyTable(space, spec, cache_dir=tmp_path).get(archs, ["params"])["params"]
     assert again.iloc[0] == 1.5 and again.iloc[1] == 2.5 and np.isfinite(again.iloc[2])
+
+
+def test_proxy_table_fill_in_worker_processes_equals_scoring_here(space, tmp_path):
+    from raynas.proxies.table import BatchSpec, ProxyTable
+
+    spec = BatchSpec("random", size=8, image_size=16)
+    archs = [space.sample(np.random.default_rng(i)) for i in range(6)]
+    filled = ProxyTable(space, spec, cache_dir=tmp_path / "a").fill(archs, ["params", "synflow"], workers=2,
+                                                                   progress=False)
+    here = ProxyTable(space, spec, cache_dir=tmp_path / "b").get(archs, ["params", "synflow"], progress=False)
+    assert filled.index.tolist() == here.index.tolist()
+    np.testing.assert_allclose(filled.to_numpy(), here.to_numpy(), rtol=1e-6)

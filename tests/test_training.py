@@ -39,3 +39,78 @@ def test_bad_settings_are_named():
         TrainingSettings(epochs=-1)
     with pytest.raises(InvalidConfigError, match="lr"):
         TrainingSettings(lr=0)
+
+
+@pytest.fixture
+def raynas_records(caplog):
+    """caplog's records of the ``raynas`` logger (its default handler does not propagate), at INFO."""
+    import logging
+
+    from raynas import logs
+
+    root = logs.get_logger()
+    level = root.level
+    root.addHandler(caplog.handler)
+    root.setLevel(logging.INFO)
+    yield caplog
+    root.removeHandler(caplog.handler)
+    root.setLevel(level)
+
+
+def _tiny_run(**kwargs):
+    from raynas.reference import SmallResNet
+
+    tl, vl = data.train_val_loaders(data.load_digits(), limit=300)
+    return train(SmallResNet(10, 1, width=4, blocks=1), tl, vl, TrainingSettings(epochs=2), **kwargs)
+
+
+def test_training_with_progress_says_it_started_before_the_first_batch(raynas_records, monkeypatch):
+    import raynas.training as training
+
+    said_then = []
+    real = training.nn.functional.cross_entropy
+
+    def first_loss(*args, **kwargs):
+        said_then.append([r.getMessage() for r in raynas_records.records])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(training.nn.functional, "cross_entropy", first_loss)
+    reports = []
+    _tiny_run(progress="reference test", report=reports.append)
+    assert any(m.startswith("reference test: 2 epochs of") and "started" in m for m in said_then[0])
+    done = [r.getMessage() for r in raynas_records.records if "done" in r.getMessage()]
+    assert len(done) == 1 and "epoch 2/2" in done[0] and "val accuracy" in done[0]
+    assert [r["epoch"] for r in reports] == [1, 2]  # the report contract is unchanged
+
+
+def test_training_progress_notes_the_latest_validation_accuracy(raynas_records, monkeypatch):
+    from raynas import logs
+
+    real_init = logs.Progress.__init__
+    monkeypatch.setattr(logs.Progress, "__init__",
+                        lambda self, *a, **k: real_init(self, *a, **{**k, "interval": 0.0, "bar": False}))
+    _tiny_run(progress=True)
+    said = [r.getMessage() for r in raynas_records.records]
+    assert any("epoch 2/2, val accuracy" in m and "after epoch 1" in m for m in said)
+
+
+def test_training_is_silent_without_progress_or_below_info(raynas_records):
+    import logging
+
+    from raynas import logs
+
+    _tiny_run()
+    assert not raynas_records.records
+    logs.get_logger().setLevel(logging.WARNING)
+    _tiny_run(progress=True)
+    assert not raynas_records.records
+
+
+def test_train_reference_shows_progress(raynas_records):
+    from raynas.reference import train_reference
+
+    ref = train_reference(kind="resnet", dataset="digits", limit=300, resnet_width=4, resnet_blocks=1,
+                          settings=TrainingSettings(epochs=1))
+    said = [r.getMessage() for r in raynas_records.records]
+    assert said[0].startswith("reference SmallResNet") and "on digits" in said[0] and "started" in said[0]
+    assert f"val accuracy {ref.metadata['accuracy']:.1f} %" in said[-1]

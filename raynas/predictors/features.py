@@ -15,7 +15,8 @@ finer ones (MACs of dense / depthwise / 1x1 convs, kernel-size counts, BN/ReLU c
 memory of element-wise and of pooling ops).
 
 :func:`space_features` computes the table for a whole published space once and caches it to
-the raynas cache directory (:mod:`raynas.paths`; building 15,625 NB201 networks takes minutes).
+the raynas cache directory (:mod:`raynas.paths`; building 15,625 NB201 networks takes minutes, spread
+over the available cores by default).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import math
 import os
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from contextlib import closing
 from pathlib import Path
 
 import numpy as np
@@ -165,18 +167,40 @@ def default_cache_dir() -> Path:
     return cache_dir()
 
 
+#: With ``workers=None``, builds of fewer networks than this run in this process (a pool would not pay).
+PARALLEL_FROM = 200
+
+
 def space_features(space, archs: Sequence, key: str, cache_dir: str | os.PathLike | None = None,
                    input_shape: Sequence[int] = (3, 32, 32), num_classes: int | None = None,
-                   progress: bool = False, save_every: int = 250) -> np.ndarray:
+                   progress: bool = False, save_every: int = 250, workers: int | None = None) -> np.ndarray:
     """Feature matrix ``[len(archs), len(FEATURE_NAMES)]`` of ``archs``, cached as
     ``{cache_dir}/features_{key}.npz``; a different set of architectures under the same key goes to
     ``features_{key}-{digest}.npz`` instead, so a subset never overwrites a whole space's cache.
 
-    Building is slow (every network is built; ~35 min for FBNet's 5,000 on a loaded core), so the
-    rows done so far are saved every ``save_every`` networks (``.features_{key}-{digest}.partial.npz``)
-    and an interrupted call resumes from them."""
+    Building is slow (every network is built; ~6 min for NB201's 15,625 on one core, ~35 min for
+    FBNet's 5,000 on a loaded core), so the rows done so far are saved every ``save_every`` networks
+    (``.features_{key}-{digest}.partial.npz``) and an interrupted call resumes from them.
+
+    Args:
+        workers: processes building networks (each with one torch thread); the rows are the same
+            whatever their number. ``1`` builds in this process. ``None`` (default) uses the cores
+            this process may use that other programs leave idle
+            (:func:`raynas.parallel.default_workers`: CPU affinity, ``OMP_NUM_THREADS``, the load
+            average; at most 8) when at least :data:`PARALLEL_FROM` networks are left to build, else
+            this process. A cached table is read without starting any process.
+        progress: draw a bar on a terminal (log lines at INFO are written either way).
+    """
     import hashlib
 
+    from raynas.errors import InvalidConfigError
+
+    if workers is not None:
+        from raynas.parallel import check_workers
+
+        check_workers(workers)
+    if isinstance(save_every, bool) or not isinstance(save_every, int) or save_every < 1:
+        raise InvalidConfigError(f"save_every must be a positive integer, got {save_every!r}")
     torch.set_num_threads(1)
     archs_arr = np.asarray([tuple(a) for a in archs], dtype=np.int64)
     path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -189,26 +213,76 @@ def space_features(space, archs: Sequence, key: str, cache_dir: str | os.PathLik
                         and tuple(z["names"]) == FEATURE_NAMES):
                     return z["features"]
     file = candidates[0] if not candidates[0].is_file() else candidates[1]
+    partial = path / f".features_{key}-{digest}.partial.npz"
+    out = _build_features(space, archs_arr, key, partial, input_shape, num_classes, progress, save_every, workers)
+    _save_npz(file, archs=archs_arr, names=np.array(FEATURE_NAMES), features=out)
+    partial.unlink(missing_ok=True)
+    return out
+
+
+def _build_features(space, archs_arr: np.ndarray, key: str, partial: Path, input_shape, num_classes,
+                    progress: bool, save_every: int, workers: int | None) -> np.ndarray:
+    """Every row of the feature matrix, resuming from ``partial`` and saving to it as rows are done."""
     from raynas.logs import Progress
 
-    partial = path / f".features_{key}-{digest}.partial.npz"
+    n = len(archs_arr)
+    out, done = _read_partial(partial, archs_arr)
+    workers = _resolve_workers(workers, n - done)
+    desc = f"features of {key}: building networks" + (f" ({workers} workers)" if workers > 1 else "")
+    with Progress(n, desc, unit="networks", bar=None if progress else False) as bar, \
+            closing(_feature_rows(space, archs_arr, done, input_shape, num_classes, workers, save_every)) as rows:
+        bar.update(done)
+        for start, block in rows:
+            end = start + len(block)
+            out[start:end] = block
+            bar.update(len(block))
+            if end // save_every > start // save_every and end < n:
+                _save_npz(partial, archs=archs_arr, names=np.array(FEATURE_NAMES), features=out, done=end)
+    return out
+
+
+def _read_partial(partial: Path, archs_arr: np.ndarray) -> tuple[np.ndarray, int]:
+    """An empty feature matrix with the rows a partial file of the same architectures holds, and their count."""
     out, done = np.zeros((len(archs_arr), len(FEATURE_NAMES))), 0
     if partial.is_file():
         with np.load(partial, allow_pickle=False) as z:
             if np.array_equal(z["archs"], archs_arr) and tuple(z["names"]) == FEATURE_NAMES:
                 done = int(z["done"])
                 out[:done] = z["features"][:done]
-    with Progress(len(archs_arr), f"features of {key}: building networks", unit="networks",
-                  bar=None if progress else False) as bar:
-        bar.update(done)
-        for i in range(done, len(archs_arr)):
-            out[i] = arch_features(space, tuple(int(v) for v in archs_arr[i]), input_shape, num_classes)
-            bar.update()
-            if (i + 1) % save_every == 0 and i + 1 < len(archs_arr):
-                _save_npz(partial, archs=archs_arr, names=np.array(FEATURE_NAMES), features=out, done=i + 1)
-    _save_npz(file, archs=archs_arr, names=np.array(FEATURE_NAMES), features=out)
-    partial.unlink(missing_ok=True)
-    return out
+    return out, done
+
+
+def _resolve_workers(workers: int | None, remaining: int) -> int:
+    """How many processes build ``remaining`` networks (see :func:`space_features`)."""
+    from raynas.parallel import default_workers
+
+    if workers is None:
+        workers = default_workers() if remaining >= PARALLEL_FROM else 1
+    return max(1, min(workers, remaining))
+
+
+def _feature_rows(space, archs_arr: np.ndarray, start: int, input_shape, num_classes, workers: int,
+                  save_every: int):
+    """``(first row, feature rows)`` blocks from row ``start`` on, in row order."""
+    archs = [tuple(int(v) for v in a) for a in archs_arr[start:]]
+    if workers <= 1:
+        for i, arch in enumerate(archs):
+            yield start + i, arch_features(space, arch, input_shape, num_classes)[None]
+        return
+    from raynas.parallel import ordered_results, worker_pool
+
+    size = max(1, min(25, save_every, -(-len(archs) // (4 * workers))))
+    offsets = range(0, len(archs), size)
+    tasks = ((space, archs[o:o + size], tuple(input_shape), num_classes) for o in offsets)
+    with worker_pool(workers, threads=1) as pool, \
+            closing(ordered_results(pool, _features_chunk, tasks, window=2 * workers)) as blocks:
+        for o, block in zip(offsets, blocks):
+            yield start + o, block
+
+
+def _features_chunk(space, archs: list, input_shape, num_classes) -> np.ndarray:
+    """:func:`arch_features` of ``archs`` stacked (run in a worker process)."""
+    return np.stack([arch_features(space, arch, input_shape, num_classes) for arch in archs])
 
 
 def _save_npz(file: Path, **arrays) -> None:

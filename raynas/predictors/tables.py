@@ -49,10 +49,14 @@ class SpaceTable:
         return SpaceTable(self.space_name, self.space, [self.archs[r] for r in rows], list(self.devices),
                           self.latency[rows], [ref[r] for r in self.reference if r in ref])
 
-    def features(self, cache_dir: str | os.PathLike | None = None, progress: bool = False) -> np.ndarray:
+    def features(self, cache_dir: str | os.PathLike | None = None, progress: bool = False,
+                 workers: int | None = None) -> np.ndarray:
+        """Analytic cost features ``[n_archs, len(FEATURE_NAMES)]`` of every architecture, built once
+        in ``workers`` processes and cached (:func:`raynas.predictors.features.space_features`)."""
         from raynas.predictors.features import space_features
 
-        return space_features(self.space, self.archs, key=self.space_name, cache_dir=cache_dir, progress=progress)
+        return space_features(self.space, self.archs, key=self.space_name, cache_dir=cache_dir, progress=progress,
+                              workers=workers)
 
     def zcp(self, names=None, compute: bool = False, workers: int = 1, **table_kwargs) -> np.ndarray:
         """Raw zero-cost proxy values ``[n_archs, len(names)]`` from the ZCP cache

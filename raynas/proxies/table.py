@@ -189,8 +189,9 @@ class ProxyTable:
     def fill(self, archs: Iterable, names: Sequence[str], workers: int = 2, threads: int = 1,
              progress: bool = True) -> pd.DataFrame:
         """Compute missing values in ``workers`` processes (each with ``threads`` torch threads)."""
-        from concurrent.futures import ProcessPoolExecutor
+        from contextlib import closing
 
+        from raynas.parallel import ordered_results, worker_pool
         from raynas.proxies.compute import resolve_names
 
         archs = [tuple(a) for a in archs]
@@ -199,16 +200,13 @@ class ProxyTable:
         if workers <= 1 or len(todo) < 2 * workers:
             return self.get(archs, names, progress=None if progress else False)
         chunks = [todo[i::workers] for i in range(workers)]
+        tasks = [(self.space, chunk[start:start + 25], list(names), self.batch, self.num_classes, self.init_seed,
+                  self.data_dir) for chunk in chunks for start in range(0, len(chunk), 25)]
         with Progress(len(todo), f"proxies {', '.join(names)} of {self.space.name} ({workers} workers)",
                       unit="networks", bar=None if progress else False) as bar, \
-                ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(threads,)) as pool:
-            futures = []
-            for chunk in chunks:
-                for start in range(0, len(chunk), 25):
-                    futures.append(pool.submit(_score_chunk, self.space, chunk[start:start + 25], list(names),
-                                               self.batch, self.num_classes, self.init_seed, self.data_dir))
-            for f in futures:
-                part = f.result()
+                worker_pool(workers, threads) as pool, \
+                closing(ordered_results(pool, _score_chunk, tasks, window=2 * workers)) as parts:
+            for part in parts:
                 self._merge(part)
                 bar.update(len(part))
         return self.get(archs, names)
@@ -237,13 +235,6 @@ def _lock(f) -> None:
 
 def _absent(v) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
-
-
-def _init_worker(threads: int) -> None:
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def _score_chunk(space, archs, names, batch: BatchSpec, num_classes: int, init_seed: int, data_dir):
