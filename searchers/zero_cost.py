@@ -29,6 +29,7 @@ are learned from told results too.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -43,6 +44,8 @@ from searchers.strategy_searcher import StrategySearcher
 
 
 def _score_chunk(space, archs, names, batch, num_classes, init_seed, input_shape, data_dir, threads):
+    """The chunk's proxy values, and the Ray node that computed them (``None`` outside Ray)."""
+    import ray
     import torch
 
     from raynas.proxies import get_proxy, score_architectures
@@ -51,8 +54,9 @@ def _score_chunk(space, archs, names, batch, num_classes, init_seed, input_shape
     data = None
     if not all(get_proxy(n).data_free for n in names):
         data = batch if not hasattr(batch, "load") else batch.load(num_classes, data_dir)
-    return score_architectures(space, archs, names, data, num_classes=num_classes, seed=init_seed,
-                               input_shape=input_shape)
+    values = score_architectures(space, archs, names, data, num_classes=num_classes, seed=init_seed,
+                                 input_shape=input_shape)
+    return values, (ray.get_runtime_context().get_node_id() if ray.is_initialized() else None)
 
 
 class RayScoring:
@@ -62,7 +66,8 @@ class RayScoring:
     this process. ``max_in_flight`` bounds the tasks running at a time; the rest wait in a queue.
     ``num_cpus`` is what each task reserves: 0 by default, so scoring runs even when the trials hold
     every CPU of the cluster (Tune keeps reused trial actors on their CPUs), at the price of sharing
-    those CPUs with ``max_in_flight`` single-threaded tasks."""
+    those CPUs with ``max_in_flight`` single-threaded tasks. Tasks are spread over the cluster's
+    nodes (Ray's ``"SPREAD"`` scheduling); ``nodes`` counts the chunks each node computed."""
 
     def __init__(self, space, names: Sequence[str], batch, num_classes: int, init_seed: int,
                  input_shape: Sequence[int], data_dir=None, threads: int = 1, max_in_flight: int | None = None,
@@ -75,6 +80,7 @@ class RayScoring:
         self._refs: dict[int, Any] = {}
         self._local: dict[int, Any] = {}
         self._next = 0
+        self.nodes: Counter = Counter()
 
     def __getstate__(self):
         return {"args": self.args, "max_in_flight": self.max_in_flight, "num_cpus": self.num_cpus}
@@ -93,11 +99,11 @@ class RayScoring:
 
         if not ray.is_initialized():
             for handle, chunk in self._queue:
-                self._local[handle] = _score_chunk(self.args[0], chunk, *self.args[1:])
+                self._local[handle] = self._unpack(_score_chunk(self.args[0], chunk, *self.args[1:]))
             self._queue.clear()
             return
         if self._task is None:
-            self._task = ray.remote(num_cpus=self.num_cpus)(_score_chunk)
+            self._task = ray.remote(num_cpus=self.num_cpus, scheduling_strategy="SPREAD")(_score_chunk)
             self._space_ref = ray.put(self.args[0])
         while self._queue and (self.max_in_flight is None or len(self._refs) < self.max_in_flight):
             handle, chunk = self._queue.pop(0)
@@ -113,7 +119,7 @@ class RayScoring:
             ready = set(ready)
             for h, r in refs.items():
                 if r in ready:
-                    out.append((h, ray.get(self._refs.pop(h))))
+                    out.append((h, self._unpack(ray.get(self._refs.pop(h)))))
         self._launch()
         return out
 
@@ -125,8 +131,14 @@ class RayScoring:
             self._launch()
             refs = {h: self._refs.pop(h) for h in handles if h in self._refs}
             for h, r in refs.items():
-                out.append((h, ray.get(r)))
+                out.append((h, self._unpack(ray.get(r))))
         return out
+
+    def _unpack(self, result):
+        values, node = result
+        if node is not None:
+            self.nodes[node] += 1
+        return values
 
 
 def make_engine(engine: Any, space, seed: int | None, n_objectives: int):
