@@ -254,11 +254,13 @@ def test_two_hundred_trials_sixteen_at_once_survive_a_lost_node(data_dir, tmp_pa
         assert "at" in removed and len(alive_nodes()) == 2
         scoring_nodes = searcher.scores.executor.nodes
     df = results_dataframe(grid)
-    # Tune may mark a trial whose actor died with the node after it had reported its (only) result
-    # as errored; its result is kept (seen once in 3 runs here). Any other error is a failure.
+    # Tune may mark a trial whose actor went with the node after it had reported its (only) result
+    # as errored (ActorDiedError or ActorUnavailableError; in 2 of 6 runs here, one trial each); its
+    # result is kept. Any other error is a failure.
     died_after_reporting = [r for r in grid if r.error is not None]
     for r in died_after_reporting:
-        assert type(r.error).__name__ == "ActorDiedError" and r.metrics.get("outcome") == "ok", r.error
+        assert type(r.error).__name__ in ("ActorDiedError", "ActorUnavailableError"), r.error
+        assert r.metrics.get("outcome") == "ok", r.metrics
     assert len(df) == n and (df["outcome"] == "ok").all()
     assert df["trial_id"].is_unique and df["arch"].is_unique  # ZeroCostSearch never repeats an architecture
     assert searcher.completed == n  # every result told to the searcher exactly once
