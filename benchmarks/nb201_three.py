@@ -113,6 +113,12 @@ class RunView:
     def ready(self, archs):
         return self.shared.ready(archs)
 
+    def scorer(self, name: str):
+        """One proxy of the shared scores as a scorer counted in this run (synflow on a log scale)."""
+        from raynas.strategies.scorers import LOG_PROXIES, ProxyColumn
+
+        return ProxyColumn(self, self.names.index(name), "log" if name in LOG_PROXIES else "none")
+
 
 def make_strategy(method: str, space, scores, seed: int):
     from raynas.strategies import OptunaStrategy, ZeroCostStrategy

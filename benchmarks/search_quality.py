@@ -12,9 +12,11 @@ Zero-cost estimates used by ZeroCostStrategy (the accuracy proxy and the hardwar
 on the real NB201 networks built by ``NB201Space`` (never read from the accuracy table) and kept in a
 :class:`raynas.proxies.ProxyTable` in raynas's cache directory (``benchmarks/`` under ``$RAYNAS_CACHE`` or the
 user cache dir, shared with ``nb201_three.py``); missing
-values are computed first (``--fill-workers`` processes; all 15,625 networks take ~30 min on 2
+values are computed when a run first asks for them and appended to the cache at once
+(``--fill-workers N`` computes all of them first instead; all 15,625 networks take ~30 min on 2
 loaded cores). They are a separate budget: the table reports the median number of distinct networks
-each run had scored.
+each run had scored. Every finished run is appended to ``--runs`` (a JSON lines file) at once, and
+a rerun of the same command skips the runs it finds there.
 
     .venv/bin/python benchmarks/search_quality.py                    # all devices, 10 seeds, GP on 3 devices
     .venv/bin/python benchmarks/search_quality.py --devices raspi4,pixel3 --seeds 3 --methods zc,tpe
@@ -43,55 +45,35 @@ from raynas import paths  # noqa: E402
 from raynas.benchmarks import NB201Benchmark  # noqa: E402
 from raynas.strategies import (AgingEvolutionStrategy, OptunaStrategy, RandomStrategy,  # noqa: E402
                                ZeroCostStrategy)
-from raynas.strategies.scorers import LOG_PROXIES, ProxyColumn, ProxyScores  # noqa: E402
+from raynas.strategies.scorers import ProxyScores  # noqa: E402
+
+from benchmarks.nb201_three import RunView  # noqa: E402
 
 CACHE = paths.cache_dir(sub="benchmarks")
 OUT = ROOT / "benchmarks" / "out"
 BUDGETS = (25, 50, 100, 200)
 
 
-class RunScores:
-    """Per-run view of a shared, prefilled :class:`ProxyScores`: counts the distinct networks this
-    run asked for (its proxy budget), as if it had computed them itself."""
-
-    def __init__(self, shared: ProxyScores):
-        self.shared = shared
-        self.names = shared.names
-        self.asked: set = set()
-
-    @property
-    def evaluations(self) -> int:
-        return len(self.asked)
-
-    def values(self, archs):
-        archs = [tuple(a) for a in archs]
-        self.asked.update(archs)
-        return self.shared.values(archs)
-
-    def scorer(self, name: str) -> ProxyColumn:
-        return ProxyColumn(self, self.names.index(name), "log" if name in LOG_PROXIES else "none")
-
-
 def load_scores(space, names: list[str], workers: int) -> ProxyScores:
-    """Every NB201 network's ``names`` from the ProxyTable cache, computing the missing ones first."""
+    """NB201 networks' ``names`` through the ProxyTable cache: a network no run has scored yet is
+    computed when a run first asks for it and appended to the cache at once (with ``workers`` > 0,
+    every missing network is computed first, in that many processes)."""
     from raynas.proxies import ProxyTable
 
-    table = ProxyTable(space, cache_dir=CACHE)
-    archs = [tuple(a) for a in space.enumerate()]
-    missing = table.missing(archs, names)
-    if missing:
-        print(f"# computing {names} on {len(missing)} NB201 networks ({workers} workers) into {table.path}",
-              file=sys.stderr, flush=True)
-        table.fill(archs, names, workers=workers, threads=1)
-    values = table.values(archs, names)
-    scores = ProxyScores(space, names)
-    scores.cache = {a: v for a, v in zip(archs, values)}
-    return scores
+    if workers > 0:
+        table = ProxyTable(space, cache_dir=CACHE)
+        archs = [tuple(a) for a in space.enumerate()]
+        missing = table.missing(archs, names)
+        if missing:
+            print(f"# computing {names} on {len(missing)} NB201 networks ({workers} workers) into {table.path}",
+                  file=sys.stderr, flush=True)
+            table.fill(archs, names, workers=workers, threads=1)
+    return ProxyScores(space, names, cache_dir=CACHE)
 
 
 def zc_factory(space, scores, proxies: list[str], cost: str, kw: dict):
     def make(seed):
-        view = RunScores(scores)  # shared by the proxies and the cost: one network scored for all
+        view = RunView(scores)  # shared by the proxies and the cost: one network scored for all
         args = dict(kw)
         if args.get("engine") in ("tpe", "nsga2", "gp"):
             args["engine"] = OptunaStrategy(space, args["engine"], seed=seed, skip_duplicates=True)
@@ -155,6 +137,10 @@ def run_one(bench, strategy, device: str, budget: int) -> dict:
     if isinstance(strategy, ZeroCostStrategy):
         out["networks_scored"] = max(strategy.estimate_evaluations.values())
     return out
+
+
+def _read_runs(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.is_file() else []
 
 
 def first_reach(traj, level: float) -> float:
@@ -230,7 +216,7 @@ def per_device_table(results: dict, labels: dict, focus: str, budgets=(50, 100))
         rivals = [m for m in optuna_methods if runs[m]]
         cells = []
         for b in budgets:
-            med = lambda m: float(np.median([r["hv"][b - 1] for r in runs[m]]))  # noqa: E731
+            med = lambda m: float(np.median([r["hv"][min(b, len(r["hv"])) - 1] for r in runs[m]]))  # noqa: E731
             mine = med(focus)
             if not rivals:
                 cells.append(f"{mine:.3f} | -")
@@ -313,7 +299,7 @@ def tune_check(bench, space, scores, args, n: int = 12) -> str:
 
     device = bench.devices[0]
     proxies = args.proxy.split(",")
-    view = RunScores(scores)
+    view = RunView(scores)
     direct = ZeroCostStrategy(space, [view.scorer(p) for p in proxies], view.scorer(args.cost), seed=0)
     searcher = ZeroCostSearch(space, ["accuracy", "latency"], ["max", "min"], proxy=proxies, cost=args.cost, seed=0)
     searcher.scores.cache = {a: scores.cache[a][[scores.names.index(n) for n in searcher.scores.names]]
@@ -343,7 +329,10 @@ def main(argv=None) -> int:
     ap.add_argument("--proxy", default="path_params,synflow",
                     help="accuracy proxies, comma-separated (the first drives the warm-up); data-free ones")
     ap.add_argument("--cost", default="flops", help="static hardware cost: flops or params")
-    ap.add_argument("--fill-workers", type=int, default=2, help="processes computing missing proxies")
+    ap.add_argument("--fill-workers", type=int, default=0,
+                    help="compute every missing proxy first in this many processes (0: when a run needs it)")
+    ap.add_argument("--runs", default=None, help="JSON lines of finished runs, appended to as each ends and "
+                    "skipped by a rerun (default: benchmarks/out/<tag>.runs.jsonl)")
     ap.add_argument("--tag", default="search_quality")
     ap.add_argument("--focus", default="zc",
                     help="raynas method(s), comma-separated, compared per device with the best Optuna sampler")
@@ -375,13 +364,20 @@ def main(argv=None) -> int:
                                                                      sorted({0, len(devices) // 2, len(devices) - 1})]
     labels = {m: factories[m][1] for m in methods}
     results: dict[str, list] = {m: [] for m in methods}
+    runs = Path(args.runs) if args.runs else OUT / f"{args.tag}.runs.jsonl"
+    done = {(r["method"], r["device"], r["seed"], r["budget"]): r for r in _read_runs(runs)}
+    runs.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     for m in methods:
         devs, nseeds = (gp_devices, args.gp_seeds) if m == "gp" else (devices, args.seeds)
         for d in devs:
             for s in range(args.first_seed, args.first_seed + nseeds):
-                r = run_one(bench, factories[m][0](s), d, maxb)
-                r.update(device=d, seed=s)
+                r = done.get((m, d, s, maxb))
+                if r is None:  # not in an earlier, interrupted run of this command
+                    r = run_one(bench, factories[m][0](s), d, maxb)
+                    r.update(method=m, device=d, seed=s, budget=maxb)
+                    with runs.open("a") as f:
+                        f.write(json.dumps(r) + "\n")
                 results[m].append(r)
         print(f"# {m}: {len(results[m])} runs, {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
     wall = time.time() - t0

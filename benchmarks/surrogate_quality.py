@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     rows: dict = {}
     for device in args.devices.split(","):
         for seed in range(args.seeds):
-            view = sq.RunScores(scores)
+            view = sq.RunView(scores)
             search = ZeroCostStrategy(space, [view.scorer("path_params"), view.scorer("synflow")], view.scorer("flops"),
                                       seed=seed)
             told = []
