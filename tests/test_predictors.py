@@ -259,8 +259,8 @@ def test_space_table_take_keeps_rows_in_order(data_dir):
 def test_device_family_groups_batch_settings_only():
     from raynas.hardware import LocalDevice, device_family
 
-    names = ("1080ti_1", "1080ti_256", "titan_rtx_64", "silver_4114", "pixel3", "local_cpu_x86_64")
-    assert [device_family(d) for d in names] == ["1080ti", "1080ti", "titan_rtx", "silver_4114", "pixel3",
+    names = ("1080ti_1", "1080ti_256", "titan_rtx_64", "v100_32", "silver_4114", "pixel3", "local_cpu_x86_64")
+    assert [device_family(d) for d in names] == ["1080ti", "1080ti", "titan_rtx", "v100", "silver_4114", "pixel3",
                                                  "local_cpu_x86_64"]
     local = LocalDevice()
     assert local.runtime == "torch-eager" and local.family == device_family(local.name)

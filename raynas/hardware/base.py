@@ -27,7 +27,7 @@ _BATCH_SIZES = {2 ** k for k in range(11)}
 
 def device_family(name: str) -> str:
     """The hardware family of a device name: the name without a trailing batch-size setting
-    (``1080ti_32`` -> ``1080ti``, ``titan_rtx_64`` -> ``titan_rtx``); any other name is its own
+    (``1080ti_32`` -> ``1080ti``, ``titan_rtx_64`` -> ``titan_rtx``, ``v100_32`` -> ``v100``); any other name is its own
     family (``gold_6226``, ``pixel3``, ``raspi4``, ``local_cpu_x86_64``).
 
     Example::
@@ -36,8 +36,8 @@ def device_family(name: str) -> str:
         ['1080ti', '1080ti', 'silver_4114', 'eyeriss']
     """
     m = _SETTING.match(name)
-    # "x86_64" is an architecture, not x86 at batch 64: a batch suffix never follows a digit
-    if m and int(m.group("batch")) in _BATCH_SIZES and not m.group("family")[-1].isdigit():
+    # "x86_64" is a CPU architecture, not x86 at batch 64 ("v100_64" is a V100 at batch 64)
+    if m and int(m.group("batch")) in _BATCH_SIZES and not m.group("family").endswith("x86"):
         return m.group("family")
     return name
 
