@@ -1,4 +1,4 @@
-"""Hypernetwork (MODNAS) fronts vs per-device NSGA-II on NAS-Bench-201 CIFAR-10 with published latencies.
+"""Hypernetwork (MODNAS) fronts vs per-device NSGA-II and ZeroCost, NAS-Bench-201 CIFAR-10, published latencies.
 
 The hypernetwork is trained once (surrogate mode) on the training devices' latency columns and an
 accuracy surrogate fitted on ``N`` labelled architectures; every held-out device is then known only
@@ -10,21 +10,44 @@ latency, each min-max normalised over all 15,625 architectures, reference (1, 1)
 
 Evaluations are counted honestly. Per held-out device the hypernetwork evaluates 10 reference
 latencies + 24 proposals; the accuracy surrogate cost ``N`` accuracy evaluations, shared by every
-device. NSGA-II (Optuna's sampler via :class:`raynas.strategies.OptunaStrategy`) runs per device at
+device. Two per-device searches run at
   * ``@dev``:   the same per-device count (10 + 24 = 34), and
   * ``@total``: the same total count, the ``N`` labels spread over the primary held-out devices
-    only (``34 + ceil(N / D)``; conservative: the labels also serve every other device).
-The training devices' latency tables are prior data (as MODNAS uses HELP's), not counted.
+    only (``34 + ceil(N / D)``; conservative: the labels also serve every other device):
+NSGA-II (Optuna's sampler via :class:`raynas.strategies.OptunaStrategy`) and raynas's
+:class:`~raynas.strategies.ZeroCostStrategy` (2 objectives; accuracy proxies path_params + log
+synflow, cost proxy FLOPs, read from the proxy cache as ``nb201_three.py`` does). ZeroCost's proxy
+scores are a separate budget -- networks scored on one batch, not trained -- reported as
+"networks scored". The training devices' latency tables are prior data (as MODNAS uses HELP's),
+not counted.
+
+"hardware embedding ignored" (``no-hw``): the same trained hypernetwork given the mean training
+embedding for every device (after its standardisation the zero vector: one fixed mixture of the
+tables), i.e. what the proposals are worth without knowing the target.
 
 Devices: the MODNAS split of METHODS.md where its devices are columns of the table (train: the
 13 MODNAS training devices present; primary held-out: the 6 MODNAS test devices present), every
-other column held out too and reported separately; on a table with none of them, a seeded quarter
-of the columns is held out. ``--local-device`` adds this machine's CPU, measured live as an unseen
-device (its nHV is relative to a live-measured random population, so approximate; timings on a
-shared machine are noisy).
+other column held out too and reported separately. ``--holdout family`` (default) makes every
+held-out device, primary or other, unseen as hardware: no device of its family
+(:func:`raynas.hardware.device_family`, the same hardware at another batch size) is trained on.
+A split given by ``--test-devices``/``--train-devices`` that breaks this is an error; with only
+``--test-devices`` the training devices are every column outside the held-out families; the
+default split *drops* its held-out devices of a trained family (listed in the header, neither
+trained on nor scored) rather than moving them into training, so the training set stays
+MODNAS's -- on the NB201 table no device is dropped (1080ti and titanx are trained, 2080ti and
+titanxp held out, the rest are single-setting devices). A table with none of MODNAS's devices
+holds out a seeded quarter of its families. ``--holdout device`` is the earlier protocol (only the
+held-out columns unseen), labelled so in the output. The per-device table names each held-out
+device's nearest training device (Spearman rho of latency over all architectures): families are
+not the only near-twins.
 
-    nice -n 10 .venv/bin/python benchmarks/hypernet_fronts.py --seeds 0,1,2 --local-device
+``--local-device`` adds this machine's CPU, measured live as an unseen device (its nHV is relative
+to a live-measured random population, so approximate; timings on a shared machine are noisy).
+The report is printed and written to ``benchmarks/out/hypernet_fronts.md`` (``--out``).
+
+    nice -n 10 .venv/bin/python benchmarks/hypernet_fronts.py --seeds 0,1,2 --labels 100,1000
     ... --test-devices raspi4,eyeriss --train-devices 1080ti_1,pixel3   # any split of the columns
+    ... --holdout device                                               # the earlier protocol
     ... --labels 100                                                   # accuracy labels N (list)
 """
 
@@ -36,31 +59,103 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-def choose_split(columns, test_arg, train_arg, seed: int = 0):
-    """(train, primary held-out, other held-out) device lists from the table's columns."""
-    from raynas.hypernet.pipeline import default_device_split
+HOLDOUTS = ("family", "device")
 
-    pick = lambda s: [d.strip() for d in s.split(",") if d.strip()]  # noqa: E731
+
+class Split(NamedTuple):
+    """Training and held-out devices. ``dropped``: columns of a trained family that the default split
+    leaves out of the held-out sets (family protocol); ``holdout``: the protocol."""
+
+    train: list
+    test: list
+    other: list
+    dropped: list
+    holdout: str
+
+
+def family_clashes(held, train) -> list[tuple[str, str]]:
+    """``(held-out device, a training device of its family)`` for every held-out device whose
+    family (:func:`raynas.hardware.device_family`) is trained on."""
+    from raynas.hardware import device_family
+
+    trained: dict[str, str] = {}
+    for t in train:
+        trained.setdefault(device_family(t), t)
+    return [(d, trained[device_family(d)]) for d in held if device_family(d) in trained]
+
+
+def family_split(columns, seed: int = 0) -> tuple[list, list]:
+    """``(train, held-out)``: a seeded quarter of the device families held out whole."""
+    from raynas.hardware import device_family
+
+    families = list(dict.fromkeys(device_family(c) for c in columns))
+    k = max(1, len(families) // 4)
+    held = set(np.random.default_rng(seed).choice(families, size=k, replace=False).tolist())
+    return [c for c in columns if device_family(c) not in held], [c for c in columns if device_family(c) in held]
+
+
+def default_split(columns, seed: int, holdout: str) -> tuple[list, list]:
+    """The default ``(train, primary held-out)``: MODNAS's split where the table has its devices;
+    under the family protocol its held-out devices of a trained family are dropped (none on NB201),
+    and a table without MODNAS's devices holds out whole families instead of single columns."""
+    from raynas.hypernet.pipeline import MODNAS_TEST_DEVICES, MODNAS_TRAIN_DEVICES, default_device_split
+
     train, test, _ = default_device_split(columns, seed)
+    if holdout == "device":
+        return train, test
+    modnas = any(d in columns for d in MODNAS_TEST_DEVICES) and any(d in columns for d in MODNAS_TRAIN_DEVICES)
+    clashing = {d for d, _ in family_clashes(test, train)}
+    test = [d for d in test if d not in clashing]
+    if not modnas or not test:
+        train, test = family_split(columns, seed)
+    return train, test
+
+
+def choose_split(columns, test_arg=None, train_arg=None, seed: int = 0, holdout: str = "family") -> Split:
+    """The benchmark's devices from the table's columns (module docstring: Devices).
+
+    ``holdout="family"``: no held-out device (primary or other) has a device of its family among the
+    training devices. A split given by ``test_arg``/``train_arg`` that holds out such a device is an
+    error; only ``test_arg`` given trains on every column outside the held-out families; the default
+    split drops such devices from the held-out sets (``Split.dropped``: neither trained on nor
+    scored), rather than moving them into training, so the training devices stay MODNAS's.
+    ``holdout="device"``: the earlier protocol, only the held-out columns themselves are unseen."""
+    from raynas.errors import InvalidConfigError, UnknownNameError
+    from raynas.hardware import device_family
+
+    if holdout not in HOLDOUTS:
+        raise InvalidConfigError(f"holdout must be one of {', '.join(HOLDOUTS)}, got {holdout!r}")
+    columns = list(columns)
+    pick = lambda s: [d.strip() for d in s.split(",") if d.strip()]  # noqa: E731
+    train, test = default_split(columns, seed, holdout)
     if test_arg:
         test = pick(test_arg)
-        train = [d for d in columns if d not in test]
+        held_families = {device_family(d) for d in test} if holdout == "family" else set()
+        train = [d for d in columns if d not in test and device_family(d) not in held_families]
     if train_arg:
         train = pick(train_arg)
     bad = [d for d in test + train if d not in columns]
     if bad:
-        raise SystemExit(f"devices {bad} are not columns of the latency table ({', '.join(columns)})")
+        raise UnknownNameError(f"devices {bad} are not columns of the latency table ({', '.join(columns)})")
     if set(train) & set(test) or not train or not test:
-        raise SystemExit(f"need disjoint, non-empty training and held-out devices, got {train} and {test}")
+        raise InvalidConfigError(f"need disjoint, non-empty training and held-out devices, got {train} and {test}")
+    clashes = family_clashes(test, train) if holdout == "family" else []
+    if clashes:
+        d, t = clashes[0]
+        raise InvalidConfigError(f"held-out device {d!r} is of the family {device_family(d)!r} of training device "
+                                 f"{t!r}, so not unseen (--holdout device allows it)")
     other = [d for d in columns if d not in train and d not in test]
-    return train, test, other
+    dropped = [d for d, _ in family_clashes(other, train)] if holdout == "family" else []
+    return Split(train, test, [d for d in other if d not in dropped], dropped, holdout)
 
 
 def nsga2_archs(space, objectives, evaluations: int, seed: int, population: int):
@@ -74,6 +169,77 @@ def nsga2_archs(space, objectives, evaluations: int, seed: int, population: int)
         strat.tell(a, objectives(a))
         archs.append(a)
     return archs
+
+
+def zero_cost_archs(space, scores, objectives, evaluations: int, seed: int):
+    """The architectures raynas's :class:`ZeroCostStrategy` evaluates, in order, on one device, and
+    after each evaluation how many distinct networks it had scored by zero-cost proxies (scored, not
+    trained). Proxies as in ``nb201_three.py``: path_params + log synflow for quality, FLOPs for cost,
+    read from the shared ``scores`` (``nb201_three.shared_scores``)."""
+    from benchmarks.nb201_three import PROXIES, RunView
+    from raynas.strategies import ZeroCostStrategy
+    from raynas.strategies.scorers import ProxyColumn
+
+    view = RunView(scores)
+    col = lambda n, t="none": ProxyColumn(view, PROXIES.index(n), t)  # noqa: E731
+    strat = ZeroCostStrategy(space, [col("path_params"), col("synflow", "log")], col("flops"),
+                             objectives=["quality", "cost"], seed=seed)
+    archs, scored = [], []
+    for _ in range(evaluations):
+        a = tuple(strat.ask())
+        strat.tell(a, objectives(a))
+        archs.append(a)
+        scored.append(view.evaluations)
+    return archs, scored
+
+
+def nearest_training_device(data, held, train) -> dict[str, tuple[str, float]]:
+    """Per held-out device, the training device ranking all architectures most like it (Spearman)."""
+    from raynas.predictors.models import rank_correlations
+
+    cols = list(held) + list(train)
+    rho = rank_correlations(np.column_stack([data.latency_ms[d] for d in cols]))
+    out = {}
+    for i, d in enumerate(held):
+        j = len(held) + int(np.argmax(rho[i, len(held):]))
+        out[d] = (cols[j], float(rho[i, j]))
+    return out
+
+
+def protocol_lines(split: Split) -> list[str]:
+    """Header lines naming the holdout protocol (and what it let through or left out)."""
+    if split.holdout == "family":
+        lines = ["# holdout protocol: family -- no held-out device shares its device family "
+                 "(raynas.hardware.device_family: the name without a batch-size suffix) with a training device"]
+        if split.dropped:
+            lines.append(f"# left out, their family is trained on (neither trained on nor scored): {', '.join(split.dropped)}")
+        return lines
+    clashes = family_clashes(split.test + split.other, split.train)
+    return ["# holdout protocol: device (the earlier protocol) -- only the held-out columns are unseen; a "
+            "held-out device may share its family (the same hardware at another batch size) with a training device",
+            "# held-out devices whose family is trained on: "
+            + (", ".join(f"{d} (trained: {t})" for d, t in clashes) or "none")]
+
+
+class Tee:
+    """Writes to several streams (the console and the report file)."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, text):
+        for s in self.streams:
+            s.write(text)
+        return len(text)
+
+    def flush(self):
+        for s in self.streams:
+            s.flush()
+
+
+def default_out(args) -> Path:
+    name = "hypernet_supernet" if args.mode == "supernet" else "hypernet_fronts"
+    return ROOT / "benchmarks" / "out" / f"{name}{'_device' if args.holdout == 'device' else ''}.md"
 
 
 def run_feedback(bench, space, bundle, targets, checkpoints, args, seed, record) -> None:
@@ -143,11 +309,14 @@ class LiveDevice:
         return self.cache[a]
 
 
-def main(argv=None) -> int:
+def parse_args(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data-dir", default=None)
     ap.add_argument("--test-devices", default=None, help="comma-separated primary held-out columns")
     ap.add_argument("--train-devices", default=None, help="comma-separated training columns")
+    ap.add_argument("--holdout", default="family", choices=HOLDOUTS,
+                    help="family (default): no held-out device has a training device of its family; "
+                         "device: the earlier protocol, only the held-out columns themselves are unseen")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--labels", default="100,1000", help="accuracy labels N of the surrogate (comma list)")
     ap.add_argument("--steps", type=int, default=1000, help="hypernetwork MGD steps")
@@ -157,6 +326,8 @@ def main(argv=None) -> int:
     ap.add_argument("--preferences", type=int, default=24)
     ap.add_argument("--nsga-population", type=int, default=16,
                     help="16 was the best of 8/16/32 at these budgets (held-out devices, 5 seeds)")
+    ap.add_argument("--zero-cost", default=True, action=argparse.BooleanOptionalAction,
+                    help="also raynas's ZeroCostStrategy per held-out device at NSGA-II's budgets")
     ap.add_argument("--feedback", default="24,49,100,249",
                     help="proposals per device at which to score the trial-feedback loop ('' to skip)")
     ap.add_argument("--refit-every", type=int, default=24, help="trials between refits in the feedback loop")
@@ -171,7 +342,37 @@ def main(argv=None) -> int:
     ap.add_argument("--local-device", action="store_true", help="also this CPU, measured live (unseen)")
     ap.add_argument("--local-population", type=int, default=150,
                     help="random architectures measured live to normalise the local CPU's hypervolume")
-    args = ap.parse_args(argv)
+    ap.add_argument("--out", default=None,
+                    help="the report is written here too (default benchmarks/out/hypernet_fronts.md; "
+                         "hypernet_fronts_device.md with --holdout device, hypernet_supernet.md in supernet mode; "
+                         "'' for none); it is renamed from <out>.part once the run has finished")
+    return ap, ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    ap, args = parse_args(argv)
+    out = default_out(args) if args.out is None else (Path(args.out) if args.out else None)
+    if out is None:
+        return run(ap, args)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.name + ".part")
+    cmd = " ".join(["benchmarks/hypernet_fronts.py", *(argv if argv is not None else sys.argv[1:])])
+    with open(part, "w") as f:
+        f.write(f"command: {cmd}   ({os.cpu_count()} shared cores; {time.strftime('%Y-%m-%d')})\n\n")
+        console, sys.stdout = sys.stdout, Tee(sys.stdout, f)
+        try:
+            rc = run(ap, args)
+        finally:
+            sys.stdout = console
+    part.replace(out)
+    print(f"# report written to {out}")
+    return rc
+
+
+def run(ap, args) -> int:
+    from raynas.errors import RaynasError
+
+    t_start = time.perf_counter()
     torch.set_num_threads(args.threads)
 
     from raynas import moo
@@ -184,8 +385,13 @@ def main(argv=None) -> int:
     bench = NB201Benchmark(args.data_dir)
     space = bench.space
     data = load_latency_data(space, args.data_dir)
-    train, test, other = choose_split(data.devices, args.test_devices, args.train_devices)
+    try:
+        split = choose_split(data.devices, args.test_devices, args.train_devices, holdout=args.holdout)
+    except RaynasError as e:
+        ap.error(str(e))
+    train, test, other = split.train, split.test, split.other
     held = test + other
+    near = nearest_training_device(data, held, train)
     seeds = [int(s) for s in args.seeds.split(",")]
     label_counts = [int(n) for n in args.labels.split(",")] if args.mode == "surrogate" else [0]
     per_device = len(data.reference_rows) + args.preferences
@@ -193,25 +399,36 @@ def main(argv=None) -> int:
     feedback = [int(k) for k in args.feedback.split(",") if k.strip()] if args.mode == "surrogate" else []
     n_fb = label_counts[0]
     budget_fb = {k: len(data.reference_rows) + k + math.ceil(n_fb / len(test)) for k in feedback}
+    for line in protocol_lines(split):
+        print(line)
     print(f"# train devices ({len(train)}): {', '.join(train)}")
     print(f"# held-out, primary ({len(test)}): {', '.join(test)}")
     print(f"# held-out, outside the split ({len(other)}): {', '.join(other) or '-'}")
     print(f"# scoring: CIFAR-10 {args.split} error x latency, raynas.moo normalised HV; hypernet: "
           f"{args.steps} MGD steps, {args.scalarisation} scalarisation, {args.sampler} sampling")
     print(f"# evaluations per held-out device: {per_device} (10 reference latencies + {args.preferences} proposals)"
-          f" + N accuracy labels shared; NSGA-II @dev = {per_device}, @total = "
-          + ", ".join(f"{budget_total[n]} (N={n})" for n in label_counts), flush=True)
+          f" + N accuracy labels shared; NSGA-II{' and ZeroCost' if args.zero_cost else ''} @dev = {per_device}, "
+          f"@total = " + ", ".join(f"{budget_total[n]} (N={n})" for n in label_counts), flush=True)
+    if args.zero_cost:
+        print("# ZeroCost: raynas ZeroCostStrategy, 2 objectives (quality, cost), accuracy proxies path_params + "
+              "log synflow, cost proxy FLOPs (as benchmarks/nb201_three.py); its proxy scores are a separate budget "
+              "(networks scored on one Fashion-MNIST batch, not trained), reported as 'networks scored'", flush=True)
     if feedback:
         print(f"# trial feedback (HypernetStrategy as HypernetSearch runs it in Tune, refit every {args.refit_every} "
               f"trials) from N={n_fb} labels, on the primary held-out devices: per device 10 + k evaluations, "
               f"NSGA-II at equal total = " + ", ".join(f"{budget_fb[k]} (k={k})" for k in feedback), flush=True)
 
+    zc_scores = None
+    if args.zero_cost:
+        from benchmarks.nb201_three import shared_scores
+
+        zc_scores = shared_scores(space, args.data_dir)
     local = LiveDevice(space, args.local_population, 0) if args.local_device else None
     grid = torch.tensor(moo.quarter_circle_preferences(args.preferences), dtype=torch.float32)
-    res: dict = {}  # (method, device) -> list of (nHV, distinct, seconds)
+    res: dict = {}  # (method, device) -> list of (nHV, distinct, seconds, networks scored)
 
-    def add(method, device, hv, distinct=float("nan"), secs=float("nan")):
-        res.setdefault((method, device), []).append((hv, distinct, secs))
+    def add(method, device, hv, distinct=float("nan"), secs=float("nan"), scored=float("nan")):
+        res.setdefault((method, device), []).append((hv, distinct, secs, scored))
 
     local_sets: dict = {}
     for seed in seeds:
@@ -249,7 +466,7 @@ def main(argv=None) -> int:
                 archs = bundle.hypernet.argmax_archs(grid, torch.tensor(data.profile(d).embedding))
                 add(f"hypernet N={n}", d, bench.normalised_hv(archs, d), len(set(archs)),
                     train_s + time.perf_counter() - t1)
-                if d in held:
+                if d in held:  # hardware embedding ignored: every device gets the mean training embedding
                     flat = bundle.hypernet.argmax_archs(grid, mean_emb)
                     add(f"no-hw N={n}", d, bench.normalised_hv(flat, d), len(set(flat)))
             if local_prof is not None:
@@ -265,21 +482,33 @@ def main(argv=None) -> int:
                       f"{time.perf_counter() - t1:.1f}s", flush=True)
         budgets = sorted({per_device, *budget_total.values(), *budget_fb.values(),
                           *(len(data.reference_rows) + k for k in feedback)})
+        t_base = time.perf_counter()
+        zc_s = 0.0
         for d in held:
             obj = lambda a, d=d: bench.objectives(a, d, args.split)  # noqa: E731
+            trajectory = lambda archs, d=d: moo.hv_trajectory(  # noqa: E731
+                np.array([bench.objectives(a, d, args.split) for a in archs]), normaliser=bench.normaliser(d),
+                true_hv=bench.true_hv(d))
             t1 = time.perf_counter()
             archs = nsga2_archs(space, obj, max(budgets), seed, args.nsga_population)
             secs = time.perf_counter() - t1
-            traj = moo.hv_trajectory(np.array([obj(a) for a in archs]), normaliser=bench.normaliser(d),
-                                     true_hv=bench.true_hv(d))
+            traj = trajectory(archs)
             for b in budgets:
                 add(f"NSGA-II @{b}", d, traj[b - 1], len(set(archs[:b])), secs * b / max(budgets))
+            if zc_scores is not None:
+                t1 = time.perf_counter()
+                archs, scored = zero_cost_archs(space, zc_scores, obj, max(budgets), seed)
+                secs = time.perf_counter() - t1
+                zc_s += secs
+                traj = trajectory(archs)
+                for b in budgets:
+                    add(f"ZeroCost @{b}", d, traj[b - 1], len(set(archs[:b])), secs * b / max(budgets), scored[b - 1])
             rs = RandomStrategy(space, seed=seed)
-            ra = [tuple(rs.ask()) for _ in range(max(budgets))]
-            rtraj = moo.hv_trajectory(np.array([obj(a) for a in ra]), normaliser=bench.normaliser(d),
-                                      true_hv=bench.true_hv(d))
+            rtraj = trajectory([tuple(rs.ask()) for _ in range(max(budgets))])
             for b in budgets:
                 add(f"random @{b}", d, rtraj[b - 1])
+        print(f"# seed {seed}: per-device baselines up to {max(budgets)} evaluations on {len(held)} held-out devices "
+              f"in {time.perf_counter() - t_base:.1f}s (ZeroCost {zc_s:.1f}s)", flush=True)
         if local is not None:
             obj = lambda a: (100.0 - bench.accuracy(a, args.split), local.latency(a))  # noqa: E731
             t1 = time.perf_counter()
@@ -287,27 +516,44 @@ def main(argv=None) -> int:
             print(f"# seed {seed}: NSGA-II on {local.device.name} measured {per_device} archs live in "
                   f"{time.perf_counter() - t1:.1f}s", flush=True)
 
-    # --- local CPU: normalise over everything measured live (a random population + all proposals) ---
     if local is not None:
-        name = local.device.name
-        t1 = time.perf_counter()
-        for a in local.population:
-            local.latency(a)
-        print(f"# {name}: {len(local.cache)} architectures measured live in total "
-              f"(population {time.perf_counter() - t1:.1f}s)")
-        every = list(local.cache)
-        pts = np.array([(100.0 - bench.accuracy(a, args.split), local.cache[a]) for a in every])
-        norm = moo.Normaliser.fit(pts)
-        ref_hv = moo.hypervolume(norm(pts[moo.pareto_mask(pts)]), np.ones(2))
-        nhv = lambda archs: moo.normalised_hypervolume(  # noqa: E731
-            np.array([(100.0 - bench.accuracy(a, args.split), local.cache[a]) for a in archs]),
-            normaliser=norm, true_hv=ref_hv)
-        for (key, seed), archs in local_sets.items():
-            label = "NSGA-II @%d" % per_device if key == "nsga" else f"hypernet N={key}"
-            add(label, name, nhv(archs), len(set(archs)))
-        add("population", name, nhv(local.population), len(local.population))
+        score_local(local, local_sets, bench, args, per_device, add)
+    ctx = dict(seeds=seeds, split=split, near=near, label_counts=label_counts, per_device=per_device,
+               budget_total=budget_total, feedback=feedback, n_fb=n_fb, budget_fb=budget_fb,
+               n_ref=len(data.reference_rows), local=local, zero_cost=zc_scores is not None)
+    report(res, **ctx)
+    print(f"\n# wall time {time.perf_counter() - t_start:.0f} s")
+    return 0
 
-    # --- tables ---------------------------------------------------------------------------------------
+
+def score_local(local, local_sets, bench, args, per_device, add) -> None:
+    """The local CPU's nHV, normalised over everything measured live (a random population + all proposals)."""
+    from raynas import moo
+
+    name = local.device.name
+    t1 = time.perf_counter()
+    for a in local.population:
+        local.latency(a)
+    print(f"# {name}: {len(local.cache)} architectures measured live in total "
+          f"(population {time.perf_counter() - t1:.1f}s)")
+    every = list(local.cache)
+    pts = np.array([(100.0 - bench.accuracy(a, args.split), local.cache[a]) for a in every])
+    norm = moo.Normaliser.fit(pts)
+    ref_hv = moo.hypervolume(norm(pts[moo.pareto_mask(pts)]), np.ones(2))
+    nhv = lambda archs: moo.normalised_hypervolume(  # noqa: E731
+        np.array([(100.0 - bench.accuracy(a, args.split), local.cache[a]) for a in archs]),
+        normaliser=norm, true_hv=ref_hv)
+    for (key, seed), archs in local_sets.items():
+        label = "NSGA-II @%d" % per_device if key == "nsga" else f"hypernet N={key}"
+        add(label, name, nhv(archs), len(set(archs)))
+    add("population", name, nhv(local.population), len(local.population))
+
+
+def report(res, *, seeds, split, near, label_counts, per_device, budget_total, feedback, n_fb, budget_fb, n_ref,
+           local, zero_cost) -> None:
+    """The tables: nHV per device, the summary over the primary held-out devices, trial feedback."""
+    train, test, other = split.train, split.test, split.other
+
     def cell(method, d, k=0, devs=None):
         """mean ± std over seeds of one device, or (``devs``) of the per-seed means over devices"""
         if devs is not None:
@@ -317,75 +563,103 @@ def main(argv=None) -> int:
         v = [r[k] for r in res.get((method, d), [])]
         return f"{np.mean(v):.4f} ± {np.std(v):.4f}" if v else "-"
 
+    def mean_of(method, devs, k=0):
+        v = [r[k] for d in devs for r in res.get((method, d), [])]
+        return float(np.mean(v)) if v else float("nan")
+
+    budgets = list(dict.fromkeys([per_device] + [budget_total[n] for n in label_counts]))
     hn_methods = [f"hypernet N={n}" for n in label_counts]
-    ns_methods = [f"NSGA-II @{per_device}"] + [f"NSGA-II @{budget_total[n]}" for n in label_counts
-                                                if budget_total[n] != per_device]
-    ns_methods = list(dict.fromkeys(ns_methods))
-    cols = hn_methods + [f"no-hw N={label_counts[-1]}"] + ns_methods + [f"random @{budget_total[label_counts[0]]}"]
-    print("\n## Normalised hypervolume per device (mean ± std over seeds " + ",".join(map(str, seeds)) + ")\n")
-    print("| device | group | " + " | ".join(cols) + " | distinct archs of 24 (hypernet N=" + str(label_counts[-1]) + ") |")
-    print("|" + "---|" * (len(cols) + 3))
+    nohw_methods = [f"no-hw N={n}" for n in label_counts]
+    ns_methods = [f"NSGA-II @{b}" for b in budgets]
+    zc_methods = [f"ZeroCost @{b}" for b in budgets] if zero_cost else []
+    cols = hn_methods + nohw_methods + ns_methods + zc_methods + [f"random @{budget_total[label_counts[0]]}"]
+    protocol = ("holdout: family" if split.holdout == "family"
+                else "holdout: device (the earlier protocol; families may be shared)")
+    print(f"\n## Normalised hypervolume per device (mean ± std over seeds {','.join(map(str, seeds))}; {protocol})\n")
+    print("no-hw = the hypernetwork given the mean training-device embedding for every device (hardware "
+          "embedding ignored); nearest = the training device ranking the 15,625 architectures most alike (Spearman)\n")
+    print("| device | group | nearest training device (ρ) | " + " | ".join(cols)
+          + " | distinct archs of 24 (hypernet N=" + str(label_counts[-1]) + ") |")
+    print("|" + "---|" * (len(cols) + 4))
+    clashing = {d for d, _ in family_clashes(test + other, train)}
     groups = [("held-out", test), ("held-out (outside split)", other), ("train", train)]
     if local is not None:
         groups.insert(1, ("unseen, live*", [local.device.name]))
     for group, devs in groups:
         for d in devs:
-            print(f"| {d} | {group} | " + " | ".join(cell(m, d) for m in cols) + f" | {cell(hn_methods[-1], d, 1)} |")
+            g = group + (", family trained on" if d in clashing else "")
+            nb = f"{near[d][0]} ({near[d][1]:.3f})" if d in near else "-"
+            print(f"| {d} | {g} | {nb} | " + " | ".join(cell(m, d) for m in cols) + f" | {cell(hn_methods[-1], d, 1)} |")
 
-    def mean_of(method, devs):
-        v = [r[0] for d in devs for r in res.get((method, d), [])]
-        return float(np.mean(v)) if v else float("nan")
-
-    print("\n## Summary over the primary held-out devices (" + ", ".join(test) + ")\n")
-    print("| method | evaluations per device | mean nHV | wall-clock |")
+    print(f"\n## Summary over the primary held-out devices ({', '.join(test)}; {protocol})\n")
+    print("nHV: mean ± std over seeds of the mean over these devices\n")
+    print("| method | evaluations per device | held-out nHV | wall-clock |")
     print("|---|---|---|---|")
     for n in label_counts:
-        t = np.mean([r[2] for d in test for r in res[(f"hypernet N={n}", d)]])
-        print(f"| hypernet N={n} (zero-shot) | {per_device} + {n} labels shared | {mean_of(f'hypernet N={n}', test):.4f} "
+        t = mean_of(f"hypernet N={n}", test, 2)
+        print(f"| hypernet N={n} (zero-shot) | {per_device} + {n} labels shared | {cell(f'hypernet N={n}', None, devs=test)} "
               f"| {t:.0f} s training once for all devices + ms per device |")
-        print(f"| same, hardware embedding ignored | {per_device} + {n} shared | {mean_of(f'no-hw N={n}', test):.4f} | - |")
+        print(f"| same, hardware embedding ignored (mean training embedding) | {per_device} + {n} shared | "
+              f"{cell(f'no-hw N={n}', None, devs=test)} | - |")
     for m in ns_methods:
-        t = np.mean([r[2] for d in test for r in res[(m, d)]])
-        print(f"| {m} | {m.split('@')[1]} | {mean_of(m, test):.4f} | {t:.2f} s per device on the table "
-              f"(+ training every evaluated net in real use) |")
+        print(f"| {m} | {m.split('@')[1]} | {cell(m, None, devs=test)} | {mean_of(m, test, 2):.2f} s per device on "
+              f"the table (+ training every evaluated net in real use) |")
+    for m in zc_methods:
+        print(f"| {m} | {m.split('@')[1]} (+ {mean_of(m, test, 3):.0f} networks scored by proxies, not trained) | "
+              f"{cell(m, None, devs=test)} | {mean_of(m, test, 2):.2f} s per device on the table, proxies mostly "
+              f"read from the cache (+ training every evaluated net in real use) |")
     for n in label_counts:
-        print(f"| random @{budget_total[n]} | {budget_total[n]} | {mean_of(f'random @{budget_total[n]}', test):.4f} | - |")
+        print(f"| random @{budget_total[n]} | {budget_total[n]} | {cell(f'random @{budget_total[n]}', None, devs=test)} | - |")
     if feedback:
-        print(f"\n## Trial feedback: hypernetwork from N={n_fb} labels refined by the trials' results, "
-              f"vs per-device NSGA-II\n")
-        print("| proposals per device k | evaluations per device | hypernet + feedback | NSGA-II, equal per-device "
-              "(10 + k) | NSGA-II, equal total (10 + k + N/D) | random, equal total | wall-clock (hypernet) |")
-        print("|---|---|---|---|---|---|---|")
-        for k in feedback:
-            t = np.mean([r[2] for d in test for r in res[(f"feedback k={k}", d)]])
-            print(f"| {k} | {len(data.reference_rows) + k} + {n_fb} shared | {cell(f'feedback k={k}', None, devs=test)} | "
-                  f"{cell(f'NSGA-II @{len(data.reference_rows) + k}', None, devs=test)} | {cell(f'NSGA-II @{budget_fb[k]}', None, devs=test)} | "
-                  f"{cell(f'random @{budget_fb[k]}', None, devs=test)} | {t:.0f} s |")
+        report_feedback(res, cell, mean_of, test, feedback, n_fb, budget_fb, n_ref, zero_cost)
+    print()
+    verdicts(res, mean_of, test, label_counts, per_device, budget_total, zero_cost)
+    if other:
+        print(f"held-out outside the split, hypernet N={label_counts[-1]}: mean nHV "
+              f"{mean_of(hn_methods[-1], other):.4f} (embedding ignored {mean_of(nohw_methods[-1], other):.4f}); "
+              f"train devices: {mean_of(hn_methods[-1], train):.4f}")
+    if local is not None:
+        print(f"* {local.device.name}: measured live on a shared, loaded machine; its nHV is relative to the "
+              f"front of the {len(local.cache)} architectures measured here (a random population of "
+              f"{len(local.population)} + every proposal), not of all 15,625.")
 
+
+def report_feedback(res, cell, mean_of, test, feedback, n_fb, budget_fb, n_ref, zero_cost) -> None:
+    print(f"\n## Trial feedback: hypernetwork from N={n_fb} labels refined by the trials' results, "
+          f"vs per-device NSGA-II{' and ZeroCost' if zero_cost else ''}\n")
+    zc_head = " | ZeroCost, equal total | networks scored (ZeroCost)" if zero_cost else ""
+    print("| proposals per device k | evaluations per device | hypernet + feedback | NSGA-II, equal per-device "
+          f"(10 + k) | NSGA-II, equal total (10 + k + N/D){zc_head} | random, equal total | wall-clock (hypernet) |")
+    print("|---|---|---|---|---|---|" + ("---|---|" if zero_cost else "") + "---|")
+    for k in feedback:
+        t = mean_of(f"feedback k={k}", test, 2)
+        zc = (f" | {cell(f'ZeroCost @{budget_fb[k]}', None, devs=test)} | {mean_of(f'ZeroCost @{budget_fb[k]}', test, 3):.0f}"
+              if zero_cost else "")
+        print(f"| {k} | {n_ref + k} + {n_fb} shared | {cell(f'feedback k={k}', None, devs=test)} | "
+              f"{cell(f'NSGA-II @{n_ref + k}', None, devs=test)} | {cell(f'NSGA-II @{budget_fb[k]}', None, devs=test)}{zc} | "
+              f"{cell(f'random @{budget_fb[k]}', None, devs=test)} | {t:.0f} s |")
     print()
     for k in feedback:
         hv, ns = mean_of(f"feedback k={k}", test), mean_of(f"NSGA-II @{budget_fb[k]}", test)
         print(f"feedback k={k}: held-out mean nHV {hv:.4f} vs NSGA-II at equal total evaluations "
               f"@{budget_fb[k]}: {'not worse' if hv >= ns else 'WORSE'} ({ns:.4f})")
+
+
+def verdicts(res, mean_of, test, label_counts, per_device, budget_total, zero_cost) -> None:
+    rivals = ["NSGA-II"] + (["ZeroCost"] if zero_cost else [])
     for n in label_counts:
         hv = mean_of(f"hypernet N={n}", test)
-        ns_dev, ns_tot = mean_of(f"NSGA-II @{per_device}", test), mean_of(f"NSGA-II @{budget_total[n]}", test)
-        print(f"N={n}: held-out mean nHV {hv:.4f} ({'meets' if hv >= 0.97 else 'MISSES'} >= 0.97); "
-              f"vs NSGA-II @{per_device}: {'not worse' if hv >= ns_dev else 'WORSE'} ({ns_dev:.4f}); "
-              f"vs NSGA-II at equal total evaluations @{budget_total[n]}: "
-              f"{'not worse' if hv >= ns_tot else 'WORSE'} ({ns_tot:.4f})")
-        worse = [d for d in test if np.mean([r[0] for r in res[(f'hypernet N={n}', d)]])
-                 < np.mean([r[0] for r in res[(f'NSGA-II @{budget_total[n]}', d)]])]
-        if worse:
-            print(f"   devices where NSGA-II @{budget_total[n]} beats the hypernet: {', '.join(worse)}")
-    if other:
-        print(f"held-out outside the split, hypernet N={label_counts[-1]}: mean nHV "
-              f"{mean_of(hn_methods[-1], other):.4f}; train devices: {mean_of(hn_methods[-1], train):.4f}")
-    if local is not None:
-        print(f"* {local.device.name}: measured live on a shared, loaded machine; its nHV is relative to the "
-              f"front of the {len(local.cache)} architectures measured here (a random population of "
-              f"{len(local.population)} + every proposal), not of all 15,625.")
-    return 0
+        parts = []
+        for r in rivals:
+            dev, tot = mean_of(f"{r} @{per_device}", test), mean_of(f"{r} @{budget_total[n]}", test)
+            parts.append(f"vs {r} @{per_device}: {'not worse' if hv >= dev else 'WORSE'} ({dev:.4f}); vs {r} at equal "
+                         f"total evaluations @{budget_total[n]}: {'not worse' if hv >= tot else 'WORSE'} ({tot:.4f})")
+        print(f"N={n}: held-out mean nHV {hv:.4f} ({'meets' if hv >= 0.97 else 'MISSES'} >= 0.97); " + "; ".join(parts))
+        for r in rivals:
+            worse = [d for d in test if np.mean([x[0] for x in res[(f'hypernet N={n}', d)]])
+                     < np.mean([x[0] for x in res[(f'{r} @{budget_total[n]}', d)]])]
+            if worse:
+                print(f"   devices where {r} @{budget_total[n]} beats the hypernet: {', '.join(worse)}")
 
 
 if __name__ == "__main__":

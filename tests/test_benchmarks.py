@@ -74,3 +74,44 @@ def test_any_device_columns(tmp_path, data_dir):
 def test_missing_files_name_the_directory(tmp_path):
     with pytest.raises(DataNotFoundError, match=str(tmp_path)):
         NB201Benchmark(tmp_path)
+
+
+def _hypernet_fronts_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "hypernet_fronts.py"
+    spec = importlib.util.spec_from_file_location("hypernet_fronts_bench", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_hypernet_benchmark_holds_out_whole_device_families(bench):
+    """The hypernet benchmark's split: no held-out device has a training device of its family."""
+    from raynas.errors import InvalidConfigError
+    from raynas.hardware import device_family
+
+    script = _hypernet_fronts_script()
+    cols = bench.devices
+    split = script.choose_split(cols, None, None)
+    assert split.holdout == "family" and split.test and split.train
+    trained = {device_family(d) for d in split.train}
+    assert not trained & {device_family(d) for d in split.test + split.other}
+    assert set(split.train + split.test + split.other + split.dropped) == set(cols)
+    # a given held-out device whose family is trained on is refused, naming both devices
+    with pytest.raises(InvalidConfigError, match="1080ti_32.*1080ti_1"):
+        script.choose_split(cols, "1080ti_32,raspi4", "1080ti_1,pixel3")
+    with pytest.raises(InvalidConfigError, match="titanx_256.*titanx_1"):
+        script.choose_split(cols, "titanx_256", "titanx_1,pixel3")
+    with pytest.raises(InvalidConfigError, match="2080ti_1.*2080ti_32"):
+        script.choose_split(cols, "2080ti_1", "2080ti_32")
+    # only held-out devices given: training is every column outside their families
+    split = script.choose_split(cols, "1080ti_32,raspi4", None)
+    assert not {d for d in split.train if device_family(d) in ("1080ti", "raspi4")}
+    # a derived held-out device of a trained family is left out, not held out
+    split = script.choose_split(cols, "raspi4", "1080ti_1,pixel3")
+    assert {"1080ti_32", "1080ti_256"} <= set(split.dropped) and "1080ti_32" not in split.other
+    # the earlier protocol allows it
+    split = script.choose_split(cols, "1080ti_32,raspi4", "1080ti_1,pixel3", holdout="device")
+    assert split.test == ["1080ti_32", "raspi4"] and not split.dropped
