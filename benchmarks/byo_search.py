@@ -39,8 +39,10 @@ sys.path.insert(0, str(ROOT / "examples"))  # the example is the trainable under
 
 import numpy as np  # noqa: E402
 
-METHODS = ("zc", "predictor", "tpe", "gp", "random")
-LABELS = {"zc": "raynas ZeroCostSearch", "predictor": "raynas PredictorSearch", "tpe": "Optuna TPE (multivariate)",
+METHODS = ("zc", "zc-driver", "zc-ray", "predictor", "tpe", "gp", "random")
+LABELS = {"zc": "raynas ZeroCostSearch", "zc-driver": "raynas ZeroCostSearch, scores on the driver (proxy_workers=0)",
+          "zc-ray": "raynas ZeroCostSearch, scores as Ray tasks (proxy_where='ray')",
+          "predictor": "raynas PredictorSearch", "tpe": "Optuna TPE (multivariate)",
           "gp": "Optuna GP", "random": "Optuna random"}
 OBJECTIVES = {2: (["accuracy", "latency_ms"], ["max", "min"]),
               3: (["accuracy", "latency_ms", "params"], ["max", "min", "min"])}
@@ -78,10 +80,13 @@ def timed(cls):
 def make_searcher(method: str, metric, mode, seed: int):
     import bring_your_own as byo
 
-    if method == "zc":
+    if method in ("zc", "zc-driver", "zc-ray"):
         from searchers import ZeroCostSearch
 
-        return timed(ZeroCostSearch)(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14), seed=seed)
+        # zc-driver: scores computed on the driver, blocking; zc-ray: as Ray tasks (zc: a thread on one node)
+        workers = {"zc-driver": {"proxy_workers": 0}, "zc-ray": {"proxy_where": "ray"}}.get(method, {})
+        return timed(ZeroCostSearch)(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14),
+                                     seed=seed, **workers)
     if method == "predictor":
         from searchers.predictor import PredictorSearch
 
@@ -185,7 +190,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--methods", default=",".join(m for m in METHODS if m not in ("zc-driver", "zc-ray")))
     p.add_argument("--objectives", default="2,3")
     p.add_argument("--trials", type=int, default=max(BUDGETS))
     p.add_argument("--concurrency", type=int, default=2)
@@ -218,7 +223,8 @@ def main(argv=None) -> None:
     header = (f"# Bring-your-own search ({len(done_runs(out))} runs; command: python benchmarks/byo_search.py "
               f"{' '.join(argv if argv is not None else sys.argv[1:])})")
     print(header + "\n" + table)
-    (out.parent / "byo_search.md").write_text(header + "\n" + table + "\n")
+    md = out.parent / "byo_search.md" if out.name == "byo_runs.jsonl" else out.with_suffix(".md")
+    md.write_text(header + "\n" + table + "\n")
 
 
 if __name__ == "__main__":

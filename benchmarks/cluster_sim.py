@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from benchmarks.nb201_three import RunView, shared_scores  # noqa: E402
+from benchmarks.overhead import TimedScores  # noqa: E402
 
 METHODS = ("zc", "zc-believer", "tpe", "nsga2", "gp", "random")
 LABELS = {"zc": "raynas ZeroCostStrategy (defaults)",
@@ -56,26 +57,6 @@ LABELS = {"zc": "raynas ZeroCostStrategy (defaults)",
           "tpe": "Optuna TPE (multivariate, constant_liar)",
           "nsga2": "Optuna NSGAIISampler", "gp": "Optuna GPSampler", "random": "Optuna RandomSampler"}
 WORKERS = (1, 8, 32, 128, 512)
-
-
-class TimedCompute:
-    """Real seconds a shared ProxyScores spent computing networks (a cold cache) in this process."""
-
-    def __init__(self, scores):
-        self.seconds = 0.0
-        inner = scores._compute
-
-        def timed(archs):
-            t0 = time.perf_counter()
-            try:
-                return inner(archs)
-            finally:
-                self.seconds += time.perf_counter() - t0
-
-        scores._compute = timed
-
-    def __call__(self) -> float:
-        return self.seconds
 
 
 def seconds_per_network(space, n: int = 8) -> float:
@@ -222,7 +203,8 @@ def main(argv=None) -> int:
         if unknown:
             p.error(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
         scores = shared_scores(bench.space, args.data_dir)
-        computed = TimedCompute(scores)
+        timed = TimedScores(scores)  # real seconds spent computing networks here (a cold cache)
+        computed = lambda: timed.seconds  # noqa: E731
         per_network = seconds_per_network(bench.space)
         print(f"# zero-cost scoring here: {per_network:.3f} s per network", file=sys.stderr, flush=True)
         done = {(r["method"], r["device"], r["seed"], r["workers"]) for r in load(out)}

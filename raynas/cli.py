@@ -21,34 +21,22 @@ from pathlib import Path
 from raynas.errors import DataNotFoundError, InvalidConfigError, RaynasError
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
-    return value
+def _number(cast, low: float, inclusive: bool, words: str):
+    """An argparse type: ``cast(text)``, finite and above ``low`` (or equal, when ``inclusive``)."""
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {words}, got {text!r}") from None
+        if not ((value >= low) if inclusive else (value > low)) or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"expected {words}, got {text!r}")
+        return value
+    return parse
 
 
-def _nonnegative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
-    if not 0 < value < float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
-    return value
+_positive_int = _number(int, 1, True, "a positive integer")
+_nonnegative_int = _number(int, 0, True, "an integer >= 0")
+_positive_float = _number(float, 0, False, "a positive number")
 
 
 #: what ``raynas search --searcher`` accepts (``nsga2``, ``tpe``, ``gp`` also name Optuna's samplers)
