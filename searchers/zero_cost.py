@@ -8,10 +8,10 @@ proposal among the mutants of a parent (move proposal). Proxies are computed on 
 (your ``model_fn(config)``, or a NAS space's cells) and cached; the cache is part of the
 searcher's checkpoint, so ``Tuner.restore`` does not recompute it.
 
-The warm-up does not hold up the first trials: inside a Ray session its networks are scored by Ray
-tasks (one CPU each, ``proxy_workers`` at a time) beside the running trials, the first suggestions
-come from the candidates scored so far (random ones before any score arrives), and the warm-up
-proper starts once all are scored. Progress is logged through the ``raynas`` logger.
+The warm-up does not hold up the first trials: inside a Ray session its networks are scored in the
+background beside the running trials (a thread of the driver on one machine, Ray tasks spread over
+the nodes of a cluster; ``proxy_where``), the first suggestions come from the candidates scored so
+far (random ones before any score arrives), and the warm-up proper starts once all are scored. Progress is logged through the ``raynas`` logger.
 
 Drop-in use (the searcher lines are all that change in a plain Tune script)::
 
@@ -59,23 +59,33 @@ def _score_chunk(space, archs, names, batch, num_classes, init_seed, input_shape
     return values, (ray.get_runtime_context().get_node_id() if ray.is_initialized() else None)
 
 
-class RayScoring:
-    """Computes chunks of proxy values as Ray tasks for :class:`ProxyScores`.
+WHERE = ("auto", "ray", "thread")
 
-    Outside a Ray session (a script driving the strategy directly) chunks are computed at once on
-    this process. ``max_in_flight`` bounds the tasks running at a time; the rest wait in a queue.
-    ``num_cpus`` is what each task reserves: 0 by default, so scoring runs even when the trials hold
-    every CPU of the cluster (Tune keeps reused trial actors on their CPUs), at the price of sharing
-    those CPUs with ``max_in_flight`` single-threaded tasks. Tasks are spread over the cluster's
-    nodes (Ray's ``"SPREAD"`` scheduling); ``nodes`` counts the chunks each node computed."""
+
+class RayScoring:
+    """Computes chunks of proxy values for :class:`ProxyScores` in the background: as Ray tasks
+    spread over the cluster's nodes, or in one thread of the driver.
+
+    ``where``: ``"ray"`` -- Ray tasks (Ray's ``"SPREAD"`` scheduling; ``num_cpus`` is what each
+    reserves: 0 by default, so scoring runs even when the trials hold every CPU, at the price of
+    sharing those CPUs with ``max_in_flight`` single-threaded tasks; each new worker process pays
+    the import of torch first); ``"thread"`` -- a background thread of the driver (no start-up, no
+    serialisation; it shares the driver's CPU); ``"auto"`` (default) -- a thread when the Ray
+    cluster has one node, tasks when it has more (decided at the first chunk). Outside a Ray
+    session chunks are computed at once on this process. ``max_in_flight`` bounds the tasks running
+    at a time; the rest wait in a queue. ``nodes`` counts the chunks each node computed."""
 
     def __init__(self, space, names: Sequence[str], batch, num_classes: int, init_seed: int,
                  input_shape: Sequence[int], data_dir=None, threads: int = 1, max_in_flight: int | None = None,
-                 num_cpus: float = 0):
+                 num_cpus: float = 0, where: str = "auto"):
+        if where not in WHERE:
+            raise InvalidConfigError(f"proxy scoring must run in one of {WHERE}, got {where!r}")
         self.args = (space, list(names), batch, num_classes, init_seed, tuple(input_shape), data_dir, threads)
         self.max_in_flight = max_in_flight
         self.num_cpus = num_cpus
+        self.where = where
         self._task = None
+        self._pool = None
         self._queue: list[tuple[int, list]] = []
         self._refs: dict[int, Any] = {}
         self._local: dict[int, Any] = {}
@@ -83,16 +93,33 @@ class RayScoring:
         self.nodes: Counter = Counter()
 
     def __getstate__(self):
-        return {"args": self.args, "max_in_flight": self.max_in_flight, "num_cpus": self.num_cpus}
+        return {"args": self.args, "max_in_flight": self.max_in_flight, "num_cpus": self.num_cpus,
+                "where": self.where}
 
     def __setstate__(self, state):
-        self.__init__(*state["args"], max_in_flight=state["max_in_flight"], num_cpus=state.get("num_cpus", 0))
+        self.__init__(*state["args"], max_in_flight=state["max_in_flight"], num_cpus=state.get("num_cpus", 0),
+                      where=state.get("where", "ray"))
 
     def submit(self, chunk: list) -> int:
         handle, self._next = self._next, self._next + 1
         self._queue.append((handle, chunk))
         self._launch()
         return handle
+
+    def _start(self) -> None:
+        """Decide where chunks run (the first time there is one): a thread or Ray tasks."""
+        import ray
+
+        where = self.where
+        if where == "auto":
+            where = "thread" if sum(n["Alive"] for n in ray.nodes()) <= 1 else "ray"
+        if where == "thread":
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="raynas-scoring")
+        else:
+            self._task = ray.remote(num_cpus=self.num_cpus, scheduling_strategy="SPREAD")(_score_chunk)
+            self._space_ref = ray.put(self.args[0])
 
     def _launch(self) -> None:
         import ray
@@ -102,36 +129,47 @@ class RayScoring:
                 self._local[handle] = self._unpack(_score_chunk(self.args[0], chunk, *self.args[1:]))
             self._queue.clear()
             return
-        if self._task is None:
-            self._task = ray.remote(num_cpus=self.num_cpus, scheduling_strategy="SPREAD")(_score_chunk)
-            self._space_ref = ray.put(self.args[0])
+        if self._task is None and self._pool is None:
+            self._start()
         while self._queue and (self.max_in_flight is None or len(self._refs) < self.max_in_flight):
             handle, chunk = self._queue.pop(0)
-            self._refs[handle] = self._task.remote(self._space_ref, chunk, *self.args[1:])
+            if self._pool is not None:
+                self._refs[handle] = self._pool.submit(_score_chunk, self.args[0], chunk, *self.args[1:])
+            else:
+                self._refs[handle] = self._task.remote(self._space_ref, chunk, *self.args[1:])
 
-    def done(self, handles: Sequence[int]) -> list:
+    def _ready(self, refs: dict) -> set:
+        if self._pool is not None:
+            return {h for h, f in refs.items() if f.done()}
         import ray
 
+        ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=0)
+        ready = set(ready)
+        return {h for h, r in refs.items() if r in ready}
+
+    def _get(self, ref):
+        if self._pool is not None:
+            return self._unpack(ref.result())
+        import ray
+
+        return self._unpack(ray.get(ref))
+
+    def done(self, handles: Sequence[int]) -> list:
         out = [(h, self._local.pop(h)) for h in handles if h in self._local]
         refs = {h: self._refs[h] for h in handles if h in self._refs}
         if refs:
-            ready, _ = ray.wait(list(refs.values()), num_returns=len(refs), timeout=0)
-            ready = set(ready)
-            for h, r in refs.items():
-                if r in ready:
-                    out.append((h, self._unpack(ray.get(self._refs.pop(h)))))
+            for h in self._ready(refs):
+                out.append((h, self._get(self._refs.pop(h))))
         self._launch()
         return out
 
     def wait(self, handles: Sequence[int]) -> list:
-        import ray
-
         out = [(h, self._local.pop(h)) for h in handles if h in self._local]
         while any(h in self._refs or any(h == q for q, _ in self._queue) for h in handles):
             self._launch()
             refs = {h: self._refs.pop(h) for h in handles if h in self._refs}
             for h, r in refs.items():
-                out.append((h, self._unpack(ray.get(r))))
+                out.append((h, self._get(r)))
         return out
 
     def _unpack(self, result):
@@ -178,8 +216,11 @@ class ZeroCostSearch(StrategySearcher):
         proxy_batch: what data proxies see (a :class:`raynas.proxies.BatchSpec`); default
             ``example_inputs`` when it is a batch, else a stand-in batch of that shape.
         proxy_cache_dir: keep proxy values in a CSV there (shared between searches).
-        proxy_workers: Ray tasks computing the warm-up's scores at a time (0: on the driver, which
-            then blocks the first suggestion); outside a Ray session they are computed on the driver.
+        proxy_workers: chunks of scores computed in the background at a time (0: on the driver,
+            which then blocks the first suggestion); outside a Ray session they are computed on the driver.
+        proxy_where: where background scores are computed: ``"auto"`` (a thread of the driver on a
+            one-node cluster, Ray tasks spread over the nodes of a larger one), ``"thread"`` or
+            ``"ray"`` (:class:`RayScoring`).
         max_t, time_attr, evaluated_rewards: see :class:`~searchers.strategy_searcher.StrategySearcher`.
     """
 
@@ -189,11 +230,14 @@ class ZeroCostSearch(StrategySearcher):
                  proxy: Any = ("path_params", "synflow"), cost: Any = None, engine: Any = "evolution",
                  warmup: Warmup | None = None, moves: Moves | None = None, model: Model | str | None = None,
                  acquisition: Acquisition | str | None = None, proxy_batch=None, proxy_cache_dir=None,
-                 proxy_workers: int = 2, proxy_chunk: int = 25, num_classes: int = 10, data_dir=None,
+                 proxy_workers: int = 2, proxy_chunk: int = 25, proxy_where: str = "auto", num_classes: int = 10,
+                 data_dir=None,
                  evaluated_rewards: Sequence | None = None, max_t: float | None = None,
                  time_attr: str = "training_iteration"):
         if not isinstance(proxy_workers, int) or isinstance(proxy_workers, bool) or proxy_workers < 0:
             raise InvalidConfigError(f"proxy_workers must be an integer >= 0, got {proxy_workers!r}")
+        if proxy_where not in WHERE:
+            raise InvalidConfigError(f"proxy_where must be one of {WHERE}, got {proxy_where!r}")
         proxies = list(proxy) if isinstance(proxy, (list, tuple)) else [proxy]
         if not proxies:
             raise InvalidConfigError("proxy must name at least one proxy")
@@ -206,7 +250,8 @@ class ZeroCostSearch(StrategySearcher):
         self._settings = dict(proxies=proxies, cost=cost, engine=engine, seed=seed, warmup=warmup, moves=moves,
                               model=model, acquisition=acquisition, proxy_batch=proxy_batch,
                               proxy_cache_dir=proxy_cache_dir, proxy_workers=proxy_workers,
-                              proxy_chunk=proxy_chunk, num_classes=num_classes, data_dir=data_dir)
+                              proxy_chunk=proxy_chunk, proxy_where=proxy_where, num_classes=num_classes,
+                              data_dir=data_dir)
         self.scores: ProxyScores | None = None
         super().__init__(None, space, metric, mode, points_to_evaluate, evaluated_rewards=evaluated_rewards,
                          roles=roles, max_t=max_t, time_attr=time_attr, model_fn=model_fn,
@@ -236,7 +281,7 @@ class ZeroCostSearch(StrategySearcher):
         if s["proxy_workers"]:
             scores.executor = RayScoring(space, scores.names, scores.data if scores.data is not None else scores.batch,
                                          s["num_classes"], scores.init_seed, shape, s["data_dir"],
-                                         max_in_flight=s["proxy_workers"])
+                                         max_in_flight=s["proxy_workers"], where=s["proxy_where"])
         self.scores = scores
 
         def scorer(x):

@@ -247,6 +247,7 @@ def test_concurrency_limiter_and_zero_cost_warmup_in_the_background(ray_local, t
     search = ZeroCostSearch(metric=METRIC, mode=MODE, model_fn=build_cnn, example_inputs=(1, 28, 28), seed=0,
                             warmup=Warmup(200, 4, networks=100), proxy_workers=2)
     search.set_search_properties(None, None, param_space())
+    search.scores.inline_s = 0  # these networks are quick enough to be scored on the driver otherwise
     first = search.suggest("probe")
     assert first is not None and search.scores.pending > 0  # scores still on their way
     search.on_trial_complete("probe", {**fake_metrics(first), "training_iteration": 3})

@@ -193,13 +193,52 @@ def test_searcher_pickles_for_tune():
 
 # --- through Tune ----------------------------------------------------------------------------------
 @pytest.mark.slow
-def test_proxies_in_ray_tasks_equal_the_driver_ones(ray_local):
+@pytest.mark.parametrize("where", ["auto", "ray"])
+def test_proxies_in_the_background_equal_the_driver_ones(ray_local, where):
     archs = [SMALL.sample(np.random.default_rng(i)) for i in range(12)]
     driver = ZeroCostSearch(SMALL, METRIC, MODE, proxy="path_params", cost="flops", seed=0, proxy_workers=0, **ZC_KW)
     tasks = ZeroCostSearch(SMALL, METRIC, MODE, proxy="path_params", cost="flops", seed=0, proxy_workers=2,
-                           proxy_chunk=5, **ZC_KW)
+                           proxy_chunk=5, proxy_where=where, **ZC_KW)
+    tasks.scores.inline_s = 0  # never here: all in the background
+    tasks.scores.prefetch(archs[:6])
+    assert tasks.scores._inflight
+    tasks.scores.collect(wait=True)
     np.testing.assert_allclose(tasks.scores.values(archs), driver.scores.values(archs))
     assert tasks.scores.evaluations == len(set(archs))
+    executor = tasks.scores.executor
+    # one node here: "auto" scores in a thread of the driver, "ray" in Ray tasks; every chunk counted
+    assert (executor._pool is not None) == (where == "auto") and sum(executor.nodes.values()) >= 3
+    assert set(executor.nodes) == {ray_local.get_runtime_context().get_node_id()}
+
+
+def test_quick_networks_are_scored_here_instead_of_in_the_background():
+    """Two networks are timed on the driver; when the rest would take at most ``inline_s`` seconds
+    they are scored there too (nothing in flight), else they go to the executor."""
+    from raynas.strategies.scorers import ProxyScores
+
+    class Recorder:
+        def __init__(self):
+            self.chunks = []
+
+        def submit(self, chunk):
+            self.chunks.append(chunk)
+            return len(self.chunks) - 1
+
+    archs = [tuple(SMALL.sample(np.random.default_rng(i))) for i in range(10)]
+    quick = ProxyScores(SMALL, ["params"], executor=Recorder(), inline_s=60.0)
+    quick.prefetch(archs)
+    assert not quick.executor.chunks and not quick._inflight and quick.evaluations == len(set(archs))
+    slow = ProxyScores(SMALL, ["params"], executor=Recorder(), inline_s=1e-9)
+    slow.prefetch(archs)
+    sent = [a for c in slow.executor.chunks for a in c]
+    assert slow.evaluations == 2 and len(sent) == len(set(archs)) - 2  # two timed here, the rest sent
+
+
+def test_scoring_place_is_checked():
+    from raynas.errors import InvalidConfigError
+
+    with pytest.raises(InvalidConfigError, match="proxy_where must be one of .*got 'gpu'"):
+        ZeroCostSearch(SMALL, METRIC, MODE, proxy_where="gpu")
 
 
 def test_tabular_search_through_tune_with_limiter_and_mo_asha(ray_local, data_dir, tmp_path):

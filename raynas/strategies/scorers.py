@@ -14,7 +14,9 @@ memoises any scorer per architecture and can persist to a JSON file.
 from __future__ import annotations
 
 import json
+import math
 import os
+import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
@@ -154,6 +156,9 @@ class ProxyScores:
             :meth:`prefetch` hands it work and :meth:`ready` collects what arrived
             (``searchers.zero_cost`` passes one running Ray tasks).
         chunk_size: architectures per chunk handed to ``mapper`` or ``executor``.
+        inline_s: :meth:`prefetch` times two networks here first and computes the rest here too
+            when they would take at most this many seconds (0: always in the background); networks
+            found that quick are also computed here whenever they are needed at once.
 
     ``evaluations`` counts networks actually computed (not found in a cache): the proxy budget.
     """
@@ -161,7 +166,7 @@ class ProxyScores:
     def __init__(self, space, names: Sequence[str], *, batch=None, num_classes: int = 10, init_seed: int = 0,
                  input_shape: Sequence[int] = (3, 32, 32), cache_dir: str | os.PathLike | None = None,
                  data_dir: str | os.PathLike | None = None, mapper: Callable | None = None, chunk_size: int = 25,
-                 executor=None):
+                 executor=None, inline_s: float = 2.0):
         from raynas.proxies import BatchSpec, resolve_names
 
         self.space = space
@@ -173,6 +178,10 @@ class ProxyScores:
             raise InvalidConfigError("proxy values computed on a batch you give cannot share a cache_dir "
                                      "(the cache is keyed by a BatchSpec); leave cache_dir out")
         self.executor = executor
+        if isinstance(inline_s, bool) or not isinstance(inline_s, (int, float)) or not 0 <= inline_s < math.inf:
+            raise InvalidConfigError(f"inline_s must be a number of seconds >= 0, got {inline_s!r}")
+        self.inline_s = float(inline_s)
+        self._quick = False  # networks measured quick enough to score here whenever needed now
         self._inflight: dict = {}  # handle -> chunk of architectures
         self._progress = None
         self.num_classes = num_classes
@@ -192,8 +201,9 @@ class ProxyScores:
 
         return all(get_proxy(n).data_free for n in self.names)
 
-    def _compute(self, archs: list[Arch]):
-        """Values of ``archs`` (all uncached here) as a DataFrame with one row per architecture."""
+    def _compute(self, archs: list[Arch], here: bool = False):
+        """Values of ``archs`` (all uncached here) as a DataFrame with one row per architecture
+        (``here``: on this process, whatever mapper or executor there is)."""
         import pandas as pd
 
         from raynas.proxies import ProxyTable, score_architectures
@@ -207,9 +217,10 @@ class ProxyScores:
             return self._table.get(archs, self.names)
         chunks = [archs[i:i + self.chunk_size] for i in range(0, len(archs), self.chunk_size)]
         self.evaluations += len(archs)
-        if self.mapper is not None:
+        if self.mapper is not None and not here:
             return pd.concat(list(self.mapper(chunks)))
-        if self.executor is not None:  # needed now: computed where the executor computes, waited for
+        # needed now: computed where the executor computes, waited for (here, when networks are quick)
+        if self.executor is not None and not (here or self._quick):
             handles = [self.executor.submit(c) for c in chunks]
             done = dict(self.executor.wait(handles))
             return pd.concat([done[h] for h in handles])
@@ -258,6 +269,9 @@ class ProxyScores:
         if self.executor is None or self.cache_dir is not None:
             self.values(todo)
             return
+        todo = self._here_if_quick(todo)
+        if not todo:
+            return
         from raynas.logs import Progress
 
         if self._progress is None or self._progress._closed:
@@ -270,6 +284,24 @@ class ProxyScores:
             chunk = todo[i:i + size]
             self._inflight[self.executor.submit(chunk)] = chunk
             i, size = i + size, min(self.chunk_size, 2 * size)
+
+    def _here_if_quick(self, todo: list) -> list:
+        """Score the first two networks on this process; if the rest would take at most
+        ``inline_s`` seconds at that pace, score them here too (the background's start-up and
+        transfers cost more than small networks do). Returns what is left for the background."""
+        if self.inline_s <= 0 or len(todo) < 3:
+            return todo
+        seconds = []
+        for a in todo[:2]:
+            t0 = time.perf_counter()
+            self._store([a], self._compute([a], here=True), count=False)
+            seconds.append(time.perf_counter() - t0)
+        rest = todo[2:]
+        if min(seconds) * len(rest) > self.inline_s:
+            return rest
+        self._quick = True
+        self._store(rest, self._compute(rest, here=True), count=False)
+        return []
 
     def _store(self, chunk: list, df, count: bool = True) -> None:
         vals = df[self.names].apply(lambda c: c.astype(float)).to_numpy(dtype=float)
