@@ -255,7 +255,7 @@ def test_two_hundred_trials_sixteen_at_once_survive_a_lost_node(data_dir, tmp_pa
         scoring_nodes = searcher.scores.executor.nodes
     df = results_dataframe(grid)
     # Tune may mark a trial whose actor went with the node after it had reported its (only) result
-    # as errored (ActorDiedError or ActorUnavailableError; in 2 of 6 runs here, one trial each); its
+    # as errored (ActorDiedError or ActorUnavailableError; in 3 of 7 runs here, one trial each); its
     # result is kept. Any other error is a failure.
     died_after_reporting = [r for r in grid if r.error is not None]
     for r in died_after_reporting:
