@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.nb201_three import RunView, shared_scores  # noqa: E402
+from benchmarks.nb201_three import RunView, load, shared_scores  # noqa: E402
 from benchmarks.overhead import TimedScores  # noqa: E402
 
 METHODS = ("zc", "zc-believer", "tpe", "nsga2", "gp", "random")
@@ -105,10 +105,6 @@ def run_one(bench, method: str, device: str, seed: int, workers: int, budget: in
             "driver_s": float(sum(sim.ask_s) + sum(sim.tell_s)), "scoring_s": sim.scoring_s,
             "networks_scored": view.evaluations if view else 0, "makespan": sim.makespan,
             "distinct": len(set(sim.archs())), "wall_s": time.perf_counter() - t0}
-
-
-def load(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.is_file() else []
 
 
 def reach(values, level: float, at=None) -> float:

@@ -47,7 +47,7 @@ from raynas.strategies import (AgingEvolutionStrategy, OptunaStrategy, RandomStr
                                ZeroCostStrategy)
 from raynas.strategies.scorers import ProxyScores  # noqa: E402
 
-from benchmarks.nb201_three import RunView  # noqa: E402
+from benchmarks.nb201_three import RunView, load  # noqa: E402
 
 CACHE = paths.cache_dir(sub="benchmarks")
 OUT = ROOT / "benchmarks" / "out"
@@ -137,10 +137,6 @@ def run_one(bench, strategy, device: str, budget: int) -> dict:
     if isinstance(strategy, ZeroCostStrategy):
         out["networks_scored"] = max(strategy.estimate_evaluations.values())
     return out
-
-
-def _read_runs(path: Path) -> list[dict]:
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.is_file() else []
 
 
 def first_reach(traj, level: float) -> float:
@@ -365,7 +361,7 @@ def main(argv=None) -> int:
     labels = {m: factories[m][1] for m in methods}
     results: dict[str, list] = {m: [] for m in methods}
     runs = Path(args.runs) if args.runs else OUT / f"{args.tag}.runs.jsonl"
-    done = {(r["method"], r["device"], r["seed"], r["budget"]): r for r in _read_runs(runs)}
+    done = {(r["method"], r["device"], r["seed"], r["budget"]): r for r in load(runs)}
     runs.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
     for m in methods:

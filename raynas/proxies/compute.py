@@ -34,7 +34,7 @@ class ProxyReport:
     layer detail is there on request::
 
         >>> report = proxy_report(model, batch, ["snip", "synflow"])
-        >>> print(report)                      # proxy | value | seconds | failure
+        >>> str(report)                        # the table: proxy | value | seconds | failure
         >>> report.to_frame()                  # the same table as a pandas DataFrame
         >>> report.layers("snip")              # {layer name: value} of one layer-wise proxy
         >>> report.to_frame(layers=True)       # one row per (proxy, layer)
