@@ -135,6 +135,30 @@ def test_model_is_restored_exactly(space, batch):
     assert next(model.parameters()).dtype == torch.float32
 
 
+def test_synflow_leaves_modes_and_modules_as_they_were_with_shared_and_computed_weights():
+    """Synflow runs the model's own modules on |W| in float64: per-module train/eval modes and
+    BatchNorm's forward come back as they were; a weight shared by two layers and a weight computed
+    by a parametrization (scored on a copy) give the same values as a deep copy of the model."""
+    from raynas.proxies.passes import ProxyContext, _synflow_on_copy
+
+    model = small_cnn()
+    model[1].eval()  # one BatchNorm in eval mode, the rest in train mode
+    tied = nn.Sequential(nn.Linear(4, 4), nn.ReLU(), nn.Linear(4, 4))
+    tied[2].weight = tied[0].weight
+    parametrized = nn.Sequential(nn.utils.parametrizations.weight_norm(nn.Linear(4, 6)), nn.Linear(6, 2))
+    for net, shape in ((model, (3, 16, 16)), (tied, (4,)), (parametrized, (4,))):
+        modes = [m.training for m in net.modules()]
+        ours = ProxyContext(net, None, None, None, {"synflow"}, shape).synflow()
+        reference = _synflow_on_copy(net, shape)
+        assert ours.keys() == reference.keys()
+        for name, (w, g) in ours.items():
+            assert torch.equal(w, reference[name][0]), name
+            assert (g is None and reference[name][1] is None) or torch.allclose(g, reference[name][1]), name
+        assert [m.training for m in net.modules()] == modes
+        assert all("forward" not in m.__dict__ for m in net.modules())
+    assert compute_proxies(tied, None, ["synflow"], input_shape=(4,))["synflow"] > 0
+
+
 def test_deterministic_and_seed_local(batch):
     model = nn.Sequential(*small_cnn(), nn.Dropout(0.5))  # dropout in train mode: randomness
     state = torch.random.get_rng_state()

@@ -13,6 +13,7 @@ from torch import nn
 
 from raynas.errors import InvalidConfigError, UnknownNameError
 from raynas.proxies.base import PROXIES, Proxy
+from raynas.rng import cpu_seeded
 from raynas.proxies.ensemble import ENSEMBLES, ensemble_members
 from raynas.proxies.passes import PassFailed, ProxyContext
 
@@ -166,8 +167,7 @@ def proxy_report(model: nn.Module, batch=None, names: Iterable[str] | str | None
     ctx = ProxyContext(model, x, y, loss_fn, set().union(*(p.passes for p in proxies)),
                        tuple(input_shape) if input_shape is not None else None)
     report = ProxyReport(values={})
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with cpu_seeded(seed):
         for p in proxies:
             t0 = time.perf_counter()
             try:
@@ -220,7 +220,7 @@ def score_architectures(space, archs: Iterable, names: Iterable[str] | str | Non
                         loss_fn: Callable = F.cross_entropy, progress: Callable[[int, int], None] | None = None):
     """Proxies of many architectures of ``space``, one row each, as a pandas DataFrame.
 
-    Each network is built with ``torch.manual_seed(seed)`` first, so its initialisation (and so its
+    Each network is built with torch's CPU generator seeded with ``seed`` first, so its initialisation (and so its
     scores) depend only on the architecture and the seed. ``names`` may include population-level
     ensembles (``vote``, ``rank_ensemble``), computed over the rows after their members.
     The index is the space's architecture string; ``progress(done, total)`` is called per network."""
@@ -239,8 +239,7 @@ def score_architectures(space, archs: Iterable, names: Iterable[str] | str | Non
         raise InvalidConfigError("score_architectures needs a batch or an input_shape")
     rows = []
     for i, arch in enumerate(archs):
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(seed)
+        with cpu_seeded(seed):
             model = space.build(arch, num_classes=num_classes, in_channels=shape[0])
         rows.append(compute_proxies(model, batch, members, loss_fn=loss_fn, seed=seed, input_shape=shape))
         if progress is not None:

@@ -9,8 +9,9 @@ per proxy. Here one forward pass of the batch in train mode serves every data-de
 * ``autograd.grad(Σ output, x)`` on the same forward gives jacob_cov's input Jacobian;
 * forward hooks on ``nn.ReLU`` modules build NASWOT's kernel during that same forward.
 
-Synflow's data-free pass needs BatchNorm switched off, |W| and float64: it runs on a deep copy, so
-the caller's model is never touched. After the shared pass the model is restored exactly: BatchNorm
+Synflow's data-free pass needs BatchNorm switched off, |W| and float64: it runs the model's own
+modules on new float64 tensors (``torch.func.functional_call``), so the caller's parameters are
+never touched (a deep copy only when a layer's weight is computed, e.g. by a parametrization). After the shared pass the model is restored exactly: BatchNorm
 running statistics, train/eval mode and ``requires_grad`` flags; no hook is left behind and no
 ``.grad`` is written (gradients come from ``torch.autograd.grad``).
 """
@@ -196,25 +197,61 @@ class ProxyContext:
 
     # --- synflow -------------------------------------------------------------------------------
     def _synflow_pass(self) -> None:
-        net = copy.deepcopy(self.model)
-        for m in net.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+        model = self.model
+        names = {id(p): n for n, p in model.named_parameters()}
+        if any(id(getattr(m, "weight", None)) not in names for _, m in self.layers):
+            self._synflow = _synflow_on_copy(model, self.input_shape)  # computed weights (parametrizations)
+            return
+        from torch.func import functional_call
+
+        # |W| in float64 as new tensors: the model's own parameters, buffers and modules stay as they were
+        state = {n: p.detach().abs().double() for n, p in model.named_parameters()}
+        state.update({n: b.detach().double() if b.is_floating_point() else b for n, b in model.named_buffers()})
+        weights = [state[names[id(m.weight)]].requires_grad_(True) for _, m in self.layers]
+        modes = [(m, m.training) for m in model.modules()]
+        patched = [(m, m.__dict__.get("forward")) for m in model.modules()
+                   if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        try:
+            for m, _ in patched:
                 m.forward = types.MethodType(_identity, m)  # BatchNorm off, as the reference does
-        net.eval()  # no dropout: the pass is data-free and must be deterministic
-        net.double()
-        with torch.no_grad():
-            for p in net.parameters():
-                p.abs_()
-        layers = scored_layers(net)
-        weights = [m.weight for _, m in layers]
-        for p in weights:
-            p.requires_grad_(True)
-        out = net(torch.ones(1, *self.input_shape, dtype=torch.float64))
-        if isinstance(out, (tuple, list)):
-            out = out[-1]
-        grads = torch.autograd.grad(out.sum(), weights, allow_unused=True)
-        self._synflow = {n: (w.detach(), None if g is None else g.detach())
-                         for (n, _), w, g in zip(layers, weights, grads)}
+            model.eval()  # no dropout: the pass is data-free and must be deterministic
+            out = functional_call(model, state, (torch.ones(1, *self.input_shape, dtype=torch.float64),))
+        finally:
+            for m, own in patched:
+                if own is None:
+                    del m.forward
+                else:
+                    m.forward = own
+            for m, mode in modes:
+                m.training = mode
+        self._synflow = _synflow_result(self.layers, weights, out)
+
+
+def _synflow_result(layers, weights, out) -> dict:
+    if isinstance(out, (tuple, list)):
+        out = out[-1]
+    unique = list({id(w): w for w in weights}.values())  # a weight shared by two layers is one input
+    grads = dict(zip(map(id, unique), torch.autograd.grad(out.sum(), unique, allow_unused=True)))
+    return {n: (w.detach(), None if grads[id(w)] is None else grads[id(w)].detach())
+            for (n, _), w in zip(layers, weights)}
+
+
+def _synflow_on_copy(model: nn.Module, input_shape) -> dict:
+    """The synflow pass on a deep copy (for models whose weights are computed, not stored)."""
+    net = copy.deepcopy(model)
+    for m in net.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.forward = types.MethodType(_identity, m)
+    net.eval()
+    net.double()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.abs_()
+    layers = scored_layers(net)
+    weights = [m.weight for _, m in layers]
+    for p in weights:
+        p.requires_grad_(True)
+    return _synflow_result(layers, weights, net(torch.ones(1, *input_shape, dtype=torch.float64)))
 
 
 def _identity(self, x):

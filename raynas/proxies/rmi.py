@@ -65,6 +65,7 @@ import torch
 from torch import nn
 
 from raynas.errors import InvalidConfigError
+from raynas.rng import cpu_seeded
 
 ESTIMATORS = ("linear", "linear_debiased", "rbf")
 RANK_BY = ("rmi", "rminas_loss")
@@ -329,8 +330,7 @@ class ReferenceRepresentation:
             raise InvalidConfigError("fitted RMI needs the batch's labels (ReferenceRepresentation(labels=...))")
         if seed is None:
             return self._fit(candidate, modules, match, fit)
-        with torch.random.fork_rng(devices=[]):  # seeded without touching the caller's RNG
-            torch.manual_seed(seed)
+        with cpu_seeded(seed):  # seeded without touching the caller's RNG
             return self._fit(candidate, modules, match, fit)
 
     def _fit(self, candidate: nn.Module, modules: list[nn.Module], match: str, fit: FitSettings) -> float:
@@ -415,8 +415,7 @@ class SimilarityScorer:
             raise InvalidConfigError("rank_by='rminas_loss' needs the one-batch fit (fit=FitSettings(steps>0))")
 
     def result(self, arch) -> RMIResult:
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.init_seed)
+        with cpu_seeded(self.init_seed):
             model = self.space.build(arch, num_classes=self.num_classes, in_channels=self.in_channels)
             self.calls += 1
             layers = self.layers(model) if self.layers is not None else None

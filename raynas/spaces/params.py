@@ -607,8 +607,9 @@ class ParamSpace:
     def _signature(self, arch: Config) -> tuple:
         import torch
 
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(0)
+        from raynas.rng import cpu_seeded
+
+        with cpu_seeded(0):
             return _signature(self.build(arch))
 
     def network_key(self, arch: Config) -> tuple:

@@ -61,8 +61,9 @@ def network_measures(space, arch: Arch, names: Sequence[str] = BUILTIN, input_sh
     for n in names:
         if n not in BUILTIN:
             raise UnknownNameError(f"unknown built-in scorer {n!r}; known: {', '.join(BUILTIN)}")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
+    from raynas.rng import cpu_seeded
+
+    with cpu_seeded(0):
         model = space.build(tuple(arch), num_classes=num_classes, in_channels=input_shape[0])
     return compute_proxies(model, None, list(names), input_shape=tuple(input_shape))
 
@@ -147,7 +148,7 @@ class ProxyScores:
         batch: what data proxies see: a :class:`~raynas.proxies.BatchSpec` (default: a
             Fashion-MNIST stand-in batch of 64 images shaped like ``input_shape``) or a batch itself
             (a tensor, or ``(inputs, labels)``); data-free proxies ignore it.
-        num_classes, init_seed, input_shape: how each network is built (``torch.manual_seed(init_seed)``).
+        num_classes, init_seed, input_shape: how each network is built (torch's CPU generator seeded with ``init_seed``).
         cache_dir: keep values in a :class:`~raynas.proxies.ProxyTable` CSV there (shared across runs).
         mapper: ``mapper(chunks) -> list of DataFrames`` computing chunks of architectures elsewhere,
             waiting for them; default: on this process.
