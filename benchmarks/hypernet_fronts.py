@@ -379,7 +379,7 @@ def run(ap, args) -> int:
     from raynas.benchmarks import NB201Benchmark
     from raynas.hypernet import HardwareProfile, TrainSettings, fit_meta_predictor, load_latency_data
     from raynas.hypernet.pipeline import train_surrogate_mode
-    from raynas.hypernet.predictors import nb201_accuracy_surrogate
+    from raynas.predictors.modnas import nb201_accuracy_surrogate
     from raynas.strategies import RandomStrategy
 
     bench = NB201Benchmark(args.data_dir)

@@ -29,7 +29,7 @@ from raynas import moo  # noqa: E402
 from raynas.benchmarks import NB201Benchmark  # noqa: E402
 from raynas.evolution import unseen  # noqa: E402
 from raynas.strategies import ZeroCostStrategy  # noqa: E402
-from raynas.strategies.surrogates import ArchGP, RidgeSurrogate  # noqa: E402
+from raynas.predictors.surrogates import ArchGP, RidgeSurrogate  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out"
 MODELS = {"gp (default)": lambda n: ArchGP(n), "gp, no output warp": lambda n: ArchGP(n, warp_scale=None),

@@ -305,7 +305,7 @@ def test_unknown_proxy_names_raise_at_construction():
 
 
 def test_ridge_is_exact_on_linear_data_and_safe_on_unseen_columns():
-    from raynas.strategies.surrogates import OnlineRidge
+    from raynas.predictors.surrogates import OnlineRidge
 
     rng = np.random.default_rng(0)
     x = rng.random((60, 4))
@@ -322,7 +322,7 @@ def test_ridge_is_exact_on_linear_data_and_safe_on_unseen_columns():
 
 
 def test_ridge_picks_features_and_penalty_by_leave_one_out_error():
-    from raynas.strategies.surrogates import OnlineRidge
+    from raynas.predictors.surrogates import OnlineRidge
 
     rng = np.random.default_rng(1)
     x = rng.random((25, 21))

@@ -1,4 +1,4 @@
-"""raynas.strategies.surrogates: the output warp, the architecture GP and the ridge surrogate."""
+"""raynas.predictors.surrogates: the output warp, the architecture GP and the ridge surrogate."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from scipy.stats import spearmanr, yeojohnson
 from raynas import moo
 from raynas.errors import InvalidConfigError
 from raynas.spaces import NB201Space
-from raynas.strategies.surrogates import ArchGP, OutputWarp, RidgeSurrogate
+from raynas.predictors.surrogates import ArchGP, OutputWarp, RidgeSurrogate
 
 SPACE = NB201Space()
 

@@ -11,7 +11,7 @@
 from raynas.hypernet.mgd import mgd_direction, min_norm_2, min_norm_weights
 from raynas.hypernet.model import MetaHypernetwork, preference_grid, sample_preferences
 from raynas.hypernet.pipeline import SurrogateBundle, default_device_split, train_surrogate_mode
-from raynas.hypernet.predictors import (AccuracyFit, AccuracySurrogate, HardwareProfile, LatencyData, MetaPredictor,
+from raynas.predictors.modnas import (AccuracyFit, AccuracySurrogate, HardwareProfile, LatencyData, MetaPredictor,
                                         fit_accuracy_surrogate, fit_meta_predictor, load_latency_data,
                                         nb201_accuracy_surrogate, refit_accuracy_surrogate, refit_meta_predictor)
 from raynas.hypernet.sampling import reinmax, st_gumbel_softmax

@@ -11,7 +11,7 @@ import torch
 
 from raynas.errors import InvalidConfigError
 from raynas.hypernet.model import MetaHypernetwork
-from raynas.hypernet.predictors import (AccuracyFit, AccuracySurrogate, LatencyData, MetaPredictor,
+from raynas.predictors.modnas import (AccuracyFit, AccuracySurrogate, LatencyData, MetaPredictor,
                                         fit_meta_predictor, load_latency_data, nb201_accuracy_surrogate)
 from raynas.hypernet.train import HypernetTrainer, TrainSettings, architecture_pool
 from raynas.logs import get_logger

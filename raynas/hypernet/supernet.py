@@ -25,7 +25,7 @@ from torch import nn
 from raynas.errors import InvalidConfigError
 from raynas.hypernet.mgd import assign_flat_grad, mgd_direction
 from raynas.hypernet.model import MetaHypernetwork, sample_preferences
-from raynas.hypernet.predictors import HardwareProfile, MetaPredictor
+from raynas.predictors.modnas import HardwareProfile, MetaPredictor
 from raynas.hypernet.sampling import get_sampler
 from raynas.hypernet.train import ObjectiveNormaliser, scalarise
 from raynas.spaces.nb201 import NB201_EDGES, NB201_OPS, make_op, stage_layers

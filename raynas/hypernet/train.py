@@ -23,7 +23,7 @@ import torch
 from raynas.errors import InvalidConfigError
 from raynas.hypernet.mgd import assign_flat_grad, mgd_direction
 from raynas.hypernet.model import MetaHypernetwork, sample_preferences
-from raynas.hypernet.predictors import AccuracySurrogate, HardwareProfile, MetaPredictor
+from raynas.predictors.modnas import AccuracySurrogate, HardwareProfile, MetaPredictor
 from raynas.hypernet.sampling import get_sampler
 
 SCALARISATIONS = ("linear", "chebyshev")

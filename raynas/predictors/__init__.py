@@ -19,22 +19,46 @@ Modules: :mod:`.encodings` (one-hot, analytic, cost columns, source latencies, h
 :mod:`.zcp` (the zero-cost-proxy encoding), :mod:`.features` (analytic features of built networks),
 :mod:`.models` (the documented baselines and :class:`RaynasTransfer`), :mod:`.neural` (torch MLP,
 GBDT, Multi-Predict's MLP transfer), :mod:`.crossspace` (NB201 <-> FBNet), :mod:`.sampling` (which
-architectures to measure). Models are scikit-learn estimators (``fit``/``predict``, picklable).
+architectures to measure); the learned models of the searches live here too: :mod:`.surrogates`
+(the Gaussian process and Bayesian ridge the zero-cost and predictor strategies refit as results
+arrive) and :mod:`.modnas` (MODNAS's differentiable latency predictor and accuracy surrogate).
+Transfer models are scikit-learn estimators (``fit``/``predict``, picklable). Names are imported on
+first use, so ``from raynas.predictors.surrogates import ArchGP`` does not load torch or scikit-learn.
 """
 
-from raynas.predictors.encodings import (analytic, concat, cost_columns, hardware_embedding, onehot,
-                                         source_latencies, standardise, transfer_encoding)
-from raynas.predictors.features import BASIC_FEATURES, FEATURE_NAMES, analytic_features, arch_features, space_features
-from raynas.predictors.models import (AnalyticRidge, NearestSourceDevice, NNLSTransfer, OneHotRidge, RaynasTransfer,
-                                      SourcePriorTransfer, new_device_sources, select_source_prior, select_stack,
-                                      stack_combos,
-                                      spearman)
-from raynas.predictors.crossspace import RooflineRidge, SourceBank, pseudo_sources, roofline_columns
-from raynas.predictors.neural import ForestPredictor, MLPPredictor, MultiPredictTransfer, TreePredictor
-from raynas.predictors.sampling import (STRATEGIES, choose, farthest_point, kmeans_sample, random_sample,
-                                        uncertainty_sample)
-from raynas.predictors.tables import SpaceTable, load_space_table
-from raynas.predictors.zcp import ZCP_BATCH, ZCP_PROXIES, ZCPEncoder, zcp_available, zcp_encoding, zcp_table, zcp_values
+import importlib
+
+_EXPORTS = {
+    "encodings": ["analytic", "concat", "cost_columns", "hardware_embedding", "onehot", "source_latencies",
+                  "standardise", "transfer_encoding"],
+    "features": ["BASIC_FEATURES", "FEATURE_NAMES", "analytic_features", "arch_features", "space_features"],
+    "models": ["AnalyticRidge", "NearestSourceDevice", "NNLSTransfer", "OneHotRidge", "RaynasTransfer",
+               "SourcePriorTransfer", "new_device_sources", "select_source_prior", "select_stack", "stack_combos",
+               "spearman"],
+    "crossspace": ["RooflineRidge", "SourceBank", "pseudo_sources", "roofline_columns"],
+    "neural": ["ForestPredictor", "MLPPredictor", "MultiPredictTransfer", "TreePredictor"],
+    "sampling": ["STRATEGIES", "choose", "farthest_point", "kmeans_sample", "random_sample", "uncertainty_sample"],
+    "tables": ["SpaceTable", "load_space_table"],
+    "zcp": ["ZCP_BATCH", "ZCP_PROXIES", "ZCPEncoder", "zcp_available", "zcp_encoding", "zcp_table", "zcp_values"],
+    "surrogates": ["ArchGP", "RidgeSurrogate", "OnlineRidge", "OutputWarp", "Posterior"],
+    "modnas": ["AccuracyFit", "AccuracySurrogate", "HardwareProfile", "LatencyData", "MetaPredictor",
+               "fit_accuracy_surrogate", "fit_meta_predictor", "load_latency_data", "nb201_accuracy_surrogate",
+               "refit_accuracy_surrogate", "refit_meta_predictor"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'raynas.predictors' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"raynas.predictors.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE_OF))
 
 
 def save_predictor(model, path) -> None:
@@ -53,13 +77,4 @@ def load_predictor(path):
         return pickle.load(f)
 
 
-__all__ = [
-    "AnalyticRidge", "NearestSourceDevice", "NNLSTransfer", "OneHotRidge", "RaynasTransfer", "SourcePriorTransfer",
-    "BASIC_FEATURES", "FEATURE_NAMES", "analytic_features", "arch_features", "space_features",
-    "analytic", "concat", "cost_columns", "hardware_embedding", "onehot", "source_latencies", "standardise",
-    "transfer_encoding", "STRATEGIES", "choose", "farthest_point", "kmeans_sample", "random_sample",
-    "SpaceTable", "load_space_table", "save_predictor", "load_predictor", "spearman", "uncertainty_sample",
-    "RooflineRidge", "SourceBank", "pseudo_sources", "roofline_columns", "MLPPredictor", "MultiPredictTransfer",
-    "TreePredictor", "ForestPredictor", "ZCP_BATCH", "ZCP_PROXIES", "ZCPEncoder", "zcp_available", "zcp_encoding", "zcp_table",
-    "zcp_values", "select_source_prior", "select_stack", "stack_combos", "new_device_sources",
-]
+__all__ = ["save_predictor", "load_predictor", *_MODULE_OF]

@@ -28,7 +28,7 @@ import torch
 
 from raynas.errors import InvalidConfigError, UnknownNameError
 from raynas.hypernet.model import MetaHypernetwork, preference_grid, sample_preferences
-from raynas.hypernet.predictors import (AccuracySurrogate, HardwareProfile, MetaPredictor, refit_accuracy_surrogate,
+from raynas.predictors.modnas import (AccuracySurrogate, HardwareProfile, MetaPredictor, refit_accuracy_surrogate,
                                         refit_meta_predictor)
 from raynas.hypernet.sampling import st_gumbel_softmax
 from raynas.hypernet.train import HypernetTrainer, TrainSettings, architecture_pool

@@ -35,7 +35,7 @@ from raynas.errors import InvalidConfigError
 from raynas.evolution import unseen
 from raynas.strategies.base import Arch, Strategy
 from raynas.strategies.parts import CHOICES, Acquisition, as_part, preference_choice
-from raynas.strategies.surrogates import Posterior
+from raynas.predictors.surrogates import Posterior
 
 ACQUISITIONS = ("ehvi", "hvi", "preference", "nondominated")
 

@@ -57,7 +57,7 @@ from raynas.strategies.base import Arch, Strategy
 from raynas.strategies.parts import (ENGINES, Acquisition, Model, Moves, Warmup, ZeroCostScores, as_part,
                                      preference_choice, roles_of, spread_choice)
 from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, ProxyScores
-from raynas.strategies.surrogates import ArchGP, OnlineRidge
+from raynas.predictors.surrogates import ArchGP, OnlineRidge
 
 logger = get_logger("zero_cost")
 
@@ -229,7 +229,7 @@ class ZeroCostStrategy(Strategy):
         return self.predict(archs)[0]
 
     def _posterior(self, archs: Sequence[Arch]):
-        """Estimates, spreads and the learned model's :class:`~raynas.strategies.surrogates.Posterior`
+        """Estimates, spreads and the learned model's :class:`~raynas.predictors.surrogates.Posterior`
         (None before ``min_fit``). An objective the model cannot predict yet (too few finite results)
         keeps its zero-cost estimate."""
         archs = [tuple(a) for a in archs]
