@@ -115,19 +115,27 @@ def pareto_mask(points) -> np.ndarray:
         return y[:, 0] == y[:, 0].min()
     if y.shape[1] == 2:
         return _pareto_mask_2d(y)
-    if n <= 3000:
+    if n <= 100:  # all pairs at once: cheaper than the sweep's loop for few rows
         le = np.all(y[:, None, :] <= y[None, :, :], axis=2)
         lt = np.any(y[:, None, :] < y[None, :, :], axis=2)
         return ~np.any(le & lt, axis=0)  # column j dominated by some row i
-    mask = np.ones(n, dtype=bool)
-    best = np.empty((0, y.shape[1]))
-    for i in np.lexsort(y.T[::-1]):
-        p = y[i]
-        if len(best) and np.any(np.all(best <= p, axis=1) & np.any(best < p, axis=1)):
-            mask[i] = False
+    return _pareto_mask_sweep(y)
+
+
+def _pareto_mask_sweep(y: np.ndarray) -> np.ndarray:
+    """Any number of objectives: the distinct rows in lexicographic order, each compared only with
+    the non-dominated rows before it (a dominating row sorts earlier, and dominance is transitive)."""
+    rows, inverse = np.unique(y, axis=0, return_inverse=True)  # sorted lexicographically
+    keep = np.ones(len(rows), dtype=bool)
+    best = np.empty((len(rows), y.shape[1]))
+    size = 0
+    for i, p in enumerate(rows):
+        if size and np.any(np.all(best[:size] <= p, axis=1)):  # distinct rows: <= everywhere is dominance
+            keep[i] = False
         else:
-            best = np.vstack([best, p])
-    return mask
+            best[size] = p
+            size += 1
+    return keep[inverse.reshape(-1)]
 
 
 def nondominated_ranks(points, until: int | None = None) -> np.ndarray:

@@ -42,6 +42,18 @@ def test_pareto_mask_and_ranks_match_brute_force(k):
     assert sorted(np.concatenate(fronts).tolist()) == list(range(len(y)))
 
 
+@pytest.mark.parametrize("k", [3, 4])
+def test_pareto_mask_of_many_rows_matches_brute_force(k):
+    """Past 100 rows three or more objectives take the sweep: ties, duplicates, infinities."""
+    rng = np.random.default_rng(10 + k)
+    for rows, high in ((150, 5), (400, 50), (700, 1000)):
+        y = rng.integers(0, high, size=(rows, k)).astype(float)
+        y[rng.random(y.shape) < 0.05] = np.inf
+        assert np.array_equal(moo.pareto_mask(y), brute_mask(y))
+    anti = np.c_[np.linspace(0, 1, 300), np.linspace(1, 0, 300), rng.random((300, k - 2))]
+    assert np.array_equal(moo.pareto_mask(anti), brute_mask(anti))
+
+
 def test_pareto_mask_large_2d_with_ties():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 40, size=(3000, 2)).astype(float)

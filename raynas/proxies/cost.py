@@ -17,38 +17,10 @@ def params(ctx):
     return sum(p.numel() for p in ctx.model.parameters()) / 1e6
 
 
-def conv_linear_macs(model: nn.Module, input_shape: tuple[int, ...]) -> dict[str, float]:
-    """Multiply-accumulates of every Conv2d/Linear layer for one input of ``input_shape`` (raw counts)."""
-    macs: dict[str, float] = {}
-    names = {m: n for n, m in model.named_modules()}
-
-    def hook(m, _inp, out):
-        per_sample = out.numel() // out.shape[0]
-        if isinstance(m, nn.Conv2d):
-            k = (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
-        else:
-            k = m.in_features
-        macs[names[m]] = macs.get(names[m], 0.0) + float(per_sample * k)
-
-    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
-    handles = [m.register_forward_hook(hook) for m in layers]
-    was_training = model.training
-    dtype = next((p.dtype for p in model.parameters()), torch.float32)
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(1, *input_shape, dtype=dtype))
-    finally:
-        for h in handles:
-            h.remove()
-        model.train(was_training)
-    return macs
-
-
 @register_proxy("flops", passes=("static",))
 def flops(ctx):
     """Multiply-accumulates of the Conv2d/Linear layers for one input (millions), per layer."""
-    return {n: v / 1e6 for n, v in conv_linear_macs(ctx.model, ctx.input_shape).items()}
+    return {n: v / 1e6 for n, v in ctx.macs().items()}
 
 
 @register_proxy("path_params", passes=("synflow",))

@@ -18,10 +18,11 @@ running statistics, train/eval mode and ``requires_grad`` flags; no hook is left
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import time
 import types
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import torch
 from torch import nn
@@ -35,6 +36,27 @@ SCORED_LAYERS = (nn.Conv2d, nn.Linear)
 def scored_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     """``(name, module)`` of every Conv2d/Linear layer, in module order."""
     return [(n, m) for n, m in model.named_modules() if isinstance(m, SCORED_LAYERS)]
+
+
+@contextlib.contextmanager
+def record_macs(model: nn.Module) -> Iterator[dict[str, float]]:
+    """Within the block, every forward of ``model`` adds the multiply-accumulates of each
+    Conv2d/Linear layer, per sample, to the yielded ``{layer name: count}``; hooks removed after."""
+    macs: dict[str, float] = {}
+    names = {m: n for n, m in model.named_modules()}
+
+    def hook(m, _inp, out):
+        per_sample = out.numel() // out.shape[0]
+        k = (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1] if isinstance(m, nn.Conv2d) \
+            else m.in_features
+        macs[names[m]] = macs.get(names[m], 0.0) + float(per_sample * k)
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, SCORED_LAYERS)]
+    try:
+        yield macs
+    finally:
+        for h in handles:
+            h.remove()
 
 
 class PassFailed(RuntimeError):
@@ -65,6 +87,7 @@ class ProxyContext:
         self._train_error: str | None = None
         self._synflow: dict | None = None
         self._synflow_error: str | None = None
+        self._macs: dict[str, float] | None = None
 
     # --- results proxies read --------------------------------------------------------------
     def weight_grads(self) -> dict[str, torch.Tensor | None]:
@@ -94,6 +117,26 @@ class ProxyContext:
         if self._synflow_error is not None:
             raise PassFailed(self._synflow_error)
         return self._synflow
+
+    def macs(self) -> dict[str, float]:
+        """Multiply-accumulates per Conv2d/Linear layer for one input (raw counts): recorded during
+        synflow's pass when a proxy reads it (one forward serves both), else by a forward of their own."""
+        if self._macs is None and "synflow" in self.passes:
+            try:
+                self.synflow()
+            except PassFailed:
+                pass
+        if self._macs is None:
+            model, was_training = self.model, self.model.training
+            dtype = next((p.dtype for p in model.parameters()), torch.float32)
+            try:
+                model.eval()
+                with torch.no_grad(), record_macs(model) as macs:
+                    model(torch.zeros(1, *self.input_shape, dtype=dtype))
+            finally:
+                model.train(was_training)
+            self._macs = macs
+        return self._macs
 
     # --- the shared train-mode pass ------------------------------------------------------------
     def _train_result(self, key: str):
@@ -215,7 +258,9 @@ class ProxyContext:
             for m, _ in patched:
                 m.forward = types.MethodType(_identity, m)  # BatchNorm off, as the reference does
             model.eval()  # no dropout: the pass is data-free and must be deterministic
-            out = functional_call(model, state, (torch.ones(1, *self.input_shape, dtype=torch.float64),))
+            with record_macs(model) as macs:
+                out = functional_call(model, state, (torch.ones(1, *self.input_shape, dtype=torch.float64),))
+            self._macs = macs
         finally:
             for m, own in patched:
                 if own is None:

@@ -120,8 +120,8 @@ class Model:
     """The learned surrogate.
 
     Args:
-        kind: ``"gp"`` (:class:`~raynas.strategies.surrogates.ArchGP`) or ``"ridge"``
-            (:class:`~raynas.strategies.surrogates.RidgeSurrogate`).
+        kind: ``"gp"`` (:class:`~raynas.predictors.surrogates.ArchGP`) or ``"ridge"``
+            (:class:`~raynas.predictors.surrogates.RidgeSurrogate`).
         learn: indices of the objectives it estimates (None: all; ``()``: zero-cost estimates only).
         min_fit: told results before it replaces the zero-cost estimates.
         options: keyword arguments of the surrogate class (e.g. ``{"warp_scale": 1.0}``).
@@ -140,7 +140,7 @@ class Model:
             object.__setattr__(self, "learn", tuple(int(j) for j in self.learn))
 
     def build(self, n_scores: int, categorical: np.ndarray | None):
-        from raynas.strategies.surrogates import ArchGP, RidgeSurrogate
+        from raynas.predictors.surrogates import ArchGP, RidgeSurrogate
 
         cls = ArchGP if self.kind == "gp" else RidgeSurrogate
         try:
@@ -230,10 +230,11 @@ def spread_choice(est: np.ndarray, size: int, cost_column: int | None) -> list[i
     estimate, spread evenly along ``cost_column`` (by crowding distance without one), then the next
     fronts while room remains."""
     est = np.where(np.isfinite(est), est, np.inf)  # a failed estimate ranks last
-    ranks = moo.nondominated_ranks(est)
     chosen: list[int] = []
-    for r in range(ranks.max() + 1 if len(ranks) else 0):
-        idx = np.flatnonzero(ranks == r)
+    remaining = np.arange(len(est))
+    while remaining.size:  # peel the fronts one at a time, only as many as are needed
+        front = moo.pareto_mask(est[remaining])
+        idx, remaining = remaining[front], remaining[~front]
         _, first = np.unique(est[idx], axis=0, return_index=True)
         idx = idx[np.sort(first)]
         need = size - len(chosen)
