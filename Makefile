@@ -56,7 +56,7 @@ test-latest:
 lock:
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install $(PIP_FLAGS) pip-tools==7.6.2
-	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile --quiet --upgrade --extra test --all-build-deps --generate-hashes --strip-extras \
+	CUSTOM_COMPILE_COMMAND="make lock" .venv-lock/bin/pip-compile --quiet --upgrade --extra test --extra onnx --all-build-deps --generate-hashes --strip-extras \
 	  --allow-unsafe --no-emit-index-url --no-emit-find-links -c constraints.txt -o $(LOCK) pyproject.toml
 	.venv-lock/bin/python .ci/lock_peer.py $(LOCK) alethiometer==1.1.2
 
