@@ -6,8 +6,11 @@ each published table, so the sample does not depend on anything but the seed) wi
 timed passes, median; compilation not timed), writes them to ``benchmarks/data/runtimes_<space>.csv``
 (``arch_index``, ``arch_str``, one column per runtime, plus how it was measured in the header
 comment), and prints how differently the runtimes rank the architectures (Spearman) beside how two
-published devices of different families rank them, and how well a transfer from the published
-devices (NNLS and RaynasTransfer, 10 samples) predicts each runtime.
+published devices of different families rank them, how well a transfer from the published
+devices (NNLS and RaynasTransfer, 10 and 20 samples) predicts each runtime, and how well each runtime
+is predicted from 10 or 20 of its own timings when this CPU's other runtimes are sources too, beside
+its noise ceiling (what a model fitted on 80 % of the architectures achieves).
+Rerunning continues the rows already measured (saved every 25 networks).
 
     python benchmarks/runtimes.py --archs 300           # needs: pip install onnx onnxruntime
     python benchmarks/runtimes.py --report               # tables from the CSVs only
@@ -34,7 +37,9 @@ def sample_rows(n_rows: int, n: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).permutation(n_rows)[:n]
 
 
-def measure(space_name: str, n: int, seed: int, runtimes, data_dir=None) -> pd.DataFrame:
+def measure(space_name: str, n: int, seed: int, runtimes, data_dir=None) -> Path:
+    """Time the first ``n`` rows of the seeded permutation under every runtime, continuing the
+    rows already in ``benchmarks/data/runtimes_<space>.csv`` and saving every 25 networks."""
     import torch
 
     from raynas.hardware import LocalDevice
@@ -43,35 +48,42 @@ def measure(space_name: str, n: int, seed: int, runtimes, data_dir=None) -> pd.D
     torch.set_num_threads(1)
     tab = load_space_table(space_name, data_dir)
     rows = sample_rows(len(tab.archs), n, seed)
+    path = OUT / f"runtimes_{space_name}.csv"
+    done = pd.read_csv(path, comment="#") if path.is_file() else pd.DataFrame()
+    if len(done) and (list(done["arch_index"]) != list(rows[:len(done)]) or
+                      [c for c in done.columns if c not in ("arch_index", "arch_str")] != list(runtimes)):
+        raise SystemExit(f"{path} holds other rows or runtimes than --seed {seed} --runtimes {' '.join(runtimes)}; "
+                         f"move it away to measure afresh")
     shape = (3, 32, 32) if space_name == "nb201" else (3, 224, 224)
     devices = {rt: LocalDevice(input_shape=shape, runtime=rt, num_classes=10 if space_name == "nb201" else 1000)
                for rt in runtimes}
-    out = {"arch_index": rows, "arch_str": [tab.space.arch_str(tab.archs[r]) for r in rows]}
-    for rt in runtimes:
-        out[rt] = np.zeros(len(rows))
+    records = done.to_dict("records")
     t0 = time.time()
-    for i, r in enumerate(rows):
+    for i, r in enumerate(rows[len(done):], start=len(done)):
         model = tab.space.build(tab.archs[r], num_classes=devices[runtimes[0]].num_classes).eval()
+        rec = {"arch_index": int(r), "arch_str": tab.space.arch_str(tab.archs[r])}
         for rt in runtimes:  # the same network object under every runtime, back to back
-            out[rt][i] = devices[rt].measure(model).median_ms
-        if (i + 1) % 25 == 0:
+            rec[rt] = devices[rt].measure(model).median_ms
+        records.append(rec)
+        if (i + 1) % 25 == 0 or i + 1 == len(rows):
+            write(pd.DataFrame(records), path, seed)
             print(f"  {space_name}: {i + 1}/{len(rows)} networks, {time.time() - t0:.0f} s", file=sys.stderr)
-    return pd.DataFrame(out)
+    return path
 
 
-def write(df: pd.DataFrame, space_name: str, seed: int) -> Path:
+def write(df: pd.DataFrame, path: Path, seed: int) -> None:
     import torch
 
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / f"runtimes_{space_name}.csv"
-    header = (f"# {space_name}: {len(df)} architectures (published table rows, permutation seed {seed}), "
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = (f"# {path.stem.split('_', 1)[1]}: {len(df)} architectures (published table rows, permutation seed {seed}), "
               f"latency ms on {platform.processor() or platform.machine()} ({os.cpu_count()} cores), batch 1, "
               f"1 thread, 5 warm-up + 20 timed passes, median; torch {torch.__version__}; "
-              f"measured {time.strftime('%Y-%m-%d')} by benchmarks/runtimes.py\n")
-    with open(path, "w") as f:
+              f"measured up to {time.strftime('%Y-%m-%d')} by benchmarks/runtimes.py (a rerun appends rows)\n")
+    tmp = path.with_suffix(".tmp")
+    with open(tmp, "w") as f:
         f.write(header)
         df.to_csv(f, index=False)
-    return path
+    os.replace(tmp, path)
 
 
 def report(space_name: str, data_dir=None) -> None:
@@ -110,6 +122,36 @@ def report(space_name: str, data_dir=None) -> None:
             nn = np.median([spearman(NNLSTransfer().fit(Sr[i], y[i]).predict(Sr), y) for i in draws])
             rt_ = np.median([spearman(model.fit(Xr[i], y[i]).predict(Xr), y) for i in draws])
             print(f"| {rt} | {n} | {nn:.3f} | {rt_:.3f} |")
+    cross_runtime(df, tab, rows, runtimes, Sr, groups)
+
+
+def cross_runtime(df: pd.DataFrame, tab, rows: np.ndarray, runtimes, Sr: np.ndarray, groups) -> None:
+    """Each runtime predicted from n of its own timings, the sources being the published devices and
+    this CPU's other runtimes (cheap to time on the machine at hand), beside its noise ceiling."""
+    from predictor_transfer import noise_ceiling
+
+    from raynas.hardware import LocalDevice
+    from raynas.predictors import NNLSTransfer, RaynasTransfer, spearman, transfer_encoding
+
+    print("\nBetween runtimes of this CPU: each runtime from n of its own timings, sources = the 20 published "
+          "devices + this CPU's other runtimes (median of 10 draws); ceiling = out-of-fold Spearman of the better "
+          "of a one-hot ridge and a one-hot GBDT, each fold fitted on 80 % of the architectures:\n\n"
+          "| runtime | ceiling | n | NNLS | RaynasTransfer | RaynasTransfer / ceiling |\n|---|---|---|---|---|---|")
+    onehot = np.stack([tab.space.encode_onehot(tab.archs[r]) for r in rows])
+    features = tab.features()[rows]
+    for rt in runtimes:
+        others = [o for o in runtimes if o != rt]
+        S2 = np.hstack([Sr, df[others].to_numpy()])
+        X2, k2, c2 = transfer_encoding(S2, features)
+        model = RaynasTransfer(n_source=k2, n_cost=c2,
+                               source_groups=list(groups) + [LocalDevice().family] * len(others)).pretrain(X2)
+        y = df[rt].to_numpy()
+        ceiling = noise_ceiling(onehot, y)
+        for n in (10, 20):
+            draws = [np.random.default_rng([d, n]).choice(len(y), n, replace=False) for d in range(10)]
+            nn = np.median([spearman(NNLSTransfer().fit(S2[i], y[i]).predict(S2), y) for i in draws])
+            ours = np.median([spearman(model.fit(X2[i], y[i]).predict(X2), y) for i in draws])
+            print(f"| {rt} | {ceiling:.3f} | {n} | {nn:.3f} | {ours:.3f} | {ours / ceiling:.2f} |")
 
 
 def main(argv=None) -> int:
@@ -123,8 +165,7 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     for space in a.spaces:
         if not a.report:
-            df = measure(space, a.archs, a.seed, a.runtimes, a.data_dir)
-            print(f"# wrote {write(df, space, a.seed)}", file=sys.stderr)
+            print(f"# wrote {measure(space, a.archs, a.seed, a.runtimes, a.data_dir)}", file=sys.stderr)
         report(space, a.data_dir)
     return 0
 
