@@ -387,14 +387,18 @@ class ArchGP(Surrogate):
         hamming, scores, encoding = parts
         return np.exp(-hamming / ls) + ws * scores + we * encoding
 
-    def _select(self, parts, z) -> tuple[float, float, float, float]:
+    def _select(self, parts, z, eigen: dict | None = None) -> tuple[float, float, float, float]:
         """Grid point of the largest marginal likelihood (signal variance profiled out); one
-        eigendecomposition per kernel serves every noise level."""
+        eigendecomposition per kernel serves every noise level, and every target fitted on the same
+        rows (kept in ``eigen``)."""
         n = len(z)
         best, best_ml = None, -np.inf
+        eigen = {} if eigen is None else eigen
         for ls, ws, we in self.grid:
-            lam, vec = np.linalg.eigh(self._kernel((ls, ws, we, 0.0), parts))
-            lam = np.clip(lam, 0.0, None)
+            if (ls, ws, we) not in eigen:
+                lam, vec = np.linalg.eigh(self._kernel((ls, ws, we, 0.0), parts))
+                eigen[ls, ws, we] = (np.clip(lam, 0.0, None), vec)
+            lam, vec = eigen[ls, ws, we]
             proj = (vec.T @ z) ** 2
             for nz in self.noises:
                 quad = float(np.sum(proj / (lam + nz)))
@@ -429,6 +433,7 @@ class ArchGP(Surrogate):
         s, e = self._blocks(x)
         self.targets = []
         parts: dict[bytes, tuple] = {}
+        eigen: dict[bytes, dict] = {}
         for j in range(k):
             rows = np.isfinite(y[:, j])
             if rows.sum() < 2:
@@ -446,7 +451,7 @@ class ArchGP(Surrogate):
             if key not in parts:  # targets fitted on the same rows share them
                 parts[key] = self._parts(a_j, s_j, e_j, a_j, s_j, e_j)
             if self.hyper[j] is None or n >= self.reselect_growth * self._selected_at[j]:
-                self.hyper[j] = self._select(parts[key], z)
+                self.hyper[j] = self._select(parts[key], z, eigen.setdefault(key, {}))
                 self._selected_at[j] = n
             h = self.hyper[j]
             chol = np.linalg.cholesky(self._kernel(h, parts[key]) + h[3] * np.eye(n))
