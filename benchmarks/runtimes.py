@@ -10,7 +10,9 @@ published devices of different families rank them, how well a transfer from the 
 devices (NNLS and RaynasTransfer, 10 and 20 samples) predicts each runtime, and how well each runtime
 is predicted from 10 or 20 of its own timings when this CPU's other runtimes are sources too, beside
 its noise ceiling (what a model fitted on 80 % of the architectures achieves).
-Rerunning continues the rows already measured (saved every 25 networks).
+Rerunning continues the rows already measured (saved every 25 networks). TorchScript traces are
+never freed by PyTorch, so one process grows by ~100 MB per FBNet network: 300 FBNet networks
+need ~30 GB, more than this 24 GB machine has; the FBNet table was measured in two processes.
 
     python benchmarks/runtimes.py --archs 300           # needs: pip install onnx onnxruntime
     python benchmarks/runtimes.py --report               # tables from the CSVs only

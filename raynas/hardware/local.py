@@ -128,7 +128,12 @@ class LocalDevice(Device):
     ``runtime`` is what executes it (:data:`RUNTIMES`): PyTorch eager (default), TorchScript (traced,
     frozen, optimised for inference) or ONNX Runtime's CPU provider. The same board ranks
     architectures differently under different runtimes, so each runtime is its own device
-    (named ``local_cpu_<machine>`` plus the runtime when it is not eager)."""
+    (named ``local_cpu_<machine>`` plus the runtime when it is not eager).
+
+    Memory: PyTorch keeps every TorchScript trace for the life of the process (a known PyTorch
+    limitation, pytorch/pytorch#35600), about 35 MB per small NB201 network and ~100 MB per FBNet
+    network at 224 px measured here; time thousands of networks under ``torchscript`` in several
+    processes (``benchmarks/runtimes.py`` continues where a process stopped)."""
 
     kind = "measured"
 

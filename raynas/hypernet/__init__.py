@@ -3,7 +3,8 @@
 * :class:`MetaHypernetwork` — (preference, hardware embedding) -> logits per decision.
 * :mod:`~raynas.hypernet.sampling` — straight-through Gumbel-softmax and ReinMax.
 * :mod:`~raynas.hypernet.mgd` — min-norm convex combination of gradients (closed form / Frank-Wolfe).
-* :class:`MetaPredictor`, :class:`AccuracySurrogate` — differentiable objectives.
+* :class:`MetaPredictor`, :class:`AccuracySurrogate` — differentiable objectives (defined in
+  :mod:`raynas.predictors.modnas`, the home of every learned model).
 * :class:`HypernetTrainer` (surrogate mode), :class:`SupernetTrainer` (weight-sharing supernet mode).
 * :func:`train_surrogate_mode` — everything from the published tables in one call.
 """
