@@ -54,8 +54,6 @@ def parse_key(text: str) -> tuple:
 def network_measures(space, arch: Arch, names: Sequence[str] = BUILTIN, input_shape=(3, 32, 32),
                      num_classes: int = 10) -> dict[str, float]:
     """Data-free measures of one architecture's network, built with seed 0 (see the module docstring)."""
-    import torch
-
     from raynas.proxies import compute_proxies
 
     for n in names:
@@ -148,7 +146,8 @@ class ProxyScores:
         batch: what data proxies see: a :class:`~raynas.proxies.BatchSpec` (default: a
             Fashion-MNIST stand-in batch of 64 images shaped like ``input_shape``) or a batch itself
             (a tensor, or ``(inputs, labels)``); data-free proxies ignore it.
-        num_classes, init_seed, input_shape: how each network is built (torch's CPU generator seeded with ``init_seed``).
+        num_classes, init_seed, input_shape: how each network is built (torch's CPU generator seeded
+            with ``init_seed``).
         cache_dir: keep values in a :class:`~raynas.proxies.ProxyTable` CSV there (shared across runs).
         mapper: ``mapper(chunks) -> list of DataFrames`` computing chunks of architectures elsewhere,
             waiting for them; default: on this process.
@@ -295,21 +294,25 @@ class ProxyScores:
         seconds = []
         for a in todo[:2]:
             t0 = time.perf_counter()
-            self._store([a], self._compute([a], here=True), count=False)
+            self._cache_rows([a], self._compute([a], here=True))
             seconds.append(time.perf_counter() - t0)
         rest = todo[2:]
         if min(seconds) * len(rest) > self.inline_s:
             return rest
         self._quick = True
-        self._store(rest, self._compute(rest, here=True), count=False)
+        self._cache_rows(rest, self._compute(rest, here=True))
         return []
 
-    def _store(self, chunk: list, df, count: bool = True) -> None:
+    def _cache_rows(self, archs: list, df) -> None:
+        """Keep computed values: row ``i`` of ``df`` belongs to ``archs[i]``."""
         vals = df[self.names].apply(lambda c: c.astype(float)).to_numpy(dtype=float)
-        for a, v in zip(chunk, vals):
+        for a, v in zip(archs, vals):
             self.cache[self._nk(a)] = v
-        if count:
-            self.evaluations += len(chunk)
+
+    def _store(self, chunk: list, df) -> None:
+        """Keep a chunk the background computed: cached, counted, shown as progress."""
+        self._cache_rows(chunk, df)
+        self.evaluations += len(chunk)
         if self._progress is not None:
             self._progress.update(len(chunk))
             if self._progress.total is not None and self._progress.n >= self._progress.total:
@@ -348,10 +351,7 @@ class ProxyScores:
                 self.collect(wait=True)  # needed now: wait for the background work rather than repeat it
         todo = self._uncached(archs)
         if todo:
-            df = self._compute(todo)
-            vals = df[self.names].apply(lambda c: c.astype(float)).to_numpy(dtype=float)
-            for a, v in zip(todo, vals):
-                self.cache[self._nk(a)] = v
+            self._cache_rows(todo, self._compute(todo))
         return np.array([self.cache[k] for k in keys], dtype=float).reshape(len(keys), len(self.names))
 
     def scorer(self, name: str, transform: str = "none") -> ProxyColumn:
