@@ -11,9 +11,10 @@ per proxy. Here one forward pass of the batch in train mode serves every data-de
 
 Synflow's data-free pass needs BatchNorm switched off, |W| and float64: it runs the model's own
 modules on new float64 tensors (``torch.func.functional_call``), so the caller's parameters are
-never touched (a deep copy only when a layer's weight is computed, e.g. by a parametrization). After the shared pass the model is restored exactly: BatchNorm
-running statistics, train/eval mode and ``requires_grad`` flags; no hook is left behind and no
-``.grad`` is written (gradients come from ``torch.autograd.grad``).
+never touched (a deep copy only when a layer's weight is computed, e.g. by a parametrization).
+After the shared pass the model is restored exactly: BatchNorm running statistics, train/eval mode
+and ``requires_grad`` flags; no hook is left behind and no ``.grad`` is written (gradients come
+from ``torch.autograd.grad``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,18 @@ def record_macs(model: nn.Module) -> Iterator[dict[str, float]]:
     finally:
         for h in handles:
             h.remove()
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[None]:
+    """The block runs with every module in eval mode; each module's own mode comes back after."""
+    modes = [(m, m.training) for m in model.modules()]
+    try:
+        model.eval()
+        yield
+    finally:
+        for m, mode in modes:
+            m.training = mode
 
 
 class PassFailed(RuntimeError):
@@ -127,14 +140,10 @@ class ProxyContext:
             except PassFailed:
                 pass
         if self._macs is None:
-            model, was_training = self.model, self.model.training
+            model = self.model
             dtype = next((p.dtype for p in model.parameters()), torch.float32)
-            try:
-                model.eval()
-                with torch.no_grad(), record_macs(model) as macs:
-                    model(torch.zeros(1, *self.input_shape, dtype=dtype))
-            finally:
-                model.train(was_training)
+            with _eval_mode(model), torch.no_grad(), record_macs(model) as macs:
+                model(torch.zeros(1, *self.input_shape, dtype=dtype))
             self._macs = macs
         return self._macs
 
@@ -251,14 +260,13 @@ class ProxyContext:
         state = {n: p.detach().abs().double() for n, p in model.named_parameters()}
         state.update({n: b.detach().double() if b.is_floating_point() else b for n, b in model.named_buffers()})
         weights = [state[names[id(m.weight)]].requires_grad_(True) for _, m in self.layers]
-        modes = [(m, m.training) for m in model.modules()]
         patched = [(m, m.__dict__.get("forward")) for m in model.modules()
                    if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         try:
             for m, _ in patched:
                 m.forward = types.MethodType(_identity, m)  # BatchNorm off, as the reference does
-            model.eval()  # no dropout: the pass is data-free and must be deterministic
-            with record_macs(model) as macs:
+            # eval: no dropout, the pass is data-free and must be deterministic
+            with _eval_mode(model), record_macs(model) as macs:
                 out = functional_call(model, state, (torch.ones(1, *self.input_shape, dtype=torch.float64),))
             self._macs = macs
         finally:
@@ -267,8 +275,6 @@ class ProxyContext:
                     del m.forward
                 else:
                     m.forward = own
-            for m, mode in modes:
-                m.training = mode
         self._synflow = _synflow_result(self.layers, weights, out)
 
 
