@@ -68,16 +68,16 @@ def measure(space_name: str, n: int, seed: int, runtimes, data_dir=None) -> Path
             rec[rt] = devices[rt].measure(model).median_ms
         records.append(rec)
         if (i + 1) % 25 == 0 or i + 1 == len(rows):
-            write(pd.DataFrame(records), path, seed)
+            write(pd.DataFrame(records), path, space_name, seed)
             print(f"  {space_name}: {i + 1}/{len(rows)} networks, {time.time() - t0:.0f} s", file=sys.stderr)
     return path
 
 
-def write(df: pd.DataFrame, path: Path, seed: int) -> None:
+def write(df: pd.DataFrame, path: Path, space_name: str, seed: int) -> None:
     import torch
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = (f"# {path.stem.split('_', 1)[1]}: {len(df)} architectures (published table rows, permutation seed {seed}), "
+    header = (f"# {space_name}: {len(df)} architectures (published table rows, permutation seed {seed}), "
               f"latency ms on {platform.processor() or platform.machine()} ({os.cpu_count()} cores), batch 1, "
               f"1 thread, 5 warm-up + 20 timed passes, median; torch {torch.__version__}; "
               f"measured up to {time.strftime('%Y-%m-%d')} by benchmarks/runtimes.py (a rerun appends rows)\n")
@@ -109,7 +109,8 @@ def report(space_name: str, data_dir=None) -> None:
            if sub.family(sub.devices[i]) != sub.family(sub.devices[j])]
     print(f"\nfor scale: two published devices of different families, median Spearman {np.median(pub):.3f} "
           f"(range {min(pub):.2f}-{max(pub):.2f}) on the same architectures")
-    X, k, c = transfer_encoding(tab.latency, tab.features())  # the prior sees every architecture
+    features = tab.features()
+    X, k, c = transfer_encoding(tab.latency, features)  # the prior sees every architecture
     groups = [tab.family(d) for d in tab.devices]
     print("\nTransfer from the 20 published devices to each runtime (Spearman over these architectures, "
           "median of 10 draws of n samples):\n\n| runtime | n | NNLS | RaynasTransfer |\n|---|---|---|---|")
@@ -124,10 +125,11 @@ def report(space_name: str, data_dir=None) -> None:
             nn = np.median([spearman(NNLSTransfer().fit(Sr[i], y[i]).predict(Sr), y) for i in draws])
             rt_ = np.median([spearman(model.fit(Xr[i], y[i]).predict(Xr), y) for i in draws])
             print(f"| {rt} | {n} | {nn:.3f} | {rt_:.3f} |")
-    cross_runtime(df, tab, rows, runtimes, Sr, groups)
+    cross_runtime(df, tab, rows, runtimes, Sr, features[rows], groups)
 
 
-def cross_runtime(df: pd.DataFrame, tab, rows: np.ndarray, runtimes, Sr: np.ndarray, groups) -> None:
+def cross_runtime(df: pd.DataFrame, tab, rows: np.ndarray, runtimes, Sr: np.ndarray, features: np.ndarray,
+                  groups) -> None:
     """Each runtime predicted from n of its own timings, the sources being the published devices and
     this CPU's other runtimes (cheap to time on the machine at hand), beside its noise ceiling."""
     from predictor_transfer import noise_ceiling
@@ -140,7 +142,6 @@ def cross_runtime(df: pd.DataFrame, tab, rows: np.ndarray, runtimes, Sr: np.ndar
           "of a one-hot ridge and a one-hot GBDT, each fold fitted on 80 % of the architectures:\n\n"
           "| runtime | ceiling | n | NNLS | RaynasTransfer | RaynasTransfer / ceiling |\n|---|---|---|---|---|---|")
     onehot = np.stack([tab.space.encode_onehot(tab.archs[r]) for r in rows])
-    features = tab.features()[rows]
     for rt in runtimes:
         others = [o for o in runtimes if o != rt]
         S2 = np.hstack([Sr, df[others].to_numpy()])

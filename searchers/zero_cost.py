@@ -11,7 +11,8 @@ searcher's checkpoint, so ``Tuner.restore`` does not recompute it.
 The warm-up does not hold up the first trials: inside a Ray session its networks are scored in the
 background beside the running trials (a thread of the driver on one machine, Ray tasks spread over
 the nodes of a cluster; ``proxy_where``), the first suggestions come from the candidates scored so
-far (random ones before any score arrives), and the warm-up proper starts once all are scored. Progress is logged through the ``raynas`` logger.
+far (random ones before any score arrives), and the warm-up proper starts once all are scored.
+Progress is logged through the ``raynas`` logger.
 
 Drop-in use (the searcher lines are all that change in a plain Tune script)::
 

@@ -13,9 +13,9 @@ from torch import nn
 
 from raynas.errors import InvalidConfigError, UnknownNameError
 from raynas.proxies.base import PROXIES, Proxy
-from raynas.rng import cpu_seeded
 from raynas.proxies.ensemble import ENSEMBLES, ensemble_members
 from raynas.proxies.passes import PassFailed, ProxyContext
+from raynas.rng import cpu_seeded
 
 #: The six proxies of the paper, in its order.
 PAPER_PROXIES = ("grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov")
@@ -220,9 +220,10 @@ def score_architectures(space, archs: Iterable, names: Iterable[str] | str | Non
                         loss_fn: Callable = F.cross_entropy, progress: Callable[[int, int], None] | None = None):
     """Proxies of many architectures of ``space``, one row each, as a pandas DataFrame.
 
-    Each network is built with torch's CPU generator seeded with ``seed`` first, so its initialisation (and so its
-    scores) depend only on the architecture and the seed. ``names`` may include population-level
-    ensembles (``vote``, ``rank_ensemble``), computed over the rows after their members.
+    Each network is built with torch's CPU generator seeded with ``seed`` first, so its
+    initialisation (and so its scores) depend only on the architecture and the seed. ``names`` may
+    include population-level ensembles (``vote``, ``rank_ensemble``), computed over the rows after
+    their members.
     The index is the space's architecture string; ``progress(done, total)`` is called per network."""
     import pandas as pd
 

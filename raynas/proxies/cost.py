@@ -6,7 +6,6 @@ Units are millions (M parameters, M multiply-accumulates), as NAS-Bench-201 publ
 from __future__ import annotations
 
 import torch
-from torch import nn
 
 from raynas.proxies.base import register_proxy
 

@@ -605,8 +605,6 @@ class ParamSpace:
         return list(found)
 
     def _signature(self, arch: Config) -> tuple:
-        import torch
-
         from raynas.rng import cpu_seeded
 
         with cpu_seeded(0):
