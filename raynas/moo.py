@@ -315,6 +315,13 @@ def _boxes(f: np.ndarray, low: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray,
     if m == 1:
         top = min(ref[0], f[:, 0].min()) if len(f) else ref[0]
         return np.array([[low[0]]]), np.array([[top]])
+    if m == 2:  # the staircase: [x_k, x_{k+1}) x [low_2, y_k), f sorted by x (a non-dominated set)
+        if len(f):
+            f = np.unique(f[pareto_mask(f)], axis=0)
+        edges = np.concatenate([[low[0]], f[:, 0], [ref[0]]])
+        tops = np.concatenate([[ref[1]], f[:, 1]])
+        return (np.column_stack([edges[:-1], np.full(len(tops), low[1])]),
+                np.column_stack([edges[1:], tops]))
     f = f[np.argsort(f[:, -1], kind="stable")]
     levels = np.concatenate([[low[-1]], f[:, -1], [ref[-1]]])
     lbs, ubs = [], []

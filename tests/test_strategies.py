@@ -274,10 +274,18 @@ def test_proxy_scores_compute_each_network_once_on_the_real_networks():
     from raynas.proxies import score_architectures
     from raynas.strategies import ProxyScores
 
+    import torch
+
     small = NB201Space(channels=4, cells_per_stage=1)
     archs = [(3, 1, 0, 2, 4, 3), (0, 0, 3, 0, 0, 0), (3, 1, 0, 2, 4, 3)]
     scores = ProxyScores(small, ["synflow", "flops"])
-    values = scores.values(archs)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        values = scores.values(archs)  # scored on one torch thread, the caller's setting restored
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(threads)
     assert scores.evaluations == 2 and values.shape == (3, 2)
     direct = score_architectures(small, archs[:2], ["synflow", "flops"], None, input_shape=(3, 32, 32))
     np.testing.assert_allclose(values[:2], direct.to_numpy(dtype=float))

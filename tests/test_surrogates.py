@@ -166,3 +166,46 @@ def test_nondominated_ranks_can_stop_early():
     assert np.sum(part < r) >= 50
     np.testing.assert_array_equal(part[full < r], full[full < r])
     assert np.all(full[part == r] >= r)
+
+
+def _mixed(rng, n):
+    """Three categorical columns (3 choices) and two numeric ones on a unit scale."""
+    a = np.zeros((n, 5))
+    a[:, :3] = rng.integers(0, 3, (n, 3))
+    a[:, 3:] = rng.random((n, 2))
+    return a
+
+
+def _learning_rate_like(a, rng):
+    """Column 3 dominates, unimodally (a learning rate); column 0 matters a little, the rest not."""
+    return 12 * (a[:, 3] - 0.6) ** 2 + 0.3 * (a[:, 0] == 1) + 0.05 * rng.standard_normal(len(a))
+
+
+def test_gp_learns_which_columns_matter_in_a_mixed_space():
+    rng = np.random.default_rng(0)
+    cat = [True, True, True, False, False]
+    train, test = _mixed(rng, 20), _mixed(rng, 400)
+    y, truth = _learning_rate_like(train, rng), _learning_rate_like(test, rng)
+    x, xt = np.zeros((20, 0)), np.zeros((400, 0))
+    rho = {}
+    for relevance in (False, True):
+        gp = ArchGP(0, categorical=cat, relevance=relevance).fit(train, x, y[:, None])
+        rho[relevance] = spearmanr(gp.predict(test, xt)[0][:, 0], truth).statistic
+    weights = gp.hyper[0][4]
+    assert weights[3] == max(weights) and weights[3] > weights[1] and weights[3] > weights[2]
+    assert rho[True] > 0.95 and rho[True] > rho[False] + 0.1, rho
+
+
+def test_gp_relevance_defaults_to_mixed_spaces_and_round_trips_its_state():
+    assert ArchGP(1, categorical=[True, False]).relevance
+    assert not ArchGP(1, categorical=[True, True]).relevance and not ArchGP(1).relevance
+    rng = np.random.default_rng(1)
+    a = _mixed(rng, 30)
+    y = _learning_rate_like(a, rng)[:, None]
+    gp = ArchGP(0, categorical=[True, True, True, False, False]).fit(a, np.zeros((30, 0)), y)
+    other = ArchGP(0, categorical=[True, True, True, False, False])
+    other.load_state_dict(gp.state_dict())
+    assert other.hyper == gp.hyper and len(gp.hyper[0]) == 5
+    # refitted on the same rows with the loaded hyperparameters: the same predictions
+    other.fit(a, np.zeros((30, 0)), y)
+    np.testing.assert_allclose(other.predict(a, np.zeros((30, 0)))[0], gp.predict(a, np.zeros((30, 0)))[0])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import platform
 import statistics
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 
 import torch
@@ -13,6 +12,7 @@ from torch import nn
 
 from raynas.errors import InvalidConfigError
 from raynas.hardware.base import Device
+from raynas.parallel import torch_threads
 
 
 @dataclass(frozen=True)
@@ -36,16 +36,6 @@ class LatencyMeasurement:
         return asdict(self)
 
 
-@contextmanager
-def _torch_threads(n: int):
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
-
-
 def measure_latency(model: nn.Module, input_shape: tuple[int, ...], batch_size: int = 1, warmup: int = 5,
                     repeats: int = 20, threads: int = 1, timeout_s: float | None = None,
                     runtime: str = "torch-eager") -> LatencyMeasurement:
@@ -65,9 +55,9 @@ def measure_latency(model: nn.Module, input_shape: tuple[int, ...], batch_size: 
     x = torch.randn(batch_size, *input_shape, generator=torch.Generator().manual_seed(0))
     times: list[float] = []
     try:
-        with _torch_threads(threads):
+        with torch_threads(threads):
             run = compile_for(model, runtime, x)
-        with _torch_threads(threads), torch.inference_mode():
+        with torch_threads(threads), torch.inference_mode():
             for _ in range(warmup):
                 run(x)
             start = time.perf_counter()

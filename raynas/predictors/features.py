@@ -201,7 +201,6 @@ def space_features(space, archs: Sequence, key: str, cache_dir: str | os.PathLik
         check_workers(workers)
     if isinstance(save_every, bool) or not isinstance(save_every, int) or save_every < 1:
         raise InvalidConfigError(f"save_every must be a positive integer, got {save_every!r}")
-    torch.set_num_threads(1)
     archs_arr = np.asarray([tuple(a) for a in archs], dtype=np.int64)
     path = Path(cache_dir) if cache_dir is not None else default_cache_dir()
     digest = hashlib.sha1(archs_arr.tobytes() + str(archs_arr.shape).encode()).hexdigest()[:12]
@@ -214,7 +213,10 @@ def space_features(space, archs: Sequence, key: str, cache_dir: str | os.PathLik
                     return z["features"]
     file = candidates[0] if not candidates[0].is_file() else candidates[1]
     partial = path / f".features_{key}-{digest}.partial.npz"
-    out = _build_features(space, archs_arr, key, partial, input_shape, num_classes, progress, save_every, workers)
+    from raynas.parallel import torch_threads
+
+    with torch_threads(1):
+        out = _build_features(space, archs_arr, key, partial, input_shape, num_classes, progress, save_every, workers)
     _save_npz(file, archs=archs_arr, names=np.array(FEATURE_NAMES), features=out)
     partial.unlink(missing_ok=True)
     return out

@@ -14,7 +14,9 @@ left out of that column's fit).
   on the number of differing decisions, plus linear kernels on the standardised zero-cost scores
   ``s`` and one-hot encoding ``e`` (the latter makes additive costs such as latency easy) -- on
   Yeo-Johnson-warped targets (:class:`OutputWarp`). Hyperparameters (``l``, ``w_s``, ``w_e``, the
-  noise) maximise the marginal likelihood over a small grid.
+  noise) maximise the marginal likelihood over a small grid. In spaces with numeric dimensions
+  (a learning rate, a width range) each dimension's distance gets its own weight, also by marginal
+  likelihood (``relevance``): there one dimension often matters far more than the others.
 * :class:`RidgeSurrogate`: the Bayesian ridge :class:`OnlineRidge` on the features (the previous
   default), with its two local refinements.
 
@@ -318,6 +320,19 @@ class RidgeSurrogate(Surrogate):
         return Posterior(mean, std)
 
 
+def _distances(a: np.ndarray, b: np.ndarray, categorical: np.ndarray | None = None) -> np.ndarray:
+    """``[D, len(a), len(b)]``: per column, whether the entries differ (categorical columns) or
+    their absolute difference (numeric columns, ``categorical`` False, values on a unit scale)."""
+    a, b = np.asarray(a), np.asarray(b)
+    out = np.empty((a.shape[1], len(a), len(b)))
+    for j in range(a.shape[1]):
+        if categorical is not None and not categorical[j]:
+            out[j] = np.abs(a[:, j, None] - b[None, :, j])
+        else:
+            out[j] = a[:, j, None] != b[None, :, j]
+    return out
+
+
 def _hamming(a: np.ndarray, b: np.ndarray, categorical: np.ndarray | None = None) -> np.ndarray:
     """Distance between every row of ``a`` and of ``b``: the number of differing categorical
     entries plus, for numeric columns (``categorical`` False; values on a unit scale), the absolute
@@ -332,6 +347,11 @@ def _hamming(a: np.ndarray, b: np.ndarray, categorical: np.ndarray | None = None
         else:
             d += a[:, j, None] != b[None, :, j]
     return d
+
+
+#: The weights a column's distance may get with ``ArchGP(relevance=True)``: ignored, down-weighted,
+#: as one decision, or dominant (a learning rate across its range can matter more than a layer).
+RELEVANCE = (0.0, 0.3, 1.0, 3.0, 10.0)
 
 
 class ArchGP(Surrogate):
@@ -351,23 +371,33 @@ class ArchGP(Surrogate):
             all targets (ties: the most recent), so a refit stays cheap at thousands of trials.
         reselect_growth: the grid search runs again once the fitted rows grew by this factor;
             in between, the chosen hyperparameters are refitted with one Cholesky factorisation.
+        relevance: give each column of ``archs`` its own weight in the distance (automatic
+            relevance determination): after the grid search, coordinate ascent of the marginal
+            likelihood over each column's weight in :data:`RELEVANCE` and the other hyperparameters.
+            None: on when some column is numeric (``categorical`` has a False), where a learning
+            rate and a kernel size rarely matter alike; off for all-categorical spaces (NB201, FBNet),
+            whose figures were measured without it.
     """
 
     def __init__(self, n_scores: int, lengthscales: Sequence[float] = (1.0, 2.0, 4.0),
                  score_weights: Sequence[float] = (1.0, 3.0, 10.0), encoding_weights: Sequence[float] = (0.0, 1.0, 3.0),
                  noises: Sequence[float] = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3), warp_scale: float | None = 3.0,
-                 max_points: int = 200, reselect_growth: float = 1.2, categorical: Sequence[bool] | None = None):
+                 max_points: int = 200, reselect_growth: float = 1.2, categorical: Sequence[bool] | None = None,
+                 relevance: bool | None = None):
         if max_points < 3:
             raise InvalidConfigError(f"max_points must be >= 3, got {max_points!r}")
         self.n_scores = int(n_scores)
-        self.grid = [(float(ls), float(ws), float(we)) for ls in lengthscales for ws in score_weights
+        self.lengthscales = tuple(float(v) for v in lengthscales)
+        self.grid = [(ls, float(ws), float(we)) for ls in self.lengthscales for ws in score_weights
                      for we in encoding_weights]
         self.noises = np.asarray(noises, dtype=float)
         self.warp_scale = warp_scale
         self.max_points = int(max_points)
         self.reselect_growth = float(reselect_growth)
         self.categorical = None if categorical is None else np.asarray(categorical, dtype=bool)
-        self.hyper: list[tuple[float, float, float, float] | None] = []
+        numeric = self.categorical is not None and not self.categorical.all()
+        self.relevance = numeric if relevance is None else bool(relevance)
+        self.hyper: list[tuple | None] = []
         self._selected_at: list[int] = []
 
     # --- kernel ------------------------------------------------------------------------------------
@@ -377,26 +407,34 @@ class ArchGP(Surrogate):
 
     def _parts(self, a1, s1, e1, a2, s2, e2) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The kernel's three ingredients, computed once for every hyperparameter setting: differing
-        decisions, and the mean products of the standardised scores and of the encodings."""
-        return (_hamming(a1, a2, self.categorical), s1 @ s2.T / max(1, s1.shape[1]),
+        decisions (per column with ``relevance``), and the mean products of the standardised scores
+        and of the encodings."""
+        dist = _distances if self.relevance else _hamming
+        return (dist(a1, a2, self.categorical), s1 @ s2.T / max(1, s1.shape[1]),
                 e1 @ e2.T / max(1, e1.shape[1]))
 
     @staticmethod
     def _kernel(h, parts) -> np.ndarray:
-        ls, ws, we, _ = h
+        """``h``: lengthscale, score weight, encoding weight, noise (unused here) and, with
+        relevance, the columns' weights."""
+        ls, ws, we = h[:3]
         hamming, scores, encoding = parts
+        if len(h) > 4:
+            hamming = np.tensordot(np.asarray(h[4]), hamming, 1)
         return np.exp(-hamming / ls) + ws * scores + we * encoding
 
-    def _select(self, parts, z, eigen: dict | None = None) -> tuple[float, float, float, float]:
+    def _select(self, parts, z, eigen: dict | None = None, previous: tuple | None = None) -> tuple:
         """Grid point of the largest marginal likelihood (signal variance profiled out); one
         eigendecomposition per kernel serves every noise level, and every target fitted on the same
-        rows (kept in ``eigen``)."""
+        rows (kept in ``eigen``). With relevance, refined by :meth:`_refine` from there (or from
+        ``previous``, the last choice, if that is more likely)."""
         n = len(z)
         best, best_ml = None, -np.inf
         eigen = {} if eigen is None else eigen
+        ones = (tuple(np.ones(len(parts[0])).tolist()),) if self.relevance else ()
         for ls, ws, we in self.grid:
             if (ls, ws, we) not in eigen:
-                lam, vec = np.linalg.eigh(self._kernel((ls, ws, we, 0.0), parts))
+                lam, vec = np.linalg.eigh(self._kernel((ls, ws, we, 0.0, *ones), parts))
                 eigen[ls, ws, we] = (np.clip(lam, 0.0, None), vec)
             lam, vec = eigen[ls, ws, we]
             proj = (vec.T @ z) ** 2
@@ -404,15 +442,57 @@ class ArchGP(Surrogate):
                 quad = float(np.sum(proj / (lam + nz)))
                 ml = -0.5 * n * np.log(max(quad / n, 1e-300)) - 0.5 * float(np.sum(np.log(lam + nz)))
                 if ml > best_ml:
-                    best, best_ml = (ls, ws, we, float(nz)), ml
-        return best
+                    best, best_ml = (ls, ws, we, float(nz), *ones), ml
+        if not self.relevance:
+            return best
+        if previous is not None and len(previous) > 4 and self._likelihood(parts, z, previous) > best_ml:
+            best = previous
+        return self._refine(parts, z, best)
+
+    def _likelihood(self, parts, z, h) -> float:
+        """Log marginal likelihood of ``z`` under hyperparameters ``h`` (signal variance profiled out)."""
+        n = len(z)
+        try:
+            chol = np.linalg.cholesky(self._kernel(h, parts) + h[3] * np.eye(n))
+        except np.linalg.LinAlgError:
+            return -np.inf
+        quad = float(np.sum(solve_triangular(chol, z, lower=True) ** 2))
+        return -0.5 * n * np.log(max(quad / n, 1e-300)) - float(np.sum(np.log(np.diag(chol))))
+
+    def _refine(self, parts, z, h: tuple, sweeps: int = 2) -> tuple:
+        """Coordinate ascent of the marginal likelihood from ``h``: each column's weight over
+        :data:`RELEVANCE`, then the lengthscale and the noise over their grids."""
+        best = self._likelihood(parts, z, h)
+        for _ in range(sweeps):
+            moved = False
+            options = [(4, j, v) for j in range(len(h[4])) for v in RELEVANCE]
+            options += [(0, None, v) for v in self.lengthscales] + [(3, None, float(v)) for v in self.noises]
+            for pos, j, v in options:
+                cur = h[pos] if j is None else h[4][j]
+                if v == cur:
+                    continue
+                if j is None:
+                    cand = (*h[:pos], v, *h[pos + 1:])
+                else:
+                    w = list(h[4])
+                    w[j] = v
+                    cand = (*h[:4], tuple(w))
+                ml = self._likelihood(parts, z, cand)
+                if ml > best + 1e-9:
+                    h, best, moved = cand, ml, True
+            if not moved:
+                break
+        return h
 
     def state_dict(self) -> dict:
         """The chosen hyperparameters and when they were chosen (the fit itself is replayed)."""
-        return {"hyper": [None if h is None else list(h) for h in self.hyper], "selected_at": list(self._selected_at)}
+        return {"hyper": [None if h is None else [*h[:4], *([list(h[4])] if len(h) > 4 else [])]
+                          for h in self.hyper], "selected_at": list(self._selected_at)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.hyper = [None if h is None else tuple(float(v) for v in h) for h in state["hyper"]]
+        self.hyper = [None if h is None else (*(float(v) for v in h[:4]),
+                                              *([tuple(float(v) for v in h[4])] if len(h) > 4 else []))
+                      for h in state["hyper"]]
         self._selected_at = [int(n) for n in state["selected_at"]]
 
     # --- fit / predict -----------------------------------------------------------------------------
@@ -451,7 +531,7 @@ class ArchGP(Surrogate):
             if key not in parts:  # targets fitted on the same rows share them
                 parts[key] = self._parts(a_j, s_j, e_j, a_j, s_j, e_j)
             if self.hyper[j] is None or n >= self.reselect_growth * self._selected_at[j]:
-                self.hyper[j] = self._select(parts[key], z, eigen.setdefault(key, {}))
+                self.hyper[j] = self._select(parts[key], z, eigen.setdefault(key, {}), self.hyper[j])
                 self._selected_at[j] = n
             h = self.hyper[j]
             chol = np.linalg.cholesky(self._kernel(h, parts[key]) + h[3] * np.eye(n))

@@ -224,13 +224,17 @@ class ProxyScores:
             handles = [self.executor.submit(c) for c in chunks]
             done = dict(self.executor.wait(handles))
             return pd.concat([done[h] for h in handles])
+        from raynas.parallel import torch_threads
+
         if len(archs) < PROGRESS_FROM:
-            return score_architectures(self.space, archs, self.names, self.load_batch(), num_classes=self.num_classes,
-                                       seed=self.init_seed, input_shape=self.input_shape)
+            with torch_threads(1):
+                return score_architectures(self.space, archs, self.names, self.load_batch(),
+                                           num_classes=self.num_classes, seed=self.init_seed,
+                                           input_shape=self.input_shape)
         from raynas.logs import Progress
 
         with Progress(len(archs), f"zero-cost scores of {len(archs)} networks ({', '.join(self.names)})",
-                      unit="networks") as bar:
+                      unit="networks") as bar, torch_threads(1):
             return score_architectures(self.space, archs, self.names, self.load_batch(), num_classes=self.num_classes,
                                        seed=self.init_seed, input_shape=self.input_shape,
                                        progress=lambda i, n: bar.update())

@@ -28,7 +28,8 @@ and cached per configuration (their evaluations are a budget of their own,
 :attr:`ZeroCostStrategy.estimate_evaluations`). Once ``min_fit`` results are told, a surrogate
 (:class:`~raynas.strategies.parts.Model`) refitted as results arrive estimates the learned
 objectives from the configuration's encoding and every zero-cost score: a Gaussian process with a
-kernel on the number of differing dimensions (numeric ones by their distance on a unit scale) plus
+kernel on the number of differing dimensions (numeric ones by their distance on a unit scale; in
+spaces with numeric dimensions each dimension weighted by its learned relevance) plus
 linear kernels on the scores and the encoding, on Yeo-Johnson-warped targets. Dimensions the network
 does not depend on (a learning rate) get the same zero-cost scores everywhere: only the learned
 model, from told results, can tell their values apart.
