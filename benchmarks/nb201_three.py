@@ -22,6 +22,8 @@ to ``--out`` at once and a rerun skips what is there.
     python benchmarks/nb201_three.py                          # 20 pairs x 10 seeds x 4 methods
     python benchmarks/nb201_three.py --pairs 2 --seeds 2      # a quick look
     python benchmarks/nb201_three.py --report                 # tables from what has run
+    python benchmarks/nb201_three.py --methods zc,zc-ard --variant zc-ard='{"model": {"options": {"relevance": true}}}'
+                                                              # a ZeroCostStrategy setting beside the defaults
 """
 
 from __future__ import annotations
@@ -120,15 +122,19 @@ class RunView:
         return ProxyColumn(self, self.names.index(name), "log" if name in LOG_PROXIES else "none")
 
 
+#: ZeroCostStrategy settings beside the defaults: name -> keyword arguments (``--variant``)
+VARIANTS: dict[str, dict] = {"zc": {}}
+
+
 def make_strategy(method: str, space, scores, seed: int):
     from raynas.strategies import OptunaStrategy, ZeroCostStrategy
     from raynas.strategies.scorers import ProxyColumn
 
-    if method == "zc":
+    if method in VARIANTS:
         view = RunView(scores)
         col = lambda n, t="none": ProxyColumn(view, PROXIES.index(n), t)  # noqa: E731
         return ZeroCostStrategy(space, [col("path_params"), col("synflow", "log")], col("flops"),
-                                objectives=["quality", "cost", "cost"], seed=seed), view
+                                objectives=["quality", "cost", "cost"], seed=seed, **VARIANTS[method]), view
     kw = {"multivariate": True} if method == "tpe" else {}
     return OptunaStrategy(space, method, n_objectives=3, seed=seed, **kw), None
 
@@ -163,7 +169,8 @@ def report(runs: list[dict]) -> str:
            f"{len(pairs)} device pairs x {len(seeds)} seeds; median normalised HV over pairs x seeds",
            "", "| method | runs | " + " | ".join(f"HV@{b}" for b in BUDGETS)
            + " | trials to 95% | trials to 99% | median ask ms | networks scored/run |", "|---|" * 1 + "---|" * 8]
-    by = {m: [r for r in runs if r["method"] == m] for m in METHODS}
+    names = [*METHODS, *sorted({r["method"] for r in runs} - set(METHODS))]
+    by = {m: [r for r in runs if r["method"] == m] for m in names}
     for m, rs in by.items():
         if not rs:
             continue
@@ -171,8 +178,9 @@ def report(runs: list[dict]) -> str:
         r95 = np.median([reach(r["hv"], .95) for r in rs])
         r99 = np.median([reach(r["hv"], .99) for r in rs])
         fmt = lambda v: f"{v:.0f}" if np.isfinite(v) else f">{max(BUDGETS)}"  # noqa: E731
-        scored = f"{np.median([r['networks_scored'] for r in rs]):.0f}" if m == "zc" else "-"
-        out.append(f"| {LABELS[m]} | {len(rs)} | " + " | ".join(cells) + f" | {fmt(r95)} | {fmt(r99)} | "
+        scored = f"{np.median([r['networks_scored'] for r in rs]):.0f}" if rs[0]["networks_scored"] else "-"
+        label = LABELS.get(m, f"raynas ZeroCostStrategy, variant {m}")
+        out.append(f"| {label} | {len(rs)} | " + " | ".join(cells) + f" | {fmt(r95)} | {fmt(r99)} | "
                    f"{np.median([r['ask_ms'] for r in rs]):.1f} | {scored} |")
     # the target: raynas's HV@50 against the best Optuna sampler's HV@100, per pair (median over seeds)
     if by["zc"]:
@@ -204,7 +212,12 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "nb201_three.jsonl"))
     p.add_argument("--report", action="store_true")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME='{json}'",
+                   help="a ZeroCostStrategy setting run as method NAME (keyword arguments as JSON; repeatable)")
     args = p.parse_args(argv)
+    for spec in args.variant:
+        name, _, js = spec.partition("=")
+        VARIANTS[name] = json.loads(js)
     out = Path(args.out)
     if not args.report:
         import torch

@@ -271,10 +271,10 @@ def test_batch_scorer_is_cached_and_pluggable():
 
 
 def test_proxy_scores_compute_each_network_once_on_the_real_networks():
+    import torch
+
     from raynas.proxies import score_architectures
     from raynas.strategies import ProxyScores
-
-    import torch
 
     small = NB201Space(channels=4, cells_per_stage=1)
     archs = [(3, 1, 0, 2, 4, 3), (0, 0, 3, 0, 0, 0), (3, 1, 0, 2, 4, 3)]
