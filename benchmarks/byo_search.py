@@ -22,6 +22,8 @@ there, so an interrupted benchmark continues. ``--report`` prints the tables fro
 
     python benchmarks/byo_search.py --seeds 5                   # ~3-5 h on 2 quiet cores
     python benchmarks/byo_search.py --report                    # tables from what has run
+    python benchmarks/byo_search.py --methods fd8 --variant fd8='{"moves": {"float_draws": 8}}'
+                                                                # a ZeroCostSearch setting beside the rest
 """
 
 from __future__ import annotations
@@ -47,6 +49,8 @@ LABELS = {"zc": "raynas ZeroCostSearch", "zc-driver": "raynas ZeroCostSearch, sc
 OBJECTIVES = {2: (["accuracy", "latency_ms"], ["max", "min"]),
               3: (["accuracy", "latency_ms", "params"], ["max", "min", "min"])}
 BUDGETS = (20, 40, 80)
+#: ZeroCostSearch settings run as methods of their own (``--variant NAME='{json}'``): name -> keyword arguments
+VARIANTS: dict[str, dict] = {}
 
 
 class TimedMixin:
@@ -80,11 +84,12 @@ def timed(cls):
 def make_searcher(method: str, metric, mode, seed: int):
     import bring_your_own as byo
 
-    if method in ("zc", "zc-driver", "zc-ray"):
+    if method in ("zc", "zc-driver", "zc-ray") or method in VARIANTS:
         from searchers import ZeroCostSearch
 
         # zc-driver: scores computed on the driver, blocking; zc-ray: as Ray tasks (zc: a thread on one node)
         workers = {"zc-driver": {"proxy_workers": 0}, "zc-ray": {"proxy_where": "ray"}}.get(method, {})
+        workers.update(VARIANTS.get(method, {}))
         return timed(ZeroCostSearch)(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14),
                                      seed=seed, **workers)
     if method == "predictor":
@@ -158,7 +163,8 @@ def hv_table(runs: list[dict]) -> tuple[str, dict]:
                    f"the best Optuna sampler's HV@80 (median), time")
         out.append("| method | seeds | HV@20 | HV@40 | HV@80 | trials to best Optuna HV@80 | wall s | searcher s (share) |")
         out.append("|---|---|---|---|---|---|---|---|")
-        methods = [m for m in METHODS if any(k[0] == n_obj and k[1] == m for k in per)]
+        names = [*METHODS, *sorted({k[1] for k in per} - set(METHODS))]
+        methods = [m for m in names if any(k[0] == n_obj and k[1] == m for k in per)]
         seeds = sorted({k[2] for k in per if k[0] == n_obj})
         best80 = {}
         for seed in seeds:
@@ -180,7 +186,8 @@ def hv_table(runs: list[dict]) -> tuple[str, dict]:
             wall = np.median([r["wall_s"] for r in runs_m])
             sec = np.median([r["searcher_s"] for r in runs_m])
             r_med = np.median(reach) if reach else np.nan
-            out.append(f"| {LABELS[m]} | {len(runs_m)} | " + " | ".join(f"{np.median(hv[b]):.3f}" for b in BUDGETS)
+            label = LABELS.get(m) or f"raynas ZeroCostSearch, variant {m}: {json.dumps(VARIANTS.get(m, '?'))}"
+            out.append(f"| {label} | {len(runs_m)} | " + " | ".join(f"{np.median(hv[b]):.3f}" for b in BUDGETS)
                        + f" | {'>80' if not np.isfinite(r_med) else f'{r_med:.0f}'} | {wall:.0f} | "
                        f"{sec:.1f} ({100 * sec / wall:.1f}%) |")
     return "\n".join(out), per
@@ -196,7 +203,12 @@ def main(argv=None) -> None:
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "byo_runs.jsonl"))
     p.add_argument("--report", action="store_true", help="only print the tables from --out")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME='{json}'",
+                   help="a ZeroCostSearch setting run as method NAME (keyword arguments as JSON; repeatable)")
     args = p.parse_args(argv)
+    for spec in args.variant:
+        name, _, js = spec.partition("=")
+        VARIANTS[name] = json.loads(js)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not args.report:
