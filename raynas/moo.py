@@ -311,13 +311,13 @@ def nondominated_boxes(front, reference, lower) -> tuple[np.ndarray, np.ndarray]
 
 
 def _boxes(f: np.ndarray, low: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Boxes left open by ``f``, a non-dominated set without repeats sorted lexicographically (as
+    ``np.unique`` returns it)."""
     m = ref.size
     if m == 1:
         top = min(ref[0], f[:, 0].min()) if len(f) else ref[0]
         return np.array([[low[0]]]), np.array([[top]])
-    if m == 2:  # the staircase: [x_k, x_{k+1}) x [low_2, y_k), f sorted by x (a non-dominated set)
-        if len(f):
-            f = np.unique(f[pareto_mask(f)], axis=0)
+    if m == 2:  # the staircase: [x_k, x_{k+1}) x [low_2, y_k), f sorted by x (y falling)
         edges = np.concatenate([[low[0]], f[:, 0], [ref[0]]])
         tops = np.concatenate([[ref[1]], f[:, 1]])
         return (np.column_stack([edges[:-1], np.full(len(tops), low[1])]),

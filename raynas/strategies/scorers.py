@@ -250,10 +250,8 @@ class ProxyScores:
         """The cache key: the configuration restricted to what its network depends on
         (:meth:`raynas.spaces.ParamSpace.network_key`; the whole configuration for NAS spaces)."""
         key = getattr(self.space, "network_key", None)
-        if key is None and type(arch) is tuple:
-            return arch  # numpy and Python numbers hash and compare alike: a tuple is its own key
-        a = _key(arch)
-        return _key(key(a)) if key is not None else a
+        a = arch if type(arch) is tuple else _key(arch)  # numpy and Python numbers hash and compare alike
+        return key(a) if key is not None else a
 
     def _uncached(self, archs) -> list:
         """One representative configuration per network not cached (nor in flight)."""
