@@ -52,7 +52,21 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # scikit-learn's gradient boostin
 
 import numpy as np  # noqa: E402
 
-LATENCY_METHODS = ("onehot_ridge", "analytic_ridge", "nearest_source", "nnls", "multipredict", "raynas")
+LATENCY_METHODS = ("onehot_ridge", "analytic_ridge", "nearest_source", "nnls", "multipredict", "raynas_prior", "raynas")
+
+
+class PriorOnly:
+    """``RaynasTransfer``'s own prior on the n samples (its source prior alone, no stack)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, X, y):
+        self.fitted_ = self.model.fit_prior(X, y)
+        return self
+
+    def predict(self, X):
+        return self.fitted_.predict(X[:, :self.model.n_source])
 CROSS_METHODS = ("onehot_ridge", "analytic_ridge", "roofline_ridge", "multipredict", "raynas")
 BASELINES = {"onehot_ridge", "analytic_ridge", "nearest_source", "nnls", "roofline_ridge"}
 
@@ -122,6 +136,7 @@ def run_within(space: str, ns, draws: int, targets=None, data_dir=None, multipre
             "analytic_ridge": (AnalyticRidge, basic),
             "nearest_source": (NearestSourceDevice, S),
             "nnls": (NNLSTransfer, S),
+            "raynas_prior": (lambda: PriorOnly(raynas), X_r),
             "raynas": (lambda: copy.deepcopy(raynas), X_r),
         }
         if multipredict:
@@ -159,6 +174,21 @@ def verdict(methods, devices, res, ns, label: str):
     print(f"\n{label}: " + "; ".join(out))
 
 
+def targets(devices, res, ceil, ns):
+    """The transfer targets, spelled out: margin over NNLS, targets at or above it, distance to the
+    model's own prior and, at the largest n, to the noise ceiling (means over ``devices``)."""
+    mean = lambda m, n: np.mean([res[(d, m, n)] for d in devices])  # noqa: E731
+    if not all((d, m, n) in res for d in devices for m in ("raynas", "nnls", "raynas_prior") for n in ns):
+        return
+    print("\n| n | raynas - nnls | targets with raynas >= nnls | raynas - its prior | ceiling - raynas |")
+    print("|---|---|---|---|---|")
+    for n in ns:
+        share = sum(res[(d, "raynas", n)] >= res[(d, "nnls", n)] - 1e-12 for d in devices)
+        print(f"| {n} | {mean('raynas', n) - mean('nnls', n):+.3f} | {share}/{len(devices)} | "
+              f"{mean('raynas', n) - mean('raynas_prior', n):+.3f} | "
+              f"{np.mean([ceil[d] for d in devices]) - mean('raynas', n):.3f} |")
+
+
 def print_within(space, devices, res, ceil, integer, ns, holdout="family"):
     proto = {"family": "leave-one-family-out, sources = the other families' columns",
              "twins": "leave-one-family-out and no twin (no source ranks the target's architectures at Spearman "
@@ -171,6 +201,7 @@ def print_within(space, devices, res, ceil, integer, ns, holdout="family"):
         if devs:
             mean_table(label, LATENCY_METHODS, devs, res, ns, ceil)
     verdict(LATENCY_METHODS, devices, res, ns, f"{space} within-space, all targets")
+    targets(devices, res, ceil, ns)
     n_show = [n for n in ns if n in (10, 20)] or ns[:1]
     print(f"\n### {space} per device (n = {', '.join(map(str, n_show))}) beside its noise ceiling")
     cols = [(m, n) for n in n_show for m in ("nnls", "raynas")]

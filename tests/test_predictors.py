@@ -54,6 +54,19 @@ def test_fit_predict_shapes(n):
     assert spearman(RaynasTransfer(n_source=k, n_cost=c).fit(X[idx], y[idx]).predict(X), y) > 0.95
 
 
+def test_raynas_transfer_prior_is_what_fit_starts_from():
+    rng, S, F = synthetic()
+    y = S @ rng.random(S.shape[1]) + 0.1
+    X, k, c = transfer_encoding(S, F)
+    idx = rng.choice(len(y), 4, replace=False)  # below min_stack: fit keeps the prior alone
+    model = RaynasTransfer(n_source=k, n_cost=c, select="loo")
+    prior = model.fit_prior(X[idx], y[idx])
+    assert isinstance(prior, SourcePriorTransfer)
+    np.testing.assert_allclose(prior.predict(X[:, :k]), model.fit(X[idx], y[idx]).predict(X), rtol=1e-9)
+    big = rng.choice(len(y), 30, replace=False)  # with more samples the stack may move away from it
+    assert spearman(model.fit_prior(X[big], y[big]).predict(X[:, :k]), y) > 0.9
+
+
 def test_save_load_round_trip(tmp_path):
     from raynas.predictors.neural import MLPPredictor, MultiPredictTransfer, TreePredictor
 

@@ -487,6 +487,14 @@ class RaynasTransfer(BaseEstimator, RegressorMixin):
                                               twin_rho=self.twin_rho)
         return self
 
+    def fit_prior(self, X, y) -> SourcePriorTransfer:
+        """The source prior alone (no stack, no residual) fitted on ``(X, y)``: what :meth:`fit`
+        starts from. Predict with the source columns, ``fitted.predict(X[:, :n_source])``."""
+        X, y = _check_xy(X, y)
+        if not hasattr(self, "prior_"):
+            self.pretrain(X)
+        return self._prior_fit(self._blocks(X)[0], y)
+
     def _prior_fit(self, S, y, weight: float | None = None):
         m = copy.copy(self.prior_)
         if weight is not None:
