@@ -57,6 +57,16 @@ LABELS = {"zc": "raynas ZeroCostStrategy (defaults)",
           "tpe": "Optuna TPE (multivariate, constant_liar)",
           "nsga2": "Optuna NSGAIISampler", "gp": "Optuna GPSampler", "random": "Optuna RandomSampler"}
 WORKERS = (1, 8, 32, 128, 512)
+#: ZeroCostStrategy settings run as methods of their own (``--variant NAME='{json}'``): name -> keyword arguments
+VARIANTS: dict[str, dict] = {}
+
+
+def _methods(runs) -> list[str]:
+    return [*METHODS, *sorted({r["method"] for r in runs} - set(METHODS))]
+
+
+def _label(m: str) -> str:
+    return LABELS.get(m) or f"raynas ZeroCostStrategy, variant {m}: {json.dumps(VARIANTS.get(m, '?'))}"
 
 
 def seconds_per_network(space, n: int = 8) -> float:
@@ -79,10 +89,10 @@ def make_strategy(method: str, space, scores, seed: int):
     from raynas.strategies import OptunaStrategy, ZeroCostStrategy
     from raynas.strategies.scorers import ProxyColumn
 
-    if method.startswith("zc"):
+    if method.startswith("zc") or method in VARIANTS:
         view = RunView(scores)
         col = lambda n, t="none": ProxyColumn(view, ["path_params", "synflow", "flops"].index(n), t)  # noqa: E731
-        kw = {"acquisition": {"pending": "believer"}} if method == "zc-believer" else {}
+        kw = {"acquisition": {"pending": "believer"}} if method == "zc-believer" else VARIANTS.get(method, {})
         return ZeroCostStrategy(space, [col("path_params"), col("synflow", "log")], col("flops"), seed=seed,
                                 **kw), view
     kw = {"multivariate": True, "constant_liar": True} if method == "tpe" else {}
@@ -136,14 +146,14 @@ def report(runs: list[dict]) -> str:
            "| W | method | runs | trials to 99% | sim. hours to 99% | HV@50 trials | p99 ask ms | "
            "driver s/run | scoring s/run |", "|---|---|---|---|---|---|---|---|---|"]
     for w in ws:
-        for m in METHODS:
+        for m in _methods(runs):
             rs = [r for r in runs if r["workers"] == w and r["method"] == m]
             if not rs:
                 continue
             trials = np.median([reach(r["hv"], .99) for r in rs])
             hours = np.median([reach(r["hv"], .99, r["end"]) for r in rs]) / 3600
             hv50 = np.median([r["hv"][min(50, len(r["hv"])) - 1] for r in rs])
-            out.append(f"| {w} | {LABELS[m]} | {len(rs)} | {_fmt(trials)} | "
+            out.append(f"| {w} | {_label(m)} | {len(rs)} | {_fmt(trials)} | "
                        f"{hours:.1f} | {hv50:.3f} | {np.median([r['ask_ms_p99'] for r in rs]):.1f} | "
                        f"{np.median([r['driver_s'] for r in rs]):.1f} | {np.median([r['scoring_s'] for r in rs]):.1f} |")
     out += ["", "HV against simulated time: budgets 1/4, 1/2 and 1x of the time raynas needs to reach 99% at "
@@ -156,7 +166,7 @@ def report(runs: list[dict]) -> str:
             continue
         budget = {k: reach(r["hv"], .99, r["end"]) if np.isfinite(reach(r["hv"], .99, r["end"])) else r["makespan"]
                   for k, r in zc.items()}
-        for m in METHODS:
+        for m in _methods(runs):
             rs = [r for r in runs if r["workers"] == w and r["method"] == m and (r["device"], r["seed"]) in zc]
             if not rs:
                 continue
@@ -169,7 +179,7 @@ def report(runs: list[dict]) -> str:
                     ahead += all(hv_at_time(zc[k], f * budget[k]) >= hv_at_time(r, f * budget[k]) - 1e-12
                                  for f in (0.25, 0.5, 1.0))
             share = f"{ahead}/{len(rs)}" if m != "zc" else "-"
-            out.append(f"| {w} | {LABELS[m]} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {share} |")
+            out.append(f"| {w} | {_label(m)} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {share} |")
     return "\n".join(out)
 
 
@@ -184,7 +194,12 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "cluster_sim.jsonl"))
     p.add_argument("--report", action="store_true")
+    p.add_argument("--variant", action="append", default=[], metavar="NAME='{json}'",
+                   help="a ZeroCostStrategy setting run as method NAME (keyword arguments as JSON; repeatable)")
     args = p.parse_args(argv)
+    for spec in args.variant:
+        name, _, js = spec.partition("=")
+        VARIANTS[name] = json.loads(js)
     out = Path(args.out)
     if not args.report:
         import torch
@@ -195,7 +210,7 @@ def main(argv=None) -> int:
         bench = NB201Benchmark(args.data_dir)
         devices = args.devices.split(",") if args.devices else bench.devices
         methods = args.methods.split(",")
-        unknown = [m for m in methods if m not in METHODS]
+        unknown = [m for m in methods if m not in METHODS and m not in VARIANTS]
         if unknown:
             p.error(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
         scores = shared_scores(bench.space, args.data_dir)
