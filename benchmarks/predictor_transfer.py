@@ -169,7 +169,7 @@ def verdict(methods, devices, res, ns, label: str):
     for n in ns:
         r = np.mean([res[(d, "raynas", n)] for d in devices])
         best, bname = max((np.mean([res[(d, m, n)] for d in devices]), m) for m in methods
-                          if m != "raynas" and all((d, m, n) in res for d in devices))
+                          if m not in ("raynas", "raynas_prior") and all((d, m, n) in res for d in devices))
         out.append(f"n={n}: raynas {r:.3f} vs best other {bname} {best:.3f} ({'WIN' if r > best else 'LOSS'})")
     print(f"\n{label}: " + "; ".join(out))
 

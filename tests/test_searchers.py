@@ -234,6 +234,51 @@ def test_quick_networks_are_scored_here_instead_of_in_the_background():
     assert slow.evaluations == 2 and len(sent) == len(set(archs)) - 2  # two timed here, the rest sent
 
 
+def test_lookahead_hands_likely_networks_to_the_background_only_when_it_pays():
+    """A newly told non-dominated configuration's mutants are queued for background scoring ahead
+    of demand -- only with an executor and networks measured too slow to score on demand."""
+    from raynas.strategies import ZeroCostStrategy
+    from raynas.strategies.parts import Warmup
+    from raynas.strategies.scorers import ProxyScores
+
+    class Recorder:
+        def __init__(self):
+            self.chunks = []
+
+        def submit(self, chunk):
+            self.chunks.append(chunk)
+            return len(self.chunks) - 1
+
+        def done(self, handles):
+            return []
+
+    archs = [tuple(SMALL.sample(np.random.default_rng(i))) for i in range(6)]
+    quick = ProxyScores(SMALL, ["params"], executor=Recorder(), inline_s=60.0)
+    quick.prefetch(archs)
+    assert quick.background is False and quick.lookahead(archs[:1]) == 0 and not quick.executor.chunks
+    assert ProxyScores(SMALL, ["params"]).lookahead(archs) == 0  # no executor: computed on demand
+    slow = ProxyScores(SMALL, ["params"], executor=Recorder(), inline_s=1e-9)
+    slow.prefetch(archs)
+    sent = len(slow.executor.chunks)
+    fresh = [tuple(SMALL.sample(np.random.default_rng(100 + i))) for i in range(5)]
+    assert slow.background and slow.lookahead(fresh, limit=3) == 3 and len(slow.executor.chunks) == sent + 1
+    assert slow.lookahead(fresh[:3]) == 0  # already in flight
+
+    class Computer(Recorder):  # computes each chunk when asked whether it is done
+        def done(self, handles):
+            return [(h, scores._compute(self.chunks[h], here=True)) for h in handles]
+
+    strategy = ZeroCostStrategy(SMALL, ["params"], ["params"], warmup=Warmup(20, 2, networks=None), seed=0)
+    scores = strategy.scores._sources()[0].table
+    scores.executor, scores.inline_s = Computer(), 1e-9
+    first = [strategy.ask() for _ in range(2)]
+    before = len(scores.executor.chunks)
+    strategy.tell(first[0], (1.0, 1.0))
+    strategy.tell(first[1], (2.0, 2.0))  # dominated: nothing queued for it
+    queued = [a for c in scores.executor.chunks[before:] for a in c]
+    assert queued and all(scores._nk(a) in {scores._nk(n) for n in SMALL.neighbours(first[0])} for a in queued)
+
+
 def test_scoring_place_is_checked():
     from raynas.errors import InvalidConfigError
 

@@ -92,6 +92,12 @@ class Moves:
         front_prob: once the model is in use, probability that the candidates are the unseen
             one-dimension mutants of every told non-dominated configuration instead of one parent's.
         n_mutants: score this many random mutants of a parent (None: all one-dimension mutants).
+        lookahead: when scores are computed in the background (Ray tasks, a thread), hand up to this
+            many networks -- the mutants of each newly told non-dominated configuration, a likely
+            parent -- to it as soon as the result is told, so a later ask finds them scored (0: off).
+            Measured (``benchmarks/suggest_wait.py``): ``suggest()`` time on NB201 with a background
+            thread, 60 trials of 1 s, seeds 0-1: 21.3 s in all with, 31.8 s without (p99 still ~3 s:
+            the mutants of parents off the front are scored when asked for).
         population_size / sample_size: the aging-evolution parent selection (the paper: 64 / 10).
 
     Chosen on NB201 (six devices x 10 seeds, ``front_prob`` 0 / .25 / .5 / .75 / 1 -> 63.5 / 57 /
@@ -101,6 +107,7 @@ class Moves:
     random_prob: float = 0.2
     front_prob: float = 0.5
     n_mutants: int | None = None
+    lookahead: int = 64
     population_size: int = 40
     sample_size: int = 10
 
@@ -108,6 +115,7 @@ class Moves:
         _check_prob("random_prob", self.random_prob)
         _check_prob("front_prob", self.front_prob)
         _check_int("n_mutants", self.n_mutants, 1, allow_none=True)
+        _check_int("lookahead", self.lookahead, 0)
         _check_int("population_size", self.population_size, 2)
         _check_int("sample_size", self.sample_size, 1)
 
@@ -344,6 +352,18 @@ class ZeroCostScores:
         for s in self._sources():
             if hasattr(s, "prefetch"):
                 s.prefetch(archs)
+
+    @property
+    def background(self) -> bool:
+        """Whether some scorer computes networks in the background (then :meth:`lookahead` pays)."""
+        return any(getattr(s, "background", False) for s in self._sources())
+
+    def lookahead(self, archs: Sequence[Arch], limit: int = 64) -> None:
+        """Queue the scores of ``archs`` likely needed soon where a scorer computes in the background
+        (:meth:`raynas.strategies.scorers.ProxyScores.lookahead`)."""
+        for s in self._sources():
+            if hasattr(s, "lookahead"):
+                s.lookahead(archs, limit)
 
     def ready(self, archs: Sequence[Arch]) -> np.ndarray:
         """Which of ``archs`` have every score available now (without computing any)."""

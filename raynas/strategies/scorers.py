@@ -182,6 +182,7 @@ class ProxyScores:
             raise InvalidConfigError(f"inline_s must be a number of seconds >= 0, got {inline_s!r}")
         self.inline_s = float(inline_s)
         self._quick = False  # networks measured quick enough to score here whenever needed now
+        self._measured = self.inline_s <= 0  # whether prefetch has timed networks here (0: never)
         self._inflight: dict = {}  # handle -> chunk of architectures
         self._progress = None
         self.num_classes = num_classes
@@ -287,6 +288,25 @@ class ProxyScores:
             self._inflight[self.executor.submit(chunk)] = chunk
             i, size = i + size, min(self.chunk_size, 2 * size)
 
+    @property
+    def background(self) -> bool:
+        """Whether networks needed later are computed in the background (an executor, and networks
+        measured too slow to compute here on demand)."""
+        return self.executor is not None and self.cache_dir is None and not self._quick and self._measured
+
+    def lookahead(self, archs: Iterable[Sequence], limit: int = 64) -> int:
+        """Hand up to ``limit`` networks likely needed soon to the background, ahead of demand, so a
+        later :meth:`values` finds them computed. Only where an executor computes in the background
+        and networks were measured too slow to compute here when needed (otherwise they cost less
+        computed on demand, and nothing is done). Returns how many were handed over."""
+        if not self.background:
+            return 0
+        todo = self._uncached(archs)[:max(0, int(limit))]
+        for i in range(0, len(todo), self.chunk_size):
+            chunk = todo[i:i + self.chunk_size]
+            self._inflight[self.executor.submit(chunk)] = chunk
+        return len(todo)
+
     def _here_if_quick(self, todo: list) -> list:
         """Score the first two networks on this process; if the rest would take at most
         ``inline_s`` seconds at that pace, score them here too (the background's start-up and
@@ -299,6 +319,7 @@ class ProxyScores:
             self._cache_rows([a], self._compute([a], here=True))
             seconds.append(time.perf_counter() - t0)
         rest = todo[2:]
+        self._measured = True
         if min(seconds) * len(rest) > self.inline_s:
             return rest
         self._quick = True
@@ -401,6 +422,13 @@ class ProxyColumn:
 
     def prefetch(self, archs) -> None:
         self.table.prefetch(archs)
+
+    def lookahead(self, archs, limit: int = 64) -> int:
+        return self.table.lookahead(archs, limit)
+
+    @property
+    def background(self) -> bool:
+        return self.table.background
 
     def ready(self, archs) -> np.ndarray:
         return self.table.ready(archs)

@@ -457,6 +457,20 @@ class ZeroCostStrategy(Strategy):
         super().tell(arch, objectives)
         if isinstance(self.engine, Strategy):
             self.engine.tell(self.history.archs[-1], self.history.values[-1])
+        self._look_ahead()
+
+    def _look_ahead(self) -> None:
+        """A newly told non-dominated configuration is a likely parent: its mutants' networks go to
+        the background scorer now (when there is one), while trials run, not when they are asked for."""
+        if self._queue is None or not self.moves.lookahead or not self.scores.background:
+            return  # in the warm-up, off, or scores computed on demand
+        y = self.history.matrix()
+        last = y[-1]
+        if not np.all(np.isfinite(last)) or np.any(np.all(y <= last, axis=1) & np.any(y < last, axis=1)):
+            return
+        arch = self.history.archs[-1]
+        self.scores.lookahead(unseen([tuple(n) for n in self.space.neighbours(arch)], self.seen),
+                              self.moves.lookahead)
 
     def _observe(self, arch, values) -> None:
         if self.selector is not None:
