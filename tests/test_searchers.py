@@ -211,18 +211,24 @@ def test_proxies_in_the_background_equal_the_driver_ones(ray_local, where):
     assert set(executor.nodes) == {ray_local.get_runtime_context().get_node_id()}
 
 
+class Recorder:
+    """A background executor that keeps the chunks handed to it and never finishes one."""
+
+    def __init__(self):
+        self.chunks = []
+
+    def submit(self, chunk):
+        self.chunks.append(chunk)
+        return len(self.chunks) - 1
+
+    def done(self, handles):
+        return []
+
+
 def test_quick_networks_are_scored_here_instead_of_in_the_background():
     """Two networks are timed on the driver; when the rest would take at most ``inline_s`` seconds
     they are scored there too (nothing in flight), else they go to the executor."""
     from raynas.strategies.scorers import ProxyScores
-
-    class Recorder:
-        def __init__(self):
-            self.chunks = []
-
-        def submit(self, chunk):
-            self.chunks.append(chunk)
-            return len(self.chunks) - 1
 
     archs = [tuple(SMALL.sample(np.random.default_rng(i))) for i in range(10)]
     quick = ProxyScores(SMALL, ["params"], executor=Recorder(), inline_s=60.0)
@@ -240,17 +246,6 @@ def test_lookahead_hands_likely_networks_to_the_background_only_when_it_pays():
     from raynas.strategies import ZeroCostStrategy
     from raynas.strategies.parts import Warmup
     from raynas.strategies.scorers import ProxyScores
-
-    class Recorder:
-        def __init__(self):
-            self.chunks = []
-
-        def submit(self, chunk):
-            self.chunks.append(chunk)
-            return len(self.chunks) - 1
-
-        def done(self, handles):
-            return []
 
     archs = [tuple(SMALL.sample(np.random.default_rng(i))) for i in range(6)]
     quick = ProxyScores(SMALL, ["params"], executor=Recorder(), inline_s=60.0)
