@@ -282,6 +282,10 @@ class ProxyScores:
                                                  f"({', '.join(self.names)})", unit="networks")
         else:
             self._progress.total = (self._progress.total or 0) + len(todo)
+        self._submit(todo)
+
+    def _submit(self, todo: list) -> None:
+        """Hand ``todo`` to the executor in chunks, kept in flight until collected."""
         i, size = 0, self.chunk_size if self.cache else min(self.chunk_size, 2)
         while i < len(todo):  # with nothing scored yet, small chunks first: the first scores arrive sooner
             chunk = todo[i:i + size]
@@ -302,9 +306,9 @@ class ProxyScores:
         if not self.background:
             return 0
         todo = self._uncached(archs)[:max(0, int(limit))]
-        for i in range(0, len(todo), self.chunk_size):
-            chunk = todo[i:i + self.chunk_size]
-            self._inflight[self.executor.submit(chunk)] = chunk
+        if self._progress is not None and not self._progress._closed:  # an open bar counts what it is shown
+            self._progress.total = (self._progress.total or 0) + len(todo)
+        self._submit(todo)
         return len(todo)
 
     def _here_if_quick(self, todo: list) -> list:

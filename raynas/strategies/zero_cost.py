@@ -464,11 +464,9 @@ class ZeroCostStrategy(Strategy):
         the background scorer now (when there is one), while trials run, not when they are asked for."""
         if self._queue is None or not self.moves.lookahead or not self.scores.background:
             return  # in the warm-up, off, or scores computed on demand
-        y = self.history.matrix()
-        last = y[-1]
-        if not np.all(np.isfinite(last)) or np.any(np.all(y <= last, axis=1) & np.any(y < last, axis=1)):
-            return
         arch = self.history.archs[-1]
+        if arch not in self.history.front()[0]:
+            return
         self.scores.lookahead(unseen([tuple(n) for n in self.space.neighbours(arch)], self.seen),
                               self.moves.lookahead)
 
