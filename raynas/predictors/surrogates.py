@@ -349,6 +349,12 @@ def _hamming(a: np.ndarray, b: np.ndarray, categorical: np.ndarray | None = None
     return d
 
 
+def _profiled_likelihood(quad: float, logdet: float, n: int) -> float:
+    """Log marginal likelihood of n targets with the signal variance profiled out, from
+    ``z' K^-1 z`` and ``log det K`` (constants dropped)."""
+    return -0.5 * n * np.log(max(quad / n, 1e-300)) - 0.5 * logdet
+
+
 #: The weights a column's distance may get with ``ArchGP(relevance=True)``: ignored, down-weighted,
 #: as one decision, or dominant (a learning rate across its range can matter more than a layer).
 RELEVANCE = (0.0, 0.3, 1.0, 3.0, 10.0)
@@ -445,8 +451,7 @@ class ArchGP(Surrogate):
             lam, vec = eigen[ls, ws, we]
             proj = (vec.T @ z) ** 2
             for nz in self.noises:
-                quad = float(np.sum(proj / (lam + nz)))
-                ml = -0.5 * n * np.log(max(quad / n, 1e-300)) - 0.5 * float(np.sum(np.log(lam + nz)))
+                ml = _profiled_likelihood(float(np.sum(proj / (lam + nz))), float(np.sum(np.log(lam + nz))), n)
                 if ml > best_ml:
                     best, best_ml = (ls, ws, we, float(nz), *ones), ml
         if not self.relevance or n < RELEVANCE_ROWS * len(parts[0]):
@@ -463,7 +468,7 @@ class ArchGP(Surrogate):
         except np.linalg.LinAlgError:
             return -np.inf
         quad = float(np.sum(solve_triangular(chol, z, lower=True) ** 2))
-        return -0.5 * n * np.log(max(quad / n, 1e-300)) - float(np.sum(np.log(np.diag(chol))))
+        return _profiled_likelihood(quad, 2.0 * float(np.sum(np.log(np.diag(chol)))), n)
 
     def _refine(self, parts, z, h: tuple, sweeps: int = 2) -> tuple:
         """Coordinate ascent of the marginal likelihood from ``h``: each column's weight over
