@@ -38,8 +38,11 @@ from pathlib import Path
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))  # the example is the trainable under test
+sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+
+from benchmarks.variants import add_variant_option, parse_variants  # noqa: E402
 
 METHODS = ("zc", "zc-driver", "zc-ray", "predictor", "tpe", "gp", "random")
 LABELS = {"zc": "raynas ZeroCostSearch", "zc-driver": "raynas ZeroCostSearch, scores on the driver (proxy_workers=0)",
@@ -203,12 +206,9 @@ def main(argv=None) -> None:
     p.add_argument("--concurrency", type=int, default=2)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "byo_runs.jsonl"))
     p.add_argument("--report", action="store_true", help="only print the tables from --out")
-    p.add_argument("--variant", action="append", default=[], metavar="NAME='{json}'",
-                   help="a ZeroCostSearch setting run as method NAME (keyword arguments as JSON; repeatable)")
+    add_variant_option(p, "ZeroCostSearch")
     args = p.parse_args(argv)
-    for spec in args.variant:
-        name, _, js = spec.partition("=")
-        VARIANTS[name] = json.loads(js)
+    VARIANTS.update(parse_variants(args.variant, p))
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if not args.report:

@@ -50,6 +50,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.nb201_three import RunView, load, shared_scores  # noqa: E402
 from benchmarks.overhead import TimedScores  # noqa: E402
+from benchmarks.variants import add_variant_option, parse_variants  # noqa: E402
 
 METHODS = ("zc", "zc-believer", "tpe", "nsga2", "gp", "random")
 LABELS = {"zc": "raynas ZeroCostStrategy (defaults)",
@@ -194,12 +195,9 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "cluster_sim.jsonl"))
     p.add_argument("--report", action="store_true")
-    p.add_argument("--variant", action="append", default=[], metavar="NAME='{json}'",
-                   help="a ZeroCostStrategy setting run as method NAME (keyword arguments as JSON; repeatable)")
+    add_variant_option(p)
     args = p.parse_args(argv)
-    for spec in args.variant:
-        name, _, js = spec.partition("=")
-        VARIANTS[name] = json.loads(js)
+    VARIANTS.update(parse_variants(args.variant, p))
     out = Path(args.out)
     if not args.report:
         import torch

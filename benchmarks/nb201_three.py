@@ -37,8 +37,11 @@ from pathlib import Path
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
+
+from benchmarks.variants import add_variant_option, parse_variants  # noqa: E402
 
 METHODS = ("zc", "gp", "tpe", "random")
 LABELS = {"zc": "raynas ZeroCostStrategy (defaults)", "gp": "Optuna GPSampler",
@@ -212,12 +215,9 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "nb201_three.jsonl"))
     p.add_argument("--report", action="store_true")
-    p.add_argument("--variant", action="append", default=[], metavar="NAME='{json}'",
-                   help="a ZeroCostStrategy setting run as method NAME (keyword arguments as JSON; repeatable)")
+    add_variant_option(p)
     args = p.parse_args(argv)
-    for spec in args.variant:
-        name, _, js = spec.partition("=")
-        VARIANTS[name] = json.loads(js)
+    VARIANTS.update(parse_variants(args.variant, p))
     out = Path(args.out)
     if not args.report:
         import torch

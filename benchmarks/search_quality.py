@@ -48,6 +48,7 @@ from raynas.strategies import (AgingEvolutionStrategy, OptunaStrategy, RandomStr
 from raynas.strategies.scorers import ProxyScores  # noqa: E402
 
 from benchmarks.nb201_three import RunView, load  # noqa: E402
+from benchmarks.variants import add_variant_option, parse_variants  # noqa: E402
 
 CACHE = paths.cache_dir(sub="benchmarks")
 OUT = ROOT / "benchmarks" / "out"
@@ -102,9 +103,8 @@ def method_factories(args, space, scores):
         "zc-tpe": ({"engine": "tpe"}, f"raynas ZeroCost over an Optuna TPE engine ({pr}, {args.cost})"),
         "zc-random": ({"engine": "random"}, f"raynas ZeroCost over a random engine ({pr}, {args.cost})"),
     }
-    for spec in args.variant or []:
-        name, _, js = spec.partition("=")
-        variants[name] = (json.loads(js), f"raynas ZeroCost variant {name}: {js}")
+    for name, kw in parse_variants(args.variant).items():
+        variants[name] = (kw, f"raynas ZeroCost variant {name}: {json.dumps(kw)}")
     out = {}
     for name, (kw, label) in variants.items():
         out[name] = (zc_factory(space, scores, proxies, args.cost, kw), label)
@@ -319,7 +319,7 @@ def main(argv=None) -> int:
     ap.add_argument("--first-seed", type=int, default=0, help="seeds run are first-seed .. first-seed + seeds - 1")
     ap.add_argument("--budgets", default="25,50,100,200")
     ap.add_argument("--methods", default="zc,zc-hvi,zc-paper,zc-tpe,aging,random,nsga2-20,nsga2,tpe,gp")
-    ap.add_argument("--variant", action="append", help="extra ZeroCost setting NAME='{json kwargs}' (repeatable)")
+    add_variant_option(ap)
     ap.add_argument("--gp-devices", default=None, help="devices for GP (default: 3 spread over --devices)")
     ap.add_argument("--gp-seeds", type=int, default=3)
     ap.add_argument("--proxy", default="path_params,synflow",
@@ -348,7 +348,7 @@ def main(argv=None) -> int:
     budgets = [int(b) for b in args.budgets.split(",")]
     maxb = max(budgets)
     methods = args.methods.split(",")
-    variants = {spec.partition("=")[0] for spec in args.variant or []}
+    variants = set(parse_variants(args.variant, ap))
     needs_scores = any(m.startswith("zc") or m in variants for m in methods) or args.tune_check
     names = list(dict.fromkeys(args.proxy.split(",") + [args.cost, "synflow", "path_params", "flops"]))
     scores = load_scores(bench.space, names, args.fill_workers) if needs_scores else None

@@ -1,0 +1,35 @@
+"""``--variant NAME='{json}'``: a raynas strategy setting run beside the defaults as a method of its own.
+
+Shared by the search benchmarks (``search_quality.py``, ``nb201_three.py``, ``cluster_sim.py``,
+``byo_search.py``): each ``NAME`` becomes a method whose keyword arguments are the JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def add_variant_option(parser: argparse.ArgumentParser, what: str = "ZeroCostStrategy") -> None:
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME='{json}'",
+                        help=f"a {what} setting run as method NAME (keyword arguments as a JSON object; repeatable)")
+
+
+def parse_variants(specs, parser: argparse.ArgumentParser | None = None) -> dict[str, dict]:
+    """``{NAME: keyword arguments}`` from ``NAME={json}`` specs; a malformed one is an error naming it."""
+    out: dict[str, dict] = {}
+    for spec in specs or []:
+        name, _, text = spec.partition("=")
+        try:
+            kwargs = json.loads(text)
+        except json.JSONDecodeError as exc:
+            kwargs, problem = None, f"not JSON ({exc.msg})"
+        else:
+            problem = None if isinstance(kwargs, dict) else "not a JSON object"
+        if not name or problem:
+            message = f"--variant {spec!r}: expected NAME='{{json object}}', " + (problem or "no NAME")
+            if parser is not None:
+                parser.error(message)
+            raise ValueError(message)
+        out[name] = kwargs
+    return out
