@@ -165,13 +165,25 @@ class RayScoring:
         return out
 
     def wait(self, handles: Sequence[int]) -> list:
-        out = [(h, self._local.pop(h)) for h in handles if h in self._local]
-        while any(h in self._refs or any(h == q for q, _ in self._queue) for h in handles):
+        """Blocks until the chunks ``handles`` are computed; they jump the queue, and when every slot
+        is taken by other chunks, the oldest of those is collected (kept for :meth:`done`) to free one."""
+        needed = set(handles)
+        self._queue.sort(key=lambda item: item[0] not in needed)  # stable: needed chunks first, in order
+        while True:
             self._launch()
-            refs = {h: self._refs.pop(h) for h in handles if h in self._refs}
-            for h, r in refs.items():
-                out.append((h, self._get(r)))
-        return out
+            launched = [h for h in handles if h in self._refs]
+            for h in launched:
+                self._local[h] = self._get(self._refs.pop(h))
+            if not any(h in needed for h, _ in self._queue):
+                break
+            if not launched:  # every slot holds another chunk
+                self._collect_one()
+        return [(h, self._local.pop(h)) for h in handles if h in self._local]
+
+    def _collect_one(self) -> None:
+        """Wait for the oldest chunk in flight and keep its values for :meth:`done`."""
+        h = next(iter(self._refs))
+        self._local[h] = self._get(self._refs.pop(h))
 
     def _unpack(self, result):
         values, node = result

@@ -257,15 +257,21 @@ def test_two_hundred_trials_sixteen_at_once_survive_a_lost_node(data_dir, tmp_pa
     # Tune may mark a trial whose actor went with the node as errored (ActorDiedError or
     # ActorUnavailableError): usually after it had reported its (only) result, which is kept (3 of 7
     # runs in an earlier session); sometimes before, when Tune retried it on the removed node until
-    # its retries ran out (3 of 7 runs on 2026-12-04, with max_failures=10 one run hung instead).
+    # its retries ran out (3 of 7 runs on 2026-12-04). (Runs that hung instead were raynas's: a wait
+    # for scores queued behind other chunks spun; test_searchers.py checks it no longer does.)
     # At most one trial may go that way; any other error is a failure.
     errored = [r for r in grid if r.error is not None]
     for r in errored:
         assert type(r.error).__name__ in ("ActorDiedError", "ActorUnavailableError"), r.error
     lost = [r for r in errored if r.metrics.get("outcome") != "ok"]
     assert len(lost) <= 1, [r.metrics for r in lost]
-    assert len(df) == n - len(lost) and (df["outcome"] == "ok").all()
-    assert df["trial_id"].is_unique and df["arch"].is_unique  # ZeroCostSearch never repeats an architecture
+    # results_dataframe keeps a row for a lost trial: its config and trial_error, no metrics
+    ok = df[df["outcome"] == "ok"]
+    assert len(df) == n and len(ok) == n - len(lost)
+    if lost:
+        assert df.loc[df["outcome"] != "ok", "trial_error"].str.startswith(("ActorDiedError",
+                                                                            "ActorUnavailableError")).all()
+    assert ok["trial_id"].is_unique and ok["arch"].is_unique  # ZeroCostSearch never repeats an architecture
     assert searcher.completed in (n - len(lost), n)  # every result told to the searcher once, never twice
     assert len(scoring_nodes) >= 2, scoring_nodes  # zero-cost scoring ran on more than one node
     print(f"lost a node after {removed['at']} trials; scoring chunks per node: {dict(scoring_nodes)}; "

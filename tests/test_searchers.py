@@ -211,6 +211,27 @@ def test_proxies_in_the_background_equal_the_driver_ones(ray_local, where):
     assert set(executor.nodes) == {ray_local.get_runtime_context().get_node_id()}
 
 
+def test_a_chunk_needed_now_waits_for_a_free_slot_not_forever(ray_local):
+    """With every slot taken by a chunk nobody waits for, waiting for a queued chunk collects the
+    other when it finishes (kept for ``done``) and then computes the needed one -- it used to spin."""
+    import threading
+
+    archs = [tuple(SMALL.sample(np.random.default_rng(i))) for i in range(6)]
+    s = ZeroCostSearch(SMALL, METRIC, MODE, proxy="params", cost="flops", seed=0, proxy_workers=1,
+                       proxy_where="thread", **ZC_KW)
+    executor = s.scores.executor
+    executor.max_in_flight = 1
+    first, *needed = (executor.submit(archs[i:i + 2]) for i in (0, 2, 4))
+    out: list = []
+    waiter = threading.Thread(target=lambda: out.append(dict(executor.wait(needed))), daemon=True)
+    waiter.start()
+    waiter.join(120)
+    assert out, "wait() did not return"
+    got = out[0]
+    assert list(got) == needed and all(len(got[h]) == 2 for h in needed)
+    assert [h for h, _ in executor.done([first])] == [first] and not executor._refs and not executor._queue
+
+
 class Recorder:
     """A background executor that keeps the chunks handed to it and never finishes one."""
 
