@@ -16,7 +16,7 @@ import torch.nn as nn
 
 from raynas.errors import InvalidConfigError
 from raynas.spaces import Categorical, Float, Integer, ParamSpace
-from raynas.strategies import Warmup
+from raynas.strategies import Moves, Warmup
 from searchers import AgingEvolutionSearch, OptunaStrategySearch, RandomSearch, Repeater, ZeroCostSearch
 from searchers.predictor import PredictorSearch
 
@@ -114,6 +114,38 @@ def test_every_searcher_searches_a_param_space_with_three_objectives(cls):
         seen.append(s.space.from_config(cfg))
         s.on_trial_complete(f"t{i}", {**fake_metrics(cfg), "params": cfg["width"] * cfg["depth"]})
     assert len(set(seen)) == 12 and len(s.strategy.history) == 12
+
+
+def test_refine_moves_only_the_keys_the_network_ignores_and_scores_no_network():
+    """``Moves(refine=k)``: after a candidate is chosen, its learning rate (a key the network does not
+    depend on) is moved where the learned model expects more hypervolume: the acquisition value never
+    drops, the other keys stay, no network is scored for it; off, or before the model is in use, the
+    candidate is returned as it is. Whether it finds better learning rates is the benchmark's
+    question (``benchmarks/byo_search.py``), not this test's."""
+    from raynas.spaces import NB201Space
+    from raynas.strategies import ZeroCostStrategy
+
+    s = ZeroCostSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 28, 28), seed=0,
+                       proxy_workers=0, **SMALL_ZC, moves={"refine": 3})
+    strategy = s.strategy
+    lr = strategy._free_dimensions()
+    assert [strategy.space.dimensions[i].name for i in lr] == ["optim/lr"]
+    arch = strategy.space.sample(np.random.default_rng(7))
+    assert strategy._refine(arch) == arch  # nothing told: no model to refine on
+    for i in range(12):
+        cfg = s.suggest(f"t{i}")
+        s.on_trial_complete(f"t{i}", fake_metrics(cfg))
+    strategy._posterior([arch])  # its network scored
+    networks = dict(strategy.estimate_evaluations)
+    better = strategy._refine(arch)
+    assert strategy.estimate_evaluations == networks and better != arch
+    est, sd, post = strategy._posterior([arch, better])
+    gain = strategy._gains(post, est, sd)
+    i = lr[0]
+    assert gain[1] >= gain[0] and better[:i] + better[i + 1:] == arch[:i] + arch[i + 1:]
+    strategy.moves = Moves(refine=0)
+    assert strategy._refine(arch) == arch
+    assert ZeroCostStrategy(NB201Space(), ["params"], ["flops"], seed=0)._free_dimensions() == []
 
 
 def test_a_param_space_the_given_space_does_not_cover_is_refused():

@@ -20,6 +20,9 @@ dimensions, a user's own ``model_fn``):
   told front under the estimates' predictive distribution, exact for any number of objectives,
   :func:`raynas.moo.expected_hypervolume_improvement`); with probability ``random_prob`` a random
   mutant instead (the paper: 0.25).
+* **Refinement** (not in the paper; spaces with keys the network does not depend on, such as a
+  learning rate): the chosen candidate's values of those keys are improved by a short coordinate
+  search of the acquisition on the learned model (``Moves(refine=2)``); no network is scored for it.
 * **Front move** (not in the paper): once the learned model is in use, with probability
   ``front_prob`` the candidates are the unseen mutants of *every* told non-dominated configuration.
 
@@ -353,12 +356,52 @@ class ZeroCostStrategy(Strategy):
             return cands[0]
         est, sd, post = self._posterior(cands)
         if self.acquisition.kind != "preference":
-            best = self._best_improvement(post, est, sd)
-            if best is not None:
-                return cands[best]
+            gain = self._gains(post, est, sd)
+            if gain is not None and gain.max() > 1e-12:
+                return self._refine(cands[int(np.argmax(gain))])
         return cands[preference_choice(est, self.rng)]
 
-    def _best_improvement(self, post, est: np.ndarray, sd: np.ndarray) -> int | None:
+    def _free_dimensions(self) -> list[int]:
+        """Indices of the dimensions the network does not depend on (a learning rate): changing them
+        costs no network evaluation, only the learned model's prediction."""
+        free = self.__dict__.get("_free")
+        if free is None:
+            dims = getattr(self.space, "dimensions", None)
+            model_dims = getattr(self.space, "model_dimensions", None)
+            names = set(model_dims()) if callable(model_dims) and getattr(self.space, "model_fn", None) else None
+            free = [] if dims is None or names is None else \
+                [i for i, d in enumerate(dims) if d.name not in names and d.size > 1]
+            self.__dict__["_free"] = free
+        return free
+
+    def _refine(self, arch: Arch) -> Arch:
+        """Coordinate search of the acquisition over the dimensions the network does not depend on
+        (``Moves.refine`` rounds, steps halving from .2 on the unit scale; every other value of a
+        categorical one): the chosen candidate's learning rate is tuned on the learned model."""
+        free = self._free_dimensions()
+        if not (self.moves.refine and free and self.fitted):
+            return arch
+        dims = self.space.dimensions
+        step = 0.2
+        for _ in range(self.moves.refine):
+            cands = [arch]
+            for i in free:
+                d = dims[i]
+                values = [v for v in range(len(d.values)) if v != arch[i]] if d.kind == "categorical" else \
+                    [d.from_unit(d.unit(arch[i]) + s) for s in (step, -step)]
+                cands += [arch[:i] + (v,) + arch[i + 1:] for v in values if v != arch[i]]
+            cands = unseen(cands, self.seen)  # the chosen one is unseen: it stays first
+            if len(cands) > 1:
+                est, sd, post = self._posterior(cands)
+                gain = self._gains(post, est, sd)
+                if gain is not None and int(np.argmax(gain)) != 0 and gain.max() > gain[0]:
+                    arch = cands[int(np.argmax(gain))]
+                    continue
+            step /= 2
+        return arch
+
+    def _gains(self, post, est: np.ndarray, sd: np.ndarray) -> np.ndarray | None:
+        """The acquisition's value of each candidate (None before anything is told)."""
         front, told = self.history.front()
         if not front:
             return None
@@ -379,9 +422,8 @@ class ZeroCostStrategy(Strategy):
             lo = np.minimum(lo, believed.min(0))
         span = np.where(hi > lo, hi - lo, 1.0)
         ref = np.full(est.shape[1], 1.1)
-        gain = self.acquisition.gains((fe - lo) / span, est, sd, lambda v: self._cdf(post, est, v),
+        return self.acquisition.gains((fe - lo) / span, est, sd, lambda v: self._cdf(post, est, v),
                                       self._optimistic(post, est), ref, lo, span)
-        return int(np.argmax(gain)) if gain.max() > 1e-12 else None
 
     def _believed_pending(self, learned: bool) -> np.ndarray:
         """Estimates of the trials still running (``Acquisition(pending="believer")``), in the units
