@@ -394,8 +394,9 @@ class ZeroCostStrategy(Strategy):
             if len(cands) > 1:
                 est, sd, post = self._posterior(cands)
                 gain = self._gains(post, est, sd)
-                if gain is not None and int(np.argmax(gain)) != 0 and gain.max() > gain[0]:
-                    arch = cands[int(np.argmax(gain))]
+                best = 0 if gain is None else int(np.argmax(gain))  # ties keep the current one
+                if best:
+                    arch = cands[best]
                     continue
             step /= 2
         return arch
