@@ -365,12 +365,11 @@ class ZeroCostStrategy(Strategy):
         """Indices of the dimensions the network does not depend on (a learning rate): changing them
         costs no network evaluation, only the learned model's prediction."""
         free = self.__dict__.get("_free")
-        if free is None:
-            dims = getattr(self.space, "dimensions", None)
+        if free is None:  # a space without model_fn depends on every dimension; NB201 and FBNet have no others
             model_dims = getattr(self.space, "model_dimensions", None)
-            names = set(model_dims()) if callable(model_dims) and getattr(self.space, "model_fn", None) else None
-            free = [] if dims is None or names is None else \
-                [i for i, d in enumerate(dims) if d.name not in names and d.size > 1]
+            names = set(model_dims()) if model_dims is not None else None
+            free = [] if names is None else \
+                [i for i, d in enumerate(self.space.dimensions) if d.name not in names and d.size > 1]
             self.__dict__["_free"] = free
         return free
 
@@ -387,7 +386,7 @@ class ZeroCostStrategy(Strategy):
             cands = [arch]
             for i in free:
                 d = dims[i]
-                values = [v for v in range(len(d.values)) if v != arch[i]] if d.kind == "categorical" else \
+                values = d.neighbours(arch[i]) if d.kind == "categorical" else \
                     [d.from_unit(d.unit(arch[i]) + s) for s in (step, -step)]
                 cands += [arch[:i] + (v,) + arch[i + 1:] for v in values if v != arch[i]]
             cands = unseen(cands, self.seen)  # the chosen one is unseen: it stays first
