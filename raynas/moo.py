@@ -17,6 +17,8 @@ Conventions (documented once, here)
 
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -122,19 +124,22 @@ def pareto_mask(points) -> np.ndarray:
     return _pareto_mask_sweep(y)
 
 
-def _pareto_mask_sweep(y: np.ndarray) -> np.ndarray:
-    """Any number of objectives: the distinct rows in lexicographic order, each compared only with
-    the non-dominated rows before it (a dominating row sorts earlier, and dominance is transitive)."""
+def _pareto_mask_sweep(y: np.ndarray, block: int = 128) -> np.ndarray:
+    """Any number of objectives: the distinct rows in lexicographic order (a dominating row sorts
+    earlier), each block of rows compared at once with the non-dominated rows before it and with the
+    earlier rows of its own block (dominance is transitive, so a row dominated by a dominated row is
+    caught by the one that dominates both)."""
     rows, inverse = np.unique(y, axis=0, return_inverse=True)  # sorted lexicographically
     keep = np.ones(len(rows), dtype=bool)
-    best = np.empty((len(rows), y.shape[1]))
-    size = 0
-    for i, p in enumerate(rows):
-        if size and np.any(np.all(best[:size] <= p, axis=1)):  # distinct rows: <= everywhere is dominance
-            keep[i] = False
-        else:
-            best[size] = p
-            size += 1
+    best = rows[:0]
+    for start in range(0, len(rows), block):
+        b = rows[start:start + block]
+        below = np.all(b[:, None, :] <= b[None, :, :], axis=2)  # below[i, k]: row i <= row k everywhere
+        dominated = np.any(np.triu(below, k=1), axis=0)  # by an earlier (distinct) row of the block
+        if len(best):
+            dominated |= np.any(np.all(best[:, None, :] <= b[None, :, :], axis=2), axis=0)
+        keep[start:start + block] = ~dominated
+        best = np.vstack([best, b[~dominated]])
     return keep[inverse.reshape(-1)]
 
 
@@ -305,9 +310,21 @@ def nondominated_boxes(front, reference, lower) -> tuple[np.ndarray, np.ndarray]
     if len(f):
         f = np.unique(f[pareto_mask(f)], axis=0)
         low = np.minimum(low, f.min(0))
-    lb, ub = _boxes(f, low, ref)
+    lb, ub = _open_boxes(f.tobytes(), len(f), ref.tobytes())
+    lb = np.where(np.isneginf(lb), low, lb)  # every lower edge that is not a front coordinate is ``low``
     keep = np.all(ub > lb, axis=1)
     return lb[keep], ub[keep]
+
+
+@functools.lru_cache(maxsize=8)
+def _open_boxes(front: bytes, n: int, reference: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_boxes` unbounded below, memoised: a search asks for the same front's boxes for every
+    candidate batch until a result is told (the lower bound, which varies, is put in afterwards)."""
+    ref = np.frombuffer(reference, dtype=float)
+    f = np.frombuffer(front, dtype=float).reshape(n, ref.size)
+    lb, ub = _boxes(f, np.full(ref.size, -np.inf), ref)
+    lb.flags.writeable = ub.flags.writeable = False
+    return lb, ub
 
 
 def _boxes(f: np.ndarray, low: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -75,9 +75,8 @@ class PredictorSearch(StrategySearcher):
         from raynas.strategies.zero_cost import default_cost
 
         s = self._settings
-        shape = tuple(getattr(space, "input_shape", None) or (3, 32, 32))
         costs = [default_cost(o) for o in objectives if o.role == "cost"]
-        table = ProxyScores(space, list(dict.fromkeys(s["proxies"] + costs)), input_shape=shape)
+        table = ProxyScores(space, list(dict.fromkeys(s["proxies"] + costs)))
         proxy = next(p for p in s["proxies"] if p not in ("params", "flops"))
         scores = ZeroCostScores([table.scorer(n, "log" if n == "synflow" else "none")
                                  for n in [proxy] + [p for p in s["proxies"] if p != proxy]],

@@ -272,8 +272,6 @@ class ZeroCostSearch(StrategySearcher):
 
     def _build_strategy(self, space, objectives: tuple[Objective, ...]) -> ZeroCostStrategy:
         s = self._settings
-        shape = tuple(getattr(space, "input_shape", None) or (3, 32, 32))
-        batch = s["proxy_batch"] if s["proxy_batch"] is not None else getattr(space, "example_batch", lambda: None)()
         costs = [o for o in objectives if o.role == "cost"]
         cost = s["cost"]
         names = [p for p in s["proxies"] if isinstance(p, str)]
@@ -288,12 +286,11 @@ class ZeroCostSearch(StrategySearcher):
             return ZeroCostStrategy(space, s["proxies"], cost, objectives=objectives, model=s["model"],
                                     warmup=s["warmup"], moves=s["moves"], acquisition=s["acquisition"],
                                     engine=make_engine(s["engine"], space, s["seed"], len(objectives)), seed=s["seed"])
-        scores = ProxyScores(space, list(dict.fromkeys(names)), batch=batch, num_classes=s["num_classes"],
-                             input_shape=shape, cache_dir=s["proxy_cache_dir"], data_dir=s["data_dir"],
-                             chunk_size=s["proxy_chunk"])
+        scores = ProxyScores(space, list(dict.fromkeys(names)), batch=s["proxy_batch"], num_classes=s["num_classes"],
+                             cache_dir=s["proxy_cache_dir"], data_dir=s["data_dir"], chunk_size=s["proxy_chunk"])
         if s["proxy_workers"]:
             scores.executor = RayScoring(space, scores.names, scores.data if scores.data is not None else scores.batch,
-                                         s["num_classes"], scores.init_seed, shape, s["data_dir"],
+                                         s["num_classes"], scores.init_seed, scores.input_shape, s["data_dir"],
                                          max_in_flight=s["proxy_workers"], where=s["proxy_where"])
         self.scores = scores
 

@@ -244,6 +244,18 @@ def test_nondominated_boxes_tile_what_the_front_leaves_open(m):
     assert inside.max() <= 1 and np.array_equal(inside == 1, ~dominated)
 
 
+def test_nondominated_boxes_of_one_front_with_other_lower_bounds_each_tile_their_own_region():
+    """The boxes of a front are remembered between calls; each lower bound still gets its own."""
+    rng = np.random.default_rng(7)
+    front, ref = rng.random((10, 3)), np.full(3, 1.1)
+    for low in (np.full(3, -0.5), np.zeros(3), np.array([-0.2, 0.0, -1.0])):
+        lb, ub = moo.nondominated_boxes(front.copy(), ref, low)
+        assert lb.min(0) == pytest.approx(np.minimum(low, front.min(0)))
+        box = np.prod(ref - np.minimum(low, front.min(0)))
+        assert np.prod(ub - lb, axis=1).sum() == pytest.approx(box - moo.hypervolume(front, ref), rel=1e-9)
+        lb[:] = 0.0  # what a caller does with its arrays does not reach the next call
+
+
 @pytest.mark.parametrize("m", [1, 3, 4])
 def test_hypervolume_improvement_beyond_two_objectives_is_exact(m):
     rng = np.random.default_rng(10 + m)

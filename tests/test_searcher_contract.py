@@ -148,6 +148,61 @@ def test_refine_moves_only_the_keys_the_network_ignores_and_scores_no_network():
     assert ZeroCostStrategy(NB201Space(), ["params"], ["flops"], seed=0)._free_dimensions() == []
 
 
+def _ask_and_tell(searcher, n: int) -> list[dict]:
+    configs = []
+    for i in range(n):
+        config = searcher.suggest(f"t{i}")
+        searcher.on_trial_complete(f"t{i}", fake_metrics(config))
+        configs.append(config)
+    return configs
+
+
+def test_example_inputs_of_the_wrong_shape_stop_the_search_with_the_reason():
+    """A batch dimension given in an input shape makes every network fail: said at the warm-up, not
+    as a search steered by NaN."""
+    s = ZeroCostSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 1, 28, 28), seed=0,
+                       proxy_workers=0, **SMALL_ZC)
+    with pytest.raises(InvalidConfigError, match=r"failed on all 20 networks.*\(1, 1, 28, 28\).*example_inputs"):
+        _ask_and_tell(s, 3)
+
+
+def test_a_model_fn_refusing_some_configurations_is_searched_around(caplog):
+    def refuses_depth_three(config):
+        if config["depth"] == 3:
+            raise ValueError(f"depth {config['depth']} is not supported")
+        return build_cnn(config)
+
+    s = ZeroCostSearch(param_space(), METRIC, MODE, model_fn=refuses_depth_three, example_inputs=(1, 8, 8), seed=0,
+                       proxy_workers=0, **SMALL_ZC)
+    with caplog.at_level("WARNING", logger="raynas"):
+        configs = _ask_and_tell(s, 10)
+    assert len(configs) == 10
+    assert any("could not be built" in r.getMessage() and "depth 3 is not supported" in r.getMessage()
+               for r in caplog.records)
+    assert sorted(s.space.model_dimensions()) == ["act", "depth", "kernel", "width"]
+
+
+def test_a_model_fn_that_never_builds_is_refused_with_its_error():
+    def broken(config):
+        raise ValueError("no such layer")
+
+    s = ZeroCostSearch(param_space(), METRIC, MODE, model_fn=broken, example_inputs=(1, 8, 8), seed=0,
+                       proxy_workers=0, **SMALL_ZC)
+    with pytest.raises(InvalidConfigError, match="model_fn failed on all 20 sampled configurations.*no such layer"):
+        _ask_and_tell(s, 1)
+
+
+def test_a_strategy_on_a_param_space_scores_networks_with_its_example_inputs():
+    from raynas.strategies import ZeroCostStrategy
+    from searchers.spaces import space_from_param_space
+
+    space = space_from_param_space(param_space(), model_fn=build_cnn, example_inputs=(1, 8, 8))
+    strategy = ZeroCostStrategy(space, seed=0, warmup=Warmup(candidates=30, size=2, networks=10))
+    arch = strategy.ask()
+    assert np.isfinite(strategy.scores.scores([arch])).all()
+    assert strategy.proxy.table.input_shape == (1, 8, 8)
+
+
 def test_a_param_space_the_given_space_does_not_cover_is_refused():
     from ray import tune
 

@@ -12,10 +12,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from raynas.errors import InvalidConfigError, UnknownNameError
+from raynas.logs import get_logger
 from raynas.proxies.base import PROXIES, Proxy
 from raynas.proxies.ensemble import ENSEMBLES, ensemble_members
 from raynas.proxies.passes import PassFailed, ProxyContext
 from raynas.rng import cpu_seeded
+
+logger = get_logger("proxies")
 
 #: The six proxies of the paper, in its order.
 PAPER_PROXIES = ("grad_norm", "snip", "grasp", "fisher", "synflow", "jacob_cov")
@@ -223,7 +226,8 @@ def score_architectures(space, archs: Iterable, names: Iterable[str] | str | Non
     Each network is built with torch's CPU generator seeded with ``seed`` first, so its
     initialisation (and so its scores) depend only on the architecture and the seed. ``names`` may
     include population-level ensembles (``vote``, ``rank_ensemble``), computed over the rows after
-    their members.
+    their members. A network the space cannot build (a ``model_fn`` refusing a configuration) gets
+    NaN in every column, as a failed proxy does, and a warning says how many and why.
     The index is the space's architecture string; ``progress(done, total)`` is called per network."""
     import pandas as pd
 
@@ -238,13 +242,23 @@ def score_architectures(space, archs: Iterable, names: Iterable[str] | str | Non
     shape = tuple(input_shape) if input_shape is not None else tuple(x.shape[1:]) if x is not None else None
     if shape is None:
         raise InvalidConfigError("score_architectures needs a batch or an input_shape")
-    rows = []
+    rows, refused = [], []
     for i, arch in enumerate(archs):
-        with cpu_seeded(seed):
-            model = space.build(arch, num_classes=num_classes, in_channels=shape[0])
-        rows.append(compute_proxies(model, batch, members, loss_fn=loss_fn, seed=seed, input_shape=shape))
+        try:
+            with cpu_seeded(seed):
+                model = space.build(arch, num_classes=num_classes, in_channels=shape[0])
+        except InvalidConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a network the space cannot build scores NaN, as a failed proxy
+            refused.append(f"{type(exc).__name__}: {exc}")
+            rows.append(dict.fromkeys(members, float("nan")))
+        else:
+            rows.append(compute_proxies(model, batch, members, loss_fn=loss_fn, seed=seed, input_shape=shape))
         if progress is not None:
             progress(i + 1, len(archs))
+    if refused:
+        logger.warning("%d of %d networks could not be built and score NaN (first: %s)",
+                       len(refused), len(archs), refused[0])
     table = pd.DataFrame(rows, index=[space.arch_str(a) for a in archs], columns=members)
     for e in ensembles:
         table[e] = ENSEMBLES[e](table)

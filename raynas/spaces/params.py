@@ -586,8 +586,8 @@ class ParamSpace:
             found = [d.name for d in self._dims]
         else:
             rng = np.random.default_rng(12345)
-            bases = [self.sample(rng) for _ in range(2)]
-            signatures = {b: self._signature(b) for b in bases}
+            signatures = self._buildable_bases(rng)
+            bases = list(signatures)
             found = []
             for i, d in enumerate(self._dims):
                 changed = False
@@ -604,11 +604,36 @@ class ParamSpace:
         self.__dict__["_model_dims"] = tuple(found)
         return list(found)
 
-    def _signature(self, arch: Config) -> tuple:
+    def _buildable_bases(self, rng: np.random.Generator, need: int = 2, tries: int = 20) -> dict:
+        """``need`` random configurations ``model_fn`` builds, with their signatures (a model_fn may
+        refuse some configurations); a clear error when none of ``tries`` builds."""
+        bases, first = {}, None
+        for _ in range(tries):
+            b = self.sample(rng)
+            try:
+                bases[b] = self._signature(b, strict=True)
+            except Exception as exc:  # noqa: BLE001 - reported below if nothing builds
+                first = first or (b, exc)
+            if len(bases) == need:
+                break
+        if not bases:
+            b, exc = first
+            raise InvalidConfigError(f"{self.name}: model_fn failed on all {tries} sampled configurations "
+                                     f"(first {self.to_config(b)}: {type(exc).__name__}: {exc})")
+        return bases
+
+    def _signature(self, arch: Config, strict: bool = False) -> tuple:
+        """What the built network is (a configuration model_fn refuses has its own signature, unless
+        ``strict``): changing a value that decides whether a network can be built changes it."""
         from raynas.rng import cpu_seeded
 
-        with cpu_seeded(0):
-            return _signature(self.build(arch))
+        try:
+            with cpu_seeded(0):
+                return _signature(self.build(arch))
+        except Exception as exc:  # noqa: BLE001 - refusing a configuration is part of what model_fn says
+            if strict:
+                raise
+            return ("model_fn failed", type(exc).__name__, str(exc))
 
     def network_key(self, arch: Config) -> tuple:
         """``arch`` restricted to :meth:`model_dimensions`: configurations with one key build the same network."""

@@ -37,7 +37,10 @@ import numpy as np
 
 from raynas import moo
 from raynas.errors import InvalidConfigError
+from raynas.logs import get_logger
 from raynas.objectives import ROLES, Objective
+
+logger = get_logger("parts")
 
 Arch = tuple
 
@@ -338,6 +341,31 @@ class ZeroCostScores:
                 out[:, j] = scores[:, c]
                 c += 1
         return out
+
+    def check(self, archs: Sequence[Arch], scores: np.ndarray) -> None:
+        """Stop early when an estimate that steers the search (the accuracy proxy of a quality
+        objective, a cost's scorer) failed on every one of ``archs`` (the warm-up's networks): a
+        ``model_fn`` that cannot run or ``example_inputs`` of the wrong shape, said with the reason.
+        Other proxies failing everywhere (features of the learned model only) are logged."""
+        if len(archs) < 2:
+            return
+        dead = [k for k in range(scores.shape[1]) if not np.isfinite(scores[:, k]).any()]
+        if not dead:
+            return
+        scorers = self.scorers()
+        steering = set(range(len(self.proxies), self.n_scores))
+        if any(o.role == "quality" for o in self.objectives):
+            steering.add(0)
+        names = [getattr(scorers[k], "name", f"score {k}") for k in dead]
+        table = getattr(scorers[dead[0]], "table", None)
+        why = table.failures(archs[0]).get(names[0]) if hasattr(table, "failures") else None
+        where = f"; networks got inputs of shape {table.input_shape} plus a batch dimension" if why else ""
+        msg = (f"zero-cost scores {names} failed on all {len(archs)} networks scored for the warm-up"
+               + (f" (first network: {why}{where})" if why else ""))
+        if steering.intersection(dead):
+            raise InvalidConfigError(f"{msg}; check model_fn and example_inputs (a batch, or the shape of "
+                                     f"one input without the batch dimension)")
+        logger.warning("%s; they tell the learned model nothing", msg)
 
     @property
     def cost_column(self) -> int | None:

@@ -239,7 +239,7 @@ class PredictorStrategy(Strategy):
         if not pool:  # everything seen: fall back to random (the space permitting)
             return self.space.sample(self.rng)
         mu, sd = self.estimates(pool)
-        ranks = moo.nondominated_ranks(mu)
+        ranks = moo.nondominated_ranks(mu, until=1 if self.nondominated else self.shortlist)  # only the best are read
         if self.nondominated:
             first = np.flatnonzero(ranks == ranks.min())
             crowd = moo.crowding_distance(mu[first])

@@ -146,8 +146,10 @@ class ProxyScores:
         batch: what data proxies see: a :class:`~raynas.proxies.BatchSpec` (default: a
             Fashion-MNIST stand-in batch of 64 images shaped like ``input_shape``) or a batch itself
             (a tensor, or ``(inputs, labels)``); data-free proxies ignore it.
-        num_classes, init_seed, input_shape: how each network is built (torch's CPU generator seeded
-            with ``init_seed``).
+        num_classes, init_seed: how each network is built (torch's CPU generator seeded with ``init_seed``).
+        input_shape: one input's shape, without the batch dimension (default: the space's own, e.g. a
+            :class:`~raynas.spaces.ParamSpace`'s ``example_inputs``, else ``(3, 32, 32)``); a space
+            whose ``example_inputs`` is a batch also gives the default ``batch``.
         cache_dir: keep values in a :class:`~raynas.proxies.ProxyTable` CSV there (shared across runs).
         mapper: ``mapper(chunks) -> list of DataFrames`` computing chunks of architectures elsewhere,
             waiting for them; default: on this process.
@@ -164,13 +166,17 @@ class ProxyScores:
     """
 
     def __init__(self, space, names: Sequence[str], *, batch=None, num_classes: int = 10, init_seed: int = 0,
-                 input_shape: Sequence[int] = (3, 32, 32), cache_dir: str | os.PathLike | None = None,
+                 input_shape: Sequence[int] | None = None, cache_dir: str | os.PathLike | None = None,
                  data_dir: str | os.PathLike | None = None, mapper: Callable | None = None, chunk_size: int = 25,
                  executor=None, inline_s: float = 2.0):
         from raynas.proxies import BatchSpec, resolve_names
 
         self.space = space
         self.names = resolve_names(list(names))
+        if input_shape is None:
+            input_shape = getattr(space, "input_shape", None) or (3, 32, 32)
+        if batch is None and hasattr(space, "example_batch"):
+            batch = space.example_batch()
         self.data = None if batch is None or isinstance(batch, BatchSpec) else batch  # a batch given as data
         self.batch = batch if isinstance(batch, BatchSpec) else BatchSpec(image_size=int(input_shape[-1]),
                                                                             channels=int(input_shape[0]))
@@ -245,6 +251,21 @@ class ProxyScores:
         if self.data_free:
             return None
         return self.data if self.data is not None else self.batch.load(self.num_classes, self.data_dir)
+
+    def failures(self, arch: Sequence) -> dict[str, str]:
+        """Why proxies fail on ``arch``'s network: ``{name: reason}`` from one build here (empty when
+        every proxy is finite). Scores themselves keep only NaN; this says what went wrong."""
+        from raynas.proxies import proxy_report
+        from raynas.rng import cpu_seeded
+
+        try:
+            with cpu_seeded(self.init_seed):
+                model = self.space.build(tuple(arch), num_classes=self.num_classes, in_channels=self.input_shape[0])
+            report = proxy_report(model, self.load_batch(), self.names, seed=self.init_seed,
+                                  input_shape=self.input_shape)
+        except Exception as exc:  # noqa: BLE001 - the reason is what is asked for
+            return {n: f"{type(exc).__name__}: {exc}" for n in self.names}
+        return dict(report.failures)
 
     # --- background computation ---------------------------------------------------------------------
     def _nk(self, arch) -> tuple:

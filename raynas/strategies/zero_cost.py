@@ -311,13 +311,18 @@ class ZeroCostStrategy(Strategy):
         ready = self.scores.ready([cands[i] for i in pick])
         if not ready.all():
             return None
+        real = self.scores.scores([cands[i] for i in pick])
+        self.scores.check([cands[i] for i in pick], real)
         if len(pick) == len(cands):
-            est = self.scores.static(self.scores.scores(cands))
+            est = self.scores.static(real)
         else:  # the rest's scores estimated from their encoding (ridge, LOO-chosen penalty)
-            real = self.scores.scores([cands[i] for i in pick])
-            ok = np.all(np.isfinite(real), axis=1)
-            x = np.stack([self.space.encode(a) for a in cands])
-            guess = OnlineRidge(alphas=(0.01, 0.1, 1.0, 10.0)).fit(x[pick][ok], real[ok]).predict(x)
+            alive = np.isfinite(real).any(axis=0)  # a proxy failing everywhere is left out (check logged it)
+            ok = np.all(np.isfinite(real[:, alive]), axis=1)
+            guess = np.full((len(cands), real.shape[1]), np.nan)
+            if ok.sum() >= 2:
+                x = np.stack([self.space.encode(a) for a in cands])
+                ridge = OnlineRidge(alphas=(0.01, 0.1, 1.0, 10.0)).fit(x[pick][ok], real[ok][:, alive])
+                guess[:, alive] = ridge.predict(x)
             guess[pick] = real
             est = self.scores.static(guess)
         chosen = spread_choice(est, self.warmup.size, self._spread_column(est))
