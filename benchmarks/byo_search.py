@@ -22,14 +22,17 @@ there, so an interrupted benchmark continues. ``--report`` prints the tables fro
 
     python benchmarks/byo_search.py --seeds 5                   # ~3-5 h on 2 quiet cores
     python benchmarks/byo_search.py --report                    # tables from what has run
-    python benchmarks/byo_search.py --methods fd8 --variant fd8='{"moves": {"float_draws": 8}}'
+    python benchmarks/byo_search.py --methods rf0 --variant rf0='{"moves": {"refine": 0}}'
                                                                 # a ZeroCostSearch setting beside the rest
+    python benchmarks/byo_search.py --methods p2 --variant p2='{"searcher": "predictor", "refine": 2}'
+                                                                # a PredictorSearch setting
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import time
@@ -52,7 +55,8 @@ LABELS = {"zc": "raynas ZeroCostSearch", "zc-driver": "raynas ZeroCostSearch, sc
 OBJECTIVES = {2: (["accuracy", "latency_ms"], ["max", "min"]),
               3: (["accuracy", "latency_ms", "params"], ["max", "min", "min"])}
 BUDGETS = (20, 40, 80)
-#: ZeroCostSearch settings run as methods of their own (``--variant NAME='{json}'``): name -> keyword arguments
+#: Searcher settings run as methods of their own (``--variant NAME='{json}'``): name -> keyword arguments of
+#: ZeroCostSearch, or of PredictorSearch with ``"searcher": "predictor"``
 VARIANTS: dict[str, dict] = {}
 
 
@@ -87,6 +91,12 @@ def timed(cls):
 def make_searcher(method: str, metric, mode, seed: int):
     import bring_your_own as byo
 
+    settings = dict(VARIANTS.get(method, {}))
+    if settings.pop("searcher", None) == "predictor":  # a PredictorSearch setting: {"searcher": "predictor", ...}
+        from searchers.predictor import PredictorSearch
+
+        return timed(PredictorSearch)(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14),
+                                      seed=seed, **settings)
     if method in ("zc", "zc-driver", "zc-ray") or method in VARIANTS:
         from searchers import ZeroCostSearch
 
@@ -121,6 +131,7 @@ def run_one(method: str, n_obj: int, seed: int, trials: int, concurrency: int) -
                                                    max_concurrent_trials=concurrency),
                        run_config=tune.RunConfig(verbose=0, storage_path=str(Path("/tmp") / "raynas_byo"),
                                                  name=f"{method}-{n_obj}-{seed}"))
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)  # no result.json: loggers off
     t0 = time.perf_counter()
     with tune_settings():
         grid = tuner.fit()
@@ -189,7 +200,8 @@ def hv_table(runs: list[dict]) -> tuple[str, dict]:
             wall = np.median([r["wall_s"] for r in runs_m])
             sec = np.median([r["searcher_s"] for r in runs_m])
             r_med = np.median(reach) if reach else np.nan
-            label = LABELS.get(m) or f"raynas ZeroCostSearch, variant {m}: {json.dumps(VARIANTS.get(m, '?'))}"
+            which = "PredictorSearch" if VARIANTS.get(m, {}).get("searcher") == "predictor" else "ZeroCostSearch"
+            label = LABELS.get(m) or f"raynas {which}, variant {m}: {json.dumps(VARIANTS.get(m, '?'))}"
             out.append(f"| {label} | {len(runs_m)} | " + " | ".join(f"{np.median(hv[b]):.3f}" for b in BUDGETS)
                        + f" | {'>80' if not np.isfinite(r_med) else f'{r_med:.0f}'} | {wall:.0f} | "
                        f"{sec:.1f} ({100 * sec / wall:.1f}%) |")

@@ -203,6 +203,30 @@ def test_a_strategy_on_a_param_space_scores_networks_with_its_example_inputs():
     assert strategy.proxy.table.input_shape == (1, 8, 8)
 
 
+def test_predictor_strategy_refines_with_the_same_part_and_only_the_free_keys():
+    """``PredictorStrategy(refine=k)`` uses the shared :func:`raynas.strategies.parts.refine`: from
+    the same state it proposes the same network as without (so no other network is scored), with
+    its learning rate moved."""
+    import copy
+
+    s = PredictorSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 8, 8), seed=0,
+                        pool_size=32)
+    _ask_and_tell(s, 12)
+    plain = s.strategy
+    moved = 0
+    for _ in range(4):
+        refined = copy.deepcopy(plain)
+        refined.refine = 3
+        a, b = plain.ask(), refined.ask()
+        free = refined.space.dimensions.index(next(d for d in refined.space.dimensions if d.name == "optim/lr"))
+        assert a[:free] + a[free + 1:] == b[:free] + b[free + 1:]
+        assert refined.space.network_key(a) == refined.space.network_key(b)  # one network: its scores are cached
+        moved += a != b
+        m = fake_metrics(plain.space.to_config(a))
+        plain.tell(a, [-m["accuracy"], m["latency_ms"]])
+    assert moved >= 1
+
+
 def test_a_param_space_the_given_space_does_not_cover_is_refused():
     from ray import tune
 

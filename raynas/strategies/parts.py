@@ -37,6 +37,7 @@ import numpy as np
 
 from raynas import moo
 from raynas.errors import InvalidConfigError
+from raynas.evolution import unseen
 from raynas.logs import get_logger
 from raynas.objectives import ROLES, Objective
 
@@ -271,6 +272,65 @@ def spread_choice(est: np.ndarray, size: int, cost_column: int | None) -> list[i
     return chosen
 
 
+def free_dimensions(space) -> list[int]:
+    """Indices of the dimensions ``space``'s networks do not depend on (a learning rate, a weight
+    decay: :meth:`~raynas.spaces.ParamSpace.model_dimensions` leaves them out). Changing them costs
+    no network evaluation, only a learned model's prediction. NAS spaces (NB201, FBNet) have none."""
+    free = getattr(space, "__dict__", {}).get("_free_dimensions")
+    if free is None:
+        model_dims = getattr(space, "model_dimensions", None)
+        names = set(model_dims()) if model_dims is not None else None
+        free = [] if names is None else \
+            [i for i, d in enumerate(space.dimensions) if d.name not in names and d.size > 1]
+        if hasattr(space, "__dict__"):
+            space.__dict__["_free_dimensions"] = free
+    return list(free)
+
+
+def refine(arch: Arch, space, rounds: int, gains: Callable, seen: Callable[[Arch], bool]) -> Arch:
+    """Coordinate search of an acquisition over the dimensions the network does not depend on.
+
+    Each round tries every free dimension's neighbours of ``arch`` (a step of ``.2`` either way on
+    the unit scale -- a log scale where declared --, every other value of a categorical one) and
+    moves to the best when the acquisition rises; the step halves when nothing improves. Used by
+    :class:`~raynas.strategies.ZeroCostStrategy` and :class:`~raynas.strategies.PredictorStrategy`
+    once a chosen candidate is known: it tunes the chosen network's learning rate on the learned
+    model, scoring no network.
+
+    Args:
+        arch: the chosen (unseen) configuration.
+        space: its space; its :func:`free_dimensions` are searched.
+        rounds: rounds of the search (0: ``arch`` as it is).
+        gains: ``list[Arch] -> array`` of acquisition values (``None``: nothing to compare by).
+        seen: whether a configuration was asked already (those are skipped).
+
+    Example::
+
+        arch = refine(arch, space, 2, lambda cands: acquisition_values(cands), strategy.seen)
+    """
+    free = free_dimensions(space) if rounds else []
+    if not free:
+        return arch
+    dims = space.dimensions
+    step = 0.2
+    for _ in range(rounds):
+        cands = [arch]
+        for i in free:
+            d = dims[i]
+            values = d.neighbours(arch[i]) if d.kind == "categorical" else \
+                [d.from_unit(d.unit(arch[i]) + s) for s in (step, -step)]
+            cands += [arch[:i] + (v,) + arch[i + 1:] for v in values if v != arch[i]]
+        cands = unseen(cands, seen)  # the chosen one is unseen: it stays first
+        if len(cands) > 1:
+            gain = gains(cands)
+            best = 0 if gain is None else int(np.argmax(gain))  # ties keep the current one
+            if best:
+                arch = cands[best]
+                continue
+        step /= 2
+    return arch
+
+
 def roles_of(objectives) -> tuple[Objective, ...]:
     """Objectives from an int (``1``: quality; ``2``: quality, cost; ``n``: quality then costs), a
     list of roles, or :class:`~raynas.objectives.Objective` objects."""
@@ -417,4 +477,4 @@ class ZeroCostScores:
 
 
 __all__ = ["Warmup", "Moves", "Model", "Acquisition", "ZeroCostScores", "as_part", "preference_choice", "spread_choice",
-           "roles_of", "ENGINES", "MODELS", "CHOICES"]
+           "free_dimensions", "refine", "roles_of", "ENGINES", "MODELS", "CHOICES"]

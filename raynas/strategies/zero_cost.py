@@ -59,7 +59,7 @@ from raynas.spaces.params import space_size
 from raynas.strategies.aging import ParentSelector
 from raynas.strategies.base import Arch, Strategy
 from raynas.strategies.parts import (ENGINES, Acquisition, Model, Moves, Warmup, ZeroCostScores, as_part,
-                                     preference_choice, roles_of, spread_choice)
+                                     free_dimensions, preference_choice, refine, roles_of, spread_choice)
 from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, ProxyScores
 from raynas.predictors.surrogates import ArchGP, OnlineRidge
 
@@ -367,43 +367,18 @@ class ZeroCostStrategy(Strategy):
         return cands[preference_choice(est, self.rng)]
 
     def _free_dimensions(self) -> list[int]:
-        """Indices of the dimensions the network does not depend on (a learning rate): changing them
-        costs no network evaluation, only the learned model's prediction."""
-        free = self.__dict__.get("_free")
-        if free is None:  # a space without model_fn depends on every dimension; NB201 and FBNet have no others
-            model_dims = getattr(self.space, "model_dimensions", None)
-            names = set(model_dims()) if model_dims is not None else None
-            free = [] if names is None else \
-                [i for i, d in enumerate(self.space.dimensions) if d.name not in names and d.size > 1]
-            self.__dict__["_free"] = free
-        return free
+        return free_dimensions(self.space)
 
     def _refine(self, arch: Arch) -> Arch:
-        """Coordinate search of the acquisition over the dimensions the network does not depend on
-        (``Moves.refine`` rounds, steps halving from .2 on the unit scale; every other value of a
-        categorical one): the chosen candidate's learning rate is tuned on the learned model."""
-        free = self._free_dimensions()
-        if not (self.moves.refine and free and self.fitted):
+        """``arch`` with its free keys (a learning rate) tuned on the learned model (:func:`refine`)."""
+        if not (self.moves.refine and self.fitted):
             return arch
-        dims = self.space.dimensions
-        step = 0.2
-        for _ in range(self.moves.refine):
-            cands = [arch]
-            for i in free:
-                d = dims[i]
-                values = d.neighbours(arch[i]) if d.kind == "categorical" else \
-                    [d.from_unit(d.unit(arch[i]) + s) for s in (step, -step)]
-                cands += [arch[:i] + (v,) + arch[i + 1:] for v in values if v != arch[i]]
-            cands = unseen(cands, self.seen)  # the chosen one is unseen: it stays first
-            if len(cands) > 1:
-                est, sd, post = self._posterior(cands)
-                gain = self._gains(post, est, sd)
-                best = 0 if gain is None else int(np.argmax(gain))  # ties keep the current one
-                if best:
-                    arch = cands[best]
-                    continue
-            step /= 2
-        return arch
+
+        def gains(cands):
+            est, sd, post = self._posterior(cands)
+            return self._gains(post, est, sd)
+
+        return refine(arch, self.space, self.moves.refine, gains, self.seen)
 
     def _gains(self, post, est: np.ndarray, sd: np.ndarray) -> np.ndarray | None:
         """The acquisition's value of each candidate (None before anything is told)."""
