@@ -162,8 +162,30 @@ def test_example_inputs_of_the_wrong_shape_stop_the_search_with_the_reason():
     as a search steered by NaN."""
     s = ZeroCostSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 1, 28, 28), seed=0,
                        proxy_workers=0, **SMALL_ZC)
-    with pytest.raises(InvalidConfigError, match=r"failed on all 20 networks.*\(1, 1, 28, 28\).*example_inputs"):
+    with pytest.raises(InvalidConfigError, match=r"failed on all 20 configurations scored first.*\(1, 1, 28, 28\).*example_inputs"):
         _ask_and_tell(s, 3)
+
+
+def test_predictor_search_with_inputs_of_the_wrong_shape_stops_at_its_first_networks():
+    s = PredictorSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 1, 8, 8), seed=0,
+                        pool_size=16)
+    with pytest.raises(InvalidConfigError, match=r"failed on all 16 configurations.*\(1, 1, 8, 8\)"):
+        _ask_and_tell(s, 1)
+
+
+@pytest.mark.parametrize("bad, match", [("1,28,28", "example_inputs must be a batch.*'1,28,28'"),
+                                        ((1, 0, 28), r"example_inputs shape \(1, 0, 28\) has a size below 1"),
+                                        (3.0, "example_inputs must be a batch")])
+def test_example_inputs_in_no_accepted_form_are_refused_at_once(bad, match):
+    with pytest.raises(InvalidConfigError, match=match):
+        ZeroCostSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=bad)
+
+
+def test_a_model_fn_returning_no_module_is_named_at_once():
+    s = ZeroCostSearch(param_space(), METRIC, MODE, model_fn=lambda config: None, example_inputs=(1, 8, 8),
+                       seed=0, proxy_workers=0, **SMALL_ZC)
+    with pytest.raises(InvalidConfigError, match="model_fn returned NoneType for .* not a torch.nn.Module"):
+        _ask_and_tell(s, 1)
 
 
 def test_a_model_fn_refusing_some_configurations_is_searched_around(caplog):

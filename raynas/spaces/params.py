@@ -355,8 +355,10 @@ class ParamSpace:
     def __init__(self, spec: Mapping[str, Any] | None = None, *, model_fn: Callable[[dict], Any] | None = None,
                  example_inputs: Any = None, name: str = "params"):
         self.name = name
+        if model_fn is not None and not callable(model_fn):
+            raise InvalidConfigError(f"model_fn must be a function config -> torch.nn.Module, got {model_fn!r}")
         self.model_fn = model_fn
-        self.example_inputs = example_inputs
+        self.example_inputs = _checked_inputs(example_inputs)
         dims, constants = [], {}
         for path, v in flatten(spec or {}).items():
             if isinstance(v, (Categorical, Integer, Float)):
@@ -612,6 +614,8 @@ class ParamSpace:
             b = self.sample(rng)
             try:
                 bases[b] = self._signature(b, strict=True)
+            except InvalidConfigError:
+                raise  # not a refusal: model_fn itself is wrong (it returned no nn.Module)
             except Exception as exc:  # noqa: BLE001 - reported below if nothing builds
                 first = first or (b, exc)
             if len(bases) == need:
@@ -653,7 +657,33 @@ class ParamSpace:
         if self.model_fn is None:
             raise InvalidConfigError(f"{self.name}: no model_fn given, so configurations cannot be built into "
                                      f"networks (proxies and hardware costs need one)")
-        return self.model_fn(self.to_config(arch))
+        config = self.to_config(arch)
+        model = self.model_fn(config)
+        if not _is_module(model):
+            raise InvalidConfigError(f"model_fn returned {type(model).__name__} for {config}, not a torch.nn.Module")
+        return model
+
+
+def _is_module(model) -> bool:
+    import torch.nn as nn
+
+    return isinstance(model, nn.Module)
+
+
+def _checked_inputs(x):
+    """``example_inputs`` as given, once it is one of the accepted forms (else an error naming it)."""
+    if x is None:
+        return None
+    if isinstance(x, (tuple, list)) and x and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                                                 for v in x):
+        if any(v < 1 for v in x):
+            raise InvalidConfigError(f"example_inputs shape {tuple(x)} has a size below 1")
+        return tuple(int(v) for v in x)
+    inputs = x[0] if isinstance(x, (tuple, list)) and len(x) == 2 else x
+    if hasattr(inputs, "shape") and len(getattr(inputs, "shape")) >= 2:
+        return x
+    raise InvalidConfigError(f"example_inputs must be a batch (a tensor, or an (inputs, labels) pair) or one "
+                             f"input's shape such as (3, 32, 32), got {x!r:.80}")
 
 
 def _signature(model) -> tuple:

@@ -404,7 +404,7 @@ class ZeroCostScores:
 
     def check(self, archs: Sequence[Arch], scores: np.ndarray) -> None:
         """Stop early when an estimate that steers the search (the accuracy proxy of a quality
-        objective, a cost's scorer) failed on every one of ``archs`` (the warm-up's networks): a
+        objective, a cost's scorer) failed on every one of ``archs`` (the first networks scored): a
         ``model_fn`` that cannot run or ``example_inputs`` of the wrong shape, said with the reason.
         Other proxies failing everywhere (features of the learned model only) are logged."""
         if len(archs) < 2:
@@ -416,11 +416,11 @@ class ZeroCostScores:
         steering = set(range(len(self.proxies), self.n_scores))
         if any(o.role == "quality" for o in self.objectives):
             steering.add(0)
-        names = [getattr(scorers[k], "name", f"score {k}") for k in dead]
+        names = list(dict.fromkeys(getattr(scorers[k], "name", f"score {k}") for k in dead))
         table = getattr(scorers[dead[0]], "table", None)
         why = table.failures(archs[0]).get(names[0]) if hasattr(table, "failures") else None
         where = f"; networks got inputs of shape {table.input_shape} plus a batch dimension" if why else ""
-        msg = (f"zero-cost scores {names} failed on all {len(archs)} networks scored for the warm-up"
+        msg = (f"zero-cost scores {names} failed on all {len(archs)} configurations scored first"
                + (f" (first network: {why}{where})" if why else ""))
         if steering.intersection(dead):
             raise InvalidConfigError(f"{msg}; check model_fn and example_inputs (a batch, or the shape of "

@@ -298,9 +298,18 @@ def default_models(space, objectives: Sequence, scores, regressor=None, min_fit:
         regressor, n_boot = ForestPredictor(), 1 if n_boot is None else n_boot
     n_boot = 5 if n_boot is None else n_boot
 
+    checked = []
+
+    def checked_scores(archs):
+        sc = scores.scores(list(archs))
+        if not checked and len(archs) >= 2:  # the first networks: a model_fn or input shape that cannot run is said
+            scores.check(list(archs), sc)
+            checked.append(True)
+        return sc
+
     def features(archs):
         enc = np.stack([np.asarray(space.encode(a), dtype=float) for a in archs])
-        sc = scores.scores(list(archs))
+        sc = checked_scores(archs)
         return np.hstack([enc, np.where(np.isfinite(sc), sc, 0.0)])
 
     shared = CachedFeatures(features)
@@ -309,7 +318,7 @@ def default_models(space, objectives: Sequence, scores, regressor=None, min_fit:
         prior = None
         if o.role != "other":
             def prior(archs, j=j, sign=o.sign):
-                return sign * scores.static(scores.scores(list(archs)))[:, j]
+                return sign * scores.static(checked_scores(archs))[:, j]
         models.append(ObjectiveModel(shared, regressor, prior=prior, min_fit=min_fit, n_boot=n_boot, seed=j))
     return models
 
