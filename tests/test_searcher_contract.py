@@ -15,7 +15,7 @@ import pytest
 import torch.nn as nn
 
 from raynas.errors import InvalidConfigError
-from raynas.spaces import Categorical, Float, Integer, ParamSpace
+from raynas.spaces import Categorical, Integer, ParamSpace
 from raynas.strategies import Moves, Warmup
 from searchers import AgingEvolutionSearch, OptunaStrategySearch, RandomSearch, Repeater, ZeroCostSearch
 from searchers.predictor import PredictorSearch
@@ -162,7 +162,8 @@ def test_example_inputs_of_the_wrong_shape_stop_the_search_with_the_reason():
     as a search steered by NaN."""
     s = ZeroCostSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 1, 28, 28), seed=0,
                        proxy_workers=0, **SMALL_ZC)
-    with pytest.raises(InvalidConfigError, match=r"failed on all 20 configurations scored first.*\(1, 1, 28, 28\).*example_inputs"):
+    with pytest.raises(InvalidConfigError,
+                       match=r"failed on all 20 configurations scored first.*\(1, 1, 28, 28\).*example_inputs"):
         _ask_and_tell(s, 3)
 
 
