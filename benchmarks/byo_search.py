@@ -47,9 +47,10 @@ import numpy as np  # noqa: E402
 
 from benchmarks.variants import add_variant_option, parse_variants  # noqa: E402
 
-METHODS = ("zc", "zc-driver", "zc-ray", "predictor", "tpe", "gp", "random")
+METHODS = ("zc", "zc-driver", "zc-ray", "zc-device", "predictor", "tpe", "gp", "random")
 LABELS = {"zc": "raynas ZeroCostSearch", "zc-driver": "raynas ZeroCostSearch, scores on the driver (proxy_workers=0)",
           "zc-ray": "raynas ZeroCostSearch, scores as Ray tasks (proxy_where='ray')",
+          "zc-device": "raynas ZeroCostSearch, latency estimated by timing each network here (LocalDevice)",
           "predictor": "raynas PredictorSearch", "tpe": "Optuna TPE (multivariate)",
           "gp": "Optuna GP", "random": "Optuna random"}
 OBJECTIVES = {2: (["accuracy", "latency_ms"], ["max", "min"]),
@@ -97,11 +98,14 @@ def make_searcher(method: str, metric, mode, seed: int):
 
         return timed(PredictorSearch)(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14),
                                       seed=seed, **settings)
-    if method in ("zc", "zc-driver", "zc-ray") or method in VARIANTS:
+    if method in ("zc", "zc-driver", "zc-ray", "zc-device") or method in VARIANTS:
+        from raynas.hardware import LocalDevice
         from searchers import ZeroCostSearch
 
-        # zc-driver: scores computed on the driver, blocking; zc-ray: as Ray tasks (zc: a thread on one node)
-        workers = {"zc-driver": {"proxy_workers": 0}, "zc-ray": {"proxy_where": "ray"}}.get(method, {})
+        # zc-driver: scores computed on the driver, blocking; zc-ray: as Ray tasks (zc: a thread on one node);
+        # zc-device: latency_ms estimated by timing each network on this CPU (not FLOPs)
+        workers = {"zc-driver": {"proxy_workers": 0}, "zc-ray": {"proxy_where": "ray"},
+                   "zc-device": {"cost": {"latency_ms": LocalDevice(warmup=3, repeats=10)}}}.get(method, {})
         workers.update(VARIANTS.get(method, {}))
         return timed(ZeroCostSearch)(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14),
                                      seed=seed, **workers)
@@ -212,7 +216,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--seeds", type=int, default=5)
     p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--methods", default=",".join(m for m in METHODS if m not in ("zc-driver", "zc-ray")))
+    p.add_argument("--methods", default=",".join(m for m in METHODS if m not in ("zc-driver", "zc-ray", "zc-device")))
     p.add_argument("--objectives", default="2,3")
     p.add_argument("--trials", type=int, default=max(BUDGETS))
     p.add_argument("--concurrency", type=int, default=2)

@@ -222,8 +222,10 @@ class ZeroCostSearch(StrategySearcher):
             ``jacob_cov``, ``naswot``, ... -- or scorer objects); the first estimates quality
             metrics, all are features of the learned model (default: path_params and synflow,
             both data-free).
-        cost: estimate of the cost metrics: a proxy name (``flops``, ``params``) or scorer for all,
-            or ``{metric: name or scorer}`` (e.g. a latency predictor's ``predict`` as ``Arch -> float``).
+        cost: estimate of the cost metrics: a proxy name (``flops``, ``params``), a
+            :mod:`raynas.hardware` device (``LocalDevice()`` times each network on this machine, once)
+            or a scorer for all, or ``{metric: any of those}`` (e.g. a latency predictor's ``predict``
+            as ``Arch -> float``).
         engine: ``"evolution"`` (aging evolution), ``"random"``, an Optuna sampler name or a Strategy.
         warmup / moves / model / acquisition: the strategy's parts (:mod:`raynas.strategies.parts`).
         proxy_batch: what data proxies see (a :class:`raynas.proxies.BatchSpec`); default

@@ -250,6 +250,38 @@ def test_predictor_strategy_refines_with_the_same_part_and_only_the_free_keys():
     assert moved >= 1
 
 
+def test_a_hardware_device_estimates_a_cost_once_per_network():
+    """``cost={"latency_ms": LocalDevice()}``: each network is timed on this CPU with the space's own
+    input shape, once; configurations differing only in the learning rate share the timing."""
+    from raynas.hardware import LocalDevice
+    from raynas.strategies.scorers import DeviceScorer
+
+    s = ZeroCostSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 8, 8), seed=0,
+                       proxy_workers=0, cost={"latency_ms": LocalDevice(warmup=1, repeats=3)}, **SMALL_ZC)
+    _ask_and_tell(s, 6)
+    scorer = s.strategy.scores.costs[0]
+    assert isinstance(scorer, DeviceScorer)
+    arch = s.strategy.history.archs[0]
+    lr = s.strategy.space.dimensions.index(next(d for d in s.strategy.space.dimensions if d.name == "optim/lr"))
+    other_lr = arch[:lr] + (arch[lr] * 1.5,) + arch[lr + 1:]
+    timed = scorer.evaluations
+    values = scorer.score_many([arch, other_lr])
+    assert values[0] == values[1] > 0 and scorer.evaluations == timed
+    assert timed == len(scorer.cache) <= 3 * 3 * 2 * 2
+
+
+def test_a_published_table_device_is_read_not_timed(data_dir):
+    from raynas.hardware import TableDevice
+    from raynas.spaces import NB201Space
+    from raynas.strategies import ZeroCostStrategy
+
+    device = TableDevice("pixel3", data_dir=data_dir)
+    space = NB201Space()
+    strategy = ZeroCostStrategy(space, cost=device, seed=0, warmup=Warmup(candidates=20, size=2, networks=10))
+    archs = [space.sample(np.random.default_rng(i)) for i in range(5)]
+    np.testing.assert_array_equal(strategy.scores.scores(archs)[:, -1], [device.latency_ms(a, space) for a in archs])
+
+
 def test_a_param_space_the_given_space_does_not_cover_is_refused():
     from ray import tune
 

@@ -132,6 +132,71 @@ def network_scorer(space, name: str = "params", cache_dir: str | os.PathLike | N
     return CachedScorer(lambda a: network_measures(space, a, (name,), **kwargs)[name], name, path)
 
 
+class DeviceScorer:
+    """A cost scorer: the latency (ms) of each configuration's network on a :mod:`raynas.hardware`
+    device -- timed here by a ``LocalDevice``, read from a published table by a ``TableDevice``,
+    predicted by a ``PredictedDevice`` -- once per network (configurations that differ only in keys
+    the network ignores, such as a learning rate, share it).
+
+    A ``LocalDevice`` times a :class:`~raynas.spaces.ParamSpace`'s networks on the space's own input
+    shape (its ``example_inputs``); a network the space cannot build, or the device cannot time,
+    scores NaN (a warning says which, once). Timings taken while trials run on the same machine are
+    as noisy as the trials' own.
+
+    Example::
+
+        ZeroCostSearch(metric=["accuracy", "latency_ms"], mode=["max", "min"], model_fn=build_model,
+                       example_inputs=(1, 28, 28), cost={"latency_ms": LocalDevice()})
+
+    ``evaluations`` counts networks timed (or looked up), the cost budget a search spent.
+    """
+
+    def __init__(self, device, space):
+        self.device = device
+        self.space = space
+        self.name = f"latency on {device.name}"
+        self.cache: dict[tuple, float] = {}
+        self.evaluations = 0
+        self._warned = False
+
+    def _key(self, arch) -> tuple:
+        a = _key(arch)
+        key = getattr(self.space, "network_key", None)
+        return key(a) if key is not None else a
+
+    def _latency(self, arch: tuple) -> float:
+        measure = getattr(self.device, "measure", None)
+        shape = getattr(self.space, "input_shape", None)
+        try:
+            if measure is not None and shape is not None:  # a timed device on a space with its own inputs
+                return float(measure(self.space.build(arch), input_shape=tuple(shape)).median_ms)
+            return float(self.device.latency_ms(arch, self.space))
+        except InvalidConfigError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one network the device cannot time is a NaN, as a failed proxy
+            if not self._warned:
+                from raynas.logs import get_logger
+
+                get_logger("scorers").warning("%s could not time a network (%s: %s); such networks score NaN",
+                                              self.device.name, type(exc).__name__, exc)
+                self._warned = True
+            return float("nan")
+
+    def score_many(self, archs: Iterable[Sequence]) -> np.ndarray:
+        out = []
+        for a in archs:
+            k = self._key(a)
+            v = self.cache.get(k)
+            if v is None:
+                v = self.cache[k] = self._latency(_key(a))
+                self.evaluations += 1
+            out.append(v)
+        return np.array(out, dtype=float)
+
+    def __call__(self, arch: Sequence) -> float:
+        return float(self.score_many([arch])[0])
+
+
 class ProxyScores:
     """Registered zero-cost proxies (:mod:`raynas.proxies`) of ``space``'s networks, cached per architecture.
 

@@ -60,15 +60,20 @@ from raynas.strategies.aging import ParentSelector
 from raynas.strategies.base import Arch, Strategy
 from raynas.strategies.parts import (ENGINES, Acquisition, Model, Moves, Warmup, ZeroCostScores, as_part,
                                      free_dimensions, preference_choice, refine, roles_of, spread_choice)
-from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, ProxyScores
+from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, DeviceScorer, ProxyScores
 from raynas.predictors.surrogates import ArchGP, OnlineRidge
 
 logger = get_logger("zero_cost")
 
 
 def _as_scorer(s, space, default: str, scores: ProxyScores | None = None):
-    """A registered proxy name (scored through ``scores``, a shared :class:`ProxyScores`), a callable
-    ``Arch -> float`` (cached here), or an object with ``score_many(archs)``."""
+    """A registered proxy name (scored through ``scores``, a shared :class:`ProxyScores`), a
+    :mod:`raynas.hardware` device (its latency, :class:`DeviceScorer`), a callable ``Arch -> float``
+    (cached here), or an object with ``score_many(archs)``."""
+    from raynas.hardware.base import Device
+
+    if isinstance(s, Device):
+        return DeviceScorer(s, space)
     if s is None or isinstance(s, str):
         name = s or default
         if scores is None or name not in scores.names:
@@ -79,7 +84,8 @@ def _as_scorer(s, space, default: str, scores: ProxyScores | None = None):
     if callable(s):
         return CachedScorer(s, getattr(s, "__name__", default))
     raise InvalidConfigError(
-        f"a scorer must be a registered proxy name, a callable Arch -> float or have score_many(archs); got {s!r}")
+        f"a scorer must be a registered proxy name, a raynas.hardware device, a callable Arch -> float or have "
+        f"score_many(archs); got {s!r}")
 
 
 def default_cost(objective: Objective) -> str:
@@ -115,8 +121,9 @@ class ZeroCostStrategy(Strategy):
             ``synflow``, ``snip``, ...), a callable ``Arch -> float``, an object with
             ``score_many(archs)``, or a sequence of those (the first estimates quality objectives,
             all are features of the learned model).
-        cost: the estimate of cost objectives: one scorer or name for all, a list with one per cost
-            objective (in objective order), or ``{metric: scorer}``;
+        cost: the estimate of cost objectives: one scorer, name or :mod:`raynas.hardware` device
+            (its latency, :class:`~raynas.strategies.scorers.DeviceScorer`) for all, a list with one
+            per cost objective (in objective order), or ``{metric: scorer}``;
             default ``params`` for a metric about parameters, else ``flops``.
         objectives: a count (``2``: quality then cost), a list of roles (``["quality", "cost",
             "other"]``) or :class:`~raynas.objectives.Objective` objects (a searcher passes these).
