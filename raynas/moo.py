@@ -18,7 +18,6 @@ Conventions (documented once, here)
 from __future__ import annotations
 
 import functools
-
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
