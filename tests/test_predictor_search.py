@@ -191,3 +191,22 @@ def test_forest_spread_comes_from_its_trees_in_one_fit():
     assert len(model.members) == 1  # one fit: the trees are the ensemble
     assert np.corrcoef(mean[:5], y[:5])[0, 1] > 0.9
     assert np.all(spread >= 0) and spread.max() > 0
+
+
+@pytest.mark.parametrize("seed", [0, 3])
+def test_forest_is_scikit_learns_random_forest_built_directly(seed):
+    """The same trees as ``RandomForestRegressor(random_state=seed)`` (its per-tree seeds and
+    bootstrap), so figures measured with either hold for both."""
+    from sklearn.ensemble import RandomForestRegressor
+
+    from raynas.predictors import ForestPredictor
+
+    rng = np.random.default_rng(seed)
+    X, Xt = rng.normal(size=(70, 6)), rng.normal(size=(40, 6))
+    y = X[:, 0] - 2 * X[:, 1] ** 2 + 0.1 * rng.normal(size=70)
+    ours = ForestPredictor(n_estimators=12, seed=seed).fit(X, y)
+    theirs = RandomForestRegressor(n_estimators=12, min_samples_leaf=2, max_features=0.5, random_state=seed).fit(X, y)
+    np.testing.assert_allclose(ours.predict_members(Xt), np.stack([t.predict(Xt) for t in theirs.estimators_]))
+    np.testing.assert_allclose(ours.predict(Xt), theirs.predict(Xt))
+    with pytest.raises(InvalidConfigError, match="5 features"):
+        ours.predict(Xt[:, :5])

