@@ -124,11 +124,12 @@ def test_refine_moves_only_the_keys_the_network_ignores_and_scores_no_network():
     question (``benchmarks/byo_search.py``), not this test's."""
     from raynas.spaces import NB201Space
     from raynas.strategies import ZeroCostStrategy
+    from raynas.strategies.parts import free_dimensions
 
     s = ZeroCostSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 28, 28), seed=0,
                        proxy_workers=0, **SMALL_ZC, moves={"refine": 3})
     strategy = s.strategy
-    lr = strategy._free_dimensions()
+    lr = free_dimensions(strategy.space)
     assert [strategy.space.dimensions[i].name for i in lr] == ["optim/lr"]
     arch = strategy.space.sample(np.random.default_rng(7))
     assert strategy._refine(arch) == arch  # nothing told: no model to refine on
@@ -145,7 +146,7 @@ def test_refine_moves_only_the_keys_the_network_ignores_and_scores_no_network():
     assert gain[1] >= gain[0] and better[:i] + better[i + 1:] == arch[:i] + arch[i + 1:]
     strategy.moves = Moves(refine=0)
     assert strategy._refine(arch) == arch
-    assert ZeroCostStrategy(NB201Space(), ["params"], ["flops"], seed=0)._free_dimensions() == []
+    assert free_dimensions(ZeroCostStrategy(NB201Space(), ["params"], ["flops"], seed=0).space) == []
 
 
 def _ask_and_tell(searcher, n: int) -> list[dict]:

@@ -218,6 +218,13 @@ def compute_proxies(model: nn.Module, batch=None, names: Iterable[str] | str | N
     return proxy_report(model, batch, names, loss_fn=loss_fn, seed=seed, input_shape=input_shape).values
 
 
+def build_network(space, arch, *, seed: int = 0, num_classes: int = 10, input_shape: Sequence[int] = (3, 32, 32)):
+    """``space``'s network of ``arch``, built with torch's CPU generator seeded with ``seed`` (the
+    caller's generator is left as it was): how every raynas proxy score sees a network."""
+    with cpu_seeded(seed):
+        return space.build(arch, num_classes=num_classes, in_channels=input_shape[0])
+
+
 def score_architectures(space, archs: Iterable, names: Iterable[str] | str | None = None, batch=None, *,
                         num_classes: int = 10, seed: int = 0, input_shape: Sequence[int] | None = None,
                         loss_fn: Callable = F.cross_entropy, progress: Callable[[int, int], None] | None = None):
@@ -245,8 +252,7 @@ def score_architectures(space, archs: Iterable, names: Iterable[str] | str | Non
     rows, refused = [], []
     for i, arch in enumerate(archs):
         try:
-            with cpu_seeded(seed):
-                model = space.build(arch, num_classes=num_classes, in_channels=shape[0])
+            model = build_network(space, arch, seed=seed, num_classes=num_classes, input_shape=shape)
         except InvalidConfigError:
             raise
         except Exception as exc:  # noqa: BLE001 - a network the space cannot build scores NaN, as a failed proxy

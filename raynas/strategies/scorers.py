@@ -40,6 +40,14 @@ def key_text(arch) -> str:
     return ",".join(map(str, _key(arch)))
 
 
+def network_key(space, arch) -> tuple:
+    """What a network-level cache is keyed by: the configuration restricted to what its network
+    depends on (:meth:`raynas.spaces.ParamSpace.network_key`; the whole configuration for NAS spaces)."""
+    key = getattr(space, "network_key", None)
+    a = arch if type(arch) is tuple else _key(arch)  # numpy and Python numbers hash and compare alike
+    return key(a) if key is not None else a
+
+
 def parse_key(text: str) -> tuple:
     """Inverse of :func:`key_text`: integers stay integers, the rest are floats."""
     out = []
@@ -55,14 +63,12 @@ def network_measures(space, arch: Arch, names: Sequence[str] = BUILTIN, input_sh
                      num_classes: int = 10) -> dict[str, float]:
     """Data-free measures of one architecture's network, built with seed 0 (see the module docstring)."""
     from raynas.proxies import compute_proxies
+    from raynas.proxies.compute import build_network
 
     for n in names:
         if n not in BUILTIN:
             raise UnknownNameError(f"unknown built-in scorer {n!r}; known: {', '.join(BUILTIN)}")
-    from raynas.rng import cpu_seeded
-
-    with cpu_seeded(0):
-        model = space.build(tuple(arch), num_classes=num_classes, in_channels=input_shape[0])
+    model = build_network(space, tuple(arch), seed=0, num_classes=num_classes, input_shape=input_shape)
     return compute_proxies(model, None, list(names), input_shape=tuple(input_shape))
 
 
@@ -159,11 +165,6 @@ class DeviceScorer:
         self.evaluations = 0
         self._warned = False
 
-    def _key(self, arch) -> tuple:
-        a = _key(arch)
-        key = getattr(self.space, "network_key", None)
-        return key(a) if key is not None else a
-
     def _latency(self, arch: tuple) -> float:
         measure = getattr(self.device, "measure", None)
         shape = getattr(self.space, "input_shape", None)
@@ -185,7 +186,7 @@ class DeviceScorer:
     def score_many(self, archs: Iterable[Sequence]) -> np.ndarray:
         out = []
         for a in archs:
-            k = self._key(a)
+            k = network_key(self.space, a)
             v = self.cache.get(k)
             if v is None:
                 v = self.cache[k] = self._latency(_key(a))
@@ -321,11 +322,11 @@ class ProxyScores:
         """Why proxies fail on ``arch``'s network: ``{name: reason}`` from one build here (empty when
         every proxy is finite). Scores themselves keep only NaN; this says what went wrong."""
         from raynas.proxies import proxy_report
-        from raynas.rng import cpu_seeded
+        from raynas.proxies.compute import build_network
 
         try:
-            with cpu_seeded(self.init_seed):
-                model = self.space.build(tuple(arch), num_classes=self.num_classes, in_channels=self.input_shape[0])
+            model = build_network(self.space, tuple(arch), seed=self.init_seed, num_classes=self.num_classes,
+                                  input_shape=self.input_shape)
             report = proxy_report(model, self.load_batch(), self.names, seed=self.init_seed,
                                   input_shape=self.input_shape)
         except Exception as exc:  # noqa: BLE001 - the reason is what is asked for
@@ -334,11 +335,7 @@ class ProxyScores:
 
     # --- background computation ---------------------------------------------------------------------
     def _nk(self, arch) -> tuple:
-        """The cache key: the configuration restricted to what its network depends on
-        (:meth:`raynas.spaces.ParamSpace.network_key`; the whole configuration for NAS spaces)."""
-        key = getattr(self.space, "network_key", None)
-        a = arch if type(arch) is tuple else _key(arch)  # numpy and Python numbers hash and compare alike
-        return key(a) if key is not None else a
+        return network_key(self.space, arch)
 
     def _uncached(self, archs) -> list:
         """One representative configuration per network not cached (nor in flight)."""

@@ -59,7 +59,7 @@ from raynas.spaces.params import space_size
 from raynas.strategies.aging import ParentSelector
 from raynas.strategies.base import Arch, Strategy
 from raynas.strategies.parts import (ENGINES, Acquisition, Model, Moves, Warmup, ZeroCostScores, as_part,
-                                     free_dimensions, preference_choice, refine, roles_of, spread_choice)
+                                     preference_choice, refine, roles_of, spread_choice)
 from raynas.strategies.scorers import LOG_PROXIES, CachedScorer, DeviceScorer, ProxyScores
 from raynas.predictors.surrogates import ArchGP, OnlineRidge
 
@@ -372,9 +372,6 @@ class ZeroCostStrategy(Strategy):
             if gain is not None and gain.max() > 1e-12:
                 return self._refine(cands[int(np.argmax(gain))])
         return cands[preference_choice(est, self.rng)]
-
-    def _free_dimensions(self) -> list[int]:
-        return free_dimensions(self.space)
 
     def _refine(self, arch: Arch) -> Arch:
         """``arch`` with its free keys (a learning rate) tuned on the learned model (:func:`refine`)."""
