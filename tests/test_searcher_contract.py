@@ -133,9 +133,7 @@ def test_refine_moves_only_the_keys_the_network_ignores_and_scores_no_network():
     assert [strategy.space.dimensions[i].name for i in lr] == ["optim/lr"]
     arch = strategy.space.sample(np.random.default_rng(7))
     assert strategy._refine(arch) == arch  # nothing told: no model to refine on
-    for i in range(12):
-        cfg = s.suggest(f"t{i}")
-        s.on_trial_complete(f"t{i}", fake_metrics(cfg))
+    _ask_and_tell(s, 12)
     strategy._posterior([arch])  # its network scored
     networks = dict(strategy.estimate_evaluations)
     better = strategy._refine(arch)
