@@ -210,3 +210,15 @@ def test_forest_is_scikit_learns_random_forest_built_directly(seed):
     np.testing.assert_allclose(ours.predict(Xt), theirs.predict(Xt))
     with pytest.raises(InvalidConfigError, match="5 features"):
         ours.predict(Xt[:, :5])
+
+
+@pytest.mark.parametrize("setting, message", [({"n_estimators": 0}, "n_estimators must be an int >= 1, got 0"),
+                                              ({"max_features": 5.0}, "max_features"),
+                                              ({"min_samples_leaf": 0}, "min_samples_leaf")])
+def test_forest_refuses_bad_settings_naming_them(setting, message):
+    """Trees after the first skip scikit-learn's parameter checks; the first still makes them."""
+    from raynas.predictors import ForestPredictor
+
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    with pytest.raises(ValueError, match=message):
+        ForestPredictor(**setting).fit(X, X[:, 0])
