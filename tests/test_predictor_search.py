@@ -92,7 +92,6 @@ def test_state_round_trip_asks_the_same(bench):
 
 
 def test_expected_hvi_prefers_improving_candidates():
-    rng = np.random.default_rng(0)
     front = np.array([[0.2, 0.8], [0.5, 0.5], [0.8, 0.2]])
     mean = np.array([[0.3, 0.3], [0.9, 0.9], [0.5, 0.5]])
     e = expected_hvi(front, mean, np.full_like(mean, 0.01), np.array([1.1, 1.1]))
