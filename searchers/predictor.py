@@ -8,9 +8,10 @@ strategy's ``state_dict``.
 
 Two ways to use it:
 
-* On your own ``param_space`` (or any raynas space), with default predictors: one bootstrap
-  ensemble of gradient-boosted trees per metric on the configuration's encoding and its zero-cost
-  scores (Multi-Predict's ZCP encoding), starting from the zero-cost estimate of its role::
+* On your own ``param_space`` (or any raynas space), with default predictors: one random forest
+  per metric (:class:`raynas.predictors.ForestPredictor`; its trees give the spread) on the
+  configuration's encoding and its zero-cost scores (Multi-Predict's ZCP encoding), starting from
+  the zero-cost estimate of its role::
 
       search = PredictorSearch(metric=["accuracy", "latency_ms"], mode=["max", "min"],
                                model_fn=build_model, example_inputs=(1, 28, 28))
@@ -60,6 +61,7 @@ class PredictorSearch(StrategySearcher):
                  model_fn=None, example_inputs=None, proxies: Sequence[str] = DEFAULT_ZCP, regressor: Any = None,
                  seed: int | None = None, **options):
         searcher_keys = ("roles", "max_t", "time_attr", "evaluated_rewards")
+        _check_options(options, searcher_keys)
         searcher_kwargs = {k: options.pop(k) for k in searcher_keys if k in options}
         self._settings = dict(proxies=list(proxies), regressor=regressor, seed=seed, options=options)
         super().__init__(strategy, space, metric, mode, points_to_evaluate, model_fn=model_fn,
@@ -93,6 +95,22 @@ class PredictorSearch(StrategySearcher):
         signs = moo.minimisation_signs(metric, mode)
         strategy = PredictorStrategy(space, models, signs=signs, **strategy_kwargs)
         return cls(space, metric, mode, strategy=strategy)
+
+
+def _check_options(options: Mapping[str, Any], searcher_keys: Sequence[str]) -> None:
+    """Refuse an option neither the strategy nor the searcher takes now, not when the strategy is
+    built (at ``Tuner.fit()``, when the space arrives), with the closest known name."""
+    import difflib
+    import inspect
+
+    strategy_keys = [k for k in inspect.signature(PredictorStrategy.__init__).parameters
+                     if k not in ("self", "space", "models", "signs", "seed")]
+    known = [*inspect.signature(PredictorSearch.__init__).parameters, *strategy_keys, *searcher_keys]
+    for key in options:
+        if key not in strategy_keys and key not in searcher_keys:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise InvalidConfigError(f"PredictorSearch got an unknown option {key!r}{hint}")
 
 
 __all__ = ["PredictorSearch", "DEFAULT_ZCP"]

@@ -173,6 +173,16 @@ def test_predictor_search_with_inputs_of_the_wrong_shape_stops_at_its_first_netw
         _ask_and_tell(s, 1)
 
 
+@pytest.mark.parametrize("option, match", [("proxy", "unknown option 'proxy' .did you mean 'proxies'"),
+                                           ("pool", "unknown option 'pool' .did you mean 'pool_size'"),
+                                           ("zzz", "unknown option 'zzz'$")])
+def test_predictor_search_refuses_an_unknown_option_at_once(option, match):
+    """Without a space the strategy is built only when Tune hands over param_space; a misspelled
+    option must not wait until then."""
+    with pytest.raises(InvalidConfigError, match=match):
+        PredictorSearch(metric=METRIC, mode=MODE, model_fn=build_cnn, example_inputs=(1, 8, 8), **{option: 1})
+
+
 @pytest.mark.parametrize("bad, match", [("1,28,28", "example_inputs must be a batch.*'1,28,28'"),
                                         ((1, 0, 28), r"example_inputs shape \(1, 0, 28\) has a size below 1"),
                                         (3.0, "example_inputs must be a batch")])
