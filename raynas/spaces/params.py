@@ -562,18 +562,15 @@ class ParamSpace:
         x = self.example_inputs
         if x is None:
             return None
-        if isinstance(x, (tuple, list)) and x and all(isinstance(v, (int, np.integer)) for v in x):
+        if _is_shape(x):
             return tuple(int(v) for v in x)
-        inputs = x[0] if isinstance(x, (tuple, list)) else x
-        shape = getattr(inputs, "shape", None)
+        shape = getattr(_batch_inputs(x), "shape", None)
         return tuple(int(v) for v in shape[1:]) if shape is not None else None
 
     def example_batch(self):
         """``example_inputs`` when it is a batch (tensor or ``(inputs, labels)``), else ``None``."""
         x = self.example_inputs
-        if x is None or self.input_shape == (tuple(x) if isinstance(x, (tuple, list)) else None):
-            return None
-        return x
+        return None if x is None or _is_shape(x) else x
 
     def model_dimensions(self) -> list[str]:
         """The dimensions the network depends on, found by probing ``model_fn``: a dimension counts
@@ -674,16 +671,26 @@ def _checked_inputs(x):
     """``example_inputs`` as given, once it is one of the accepted forms (else an error naming it)."""
     if x is None:
         return None
-    if isinstance(x, (tuple, list)) and x and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                                 for v in x):
+    if _is_shape(x):
         if any(v < 1 for v in x):
             raise InvalidConfigError(f"example_inputs shape {tuple(x)} has a size below 1")
         return tuple(int(v) for v in x)
-    inputs = x[0] if isinstance(x, (tuple, list)) and len(x) == 2 else x
+    inputs = _batch_inputs(x)
     if hasattr(inputs, "shape") and len(getattr(inputs, "shape")) >= 2:
         return x
     raise InvalidConfigError(f"example_inputs must be a batch (a tensor, or an (inputs, labels) pair) or one "
                              f"input's shape such as (3, 32, 32), got {x!r:.80}")
+
+
+def _is_shape(x) -> bool:
+    """``example_inputs`` given as one input's shape, e.g. ``(3, 32, 32)`` (else a batch)."""
+    return isinstance(x, (tuple, list)) and bool(x) and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in x)
+
+
+def _batch_inputs(x):
+    """The inputs of a batch given as a tensor or an ``(inputs, labels)`` pair."""
+    return x[0] if isinstance(x, (tuple, list)) and len(x) == 2 else x
 
 
 def _signature(model) -> tuple:
