@@ -89,6 +89,35 @@ def test_param_space_becomes_a_mixed_space():
     assert [d for d in back.dimensions] == [d for d in space.dimensions]
 
 
+def test_choices_of_lists_and_dicts_are_searched_and_handed_out_as_copies():
+    """tune.choice([[32, 64], [64, 128]]) -- widths per stage -- works in Tune's own random search
+    and OptunaSearch; a raynas searcher takes it too, and a trial mutating its config leaves the
+    space alone."""
+    from ray import tune
+
+    from searchers.spaces import space_from_param_space
+
+    widths, optims = [[4, 8], [8, 16], [16, 16]], [{"name": "sgd", "momentum": 0.9}, {"name": "adam"}]
+    ps = {"widths": tune.choice(widths), "optim": tune.choice(optims), "depth": tune.randint(1, 3)}
+    space = space_from_param_space(ps)
+    rng = np.random.default_rng(0)
+    seen = set()
+    for _ in range(30):
+        cfg = space.to_config(space.sample(rng))
+        assert cfg["widths"] in widths and cfg["optim"] in optims
+        assert space.from_config(cfg) == space.from_config(space.to_config(space.from_config(cfg)))
+        seen.add((widths.index(cfg["widths"]), optims.index(cfg["optim"])))
+        cfg["widths"].append(99)
+        cfg["optim"]["name"] = "changed"
+    assert len(seen) == 6 and space.dimensions[0].values == tuple(widths)
+    s = RandomSearch(ps, METRIC, MODE, points_to_evaluate=[{"widths": [8, 16], "optim": {"name": "adam"}, "depth": 2}],
+                     seed=0)
+    first = s.suggest("t0")
+    assert first["widths"] == [8, 16] and first["optim"] == {"name": "adam"}
+    with pytest.raises(InvalidConfigError, match=r"'widths' repeats a value: \[\[4, 8\], \[4, 8\]\]"):
+        space_from_param_space({"widths": tune.choice([[4, 8], [4, 8]])})
+
+
 def test_searchers_take_the_tuners_param_space_and_metric(ray_local, tmp_path):
     search = ZeroCostSearch(model_fn=build_cnn, example_inputs=(1, 28, 28), seed=0, proxy_workers=0, **SMALL_ZC)
     grid = run_tune(search, 8, tmp_path, metric="accuracy", mode="max")

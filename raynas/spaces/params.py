@@ -1,7 +1,7 @@
 """Search spaces of mixed dimensions: your own model and ``param_space``.
 
-A :class:`ParamSpace` is a product of named dimensions -- :class:`Categorical` (any hashable
-values), :class:`Integer` and :class:`Float` (optionally log-scaled or quantised) -- plus fixed
+A :class:`ParamSpace` is a product of named dimensions -- :class:`Categorical` (any values,
+lists and dicts too), :class:`Integer` and :class:`Float` (optionally log-scaled or quantised) -- plus fixed
 values, possibly nested as Tune allows (``{"optim": {"lr": ...}}`` becomes the dimension
 ``"optim/lr"``). With ``model_fn(config) -> nn.Module`` and ``example_inputs`` (a batch, or just an
 input shape) it builds the network a configuration describes, so zero-cost proxies and hardware
@@ -34,6 +34,7 @@ Example::
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -48,6 +49,13 @@ Config = tuple  # one entry per dimension (see the module docstring)
 SEP = "/"
 
 
+def _immutable(v) -> bool:
+    """A value a configuration can share with the space (numbers, strings, tuples of such)."""
+    if isinstance(v, tuple):
+        return all(map(_immutable, v))
+    return v is None or isinstance(v, (bool, int, float, complex, str, bytes, np.generic, frozenset))
+
+
 def _py(v):
     """A numpy scalar as the Python number it holds (tuples of configs must hash and compare alike)."""
     return v.item() if isinstance(v, np.generic) else v
@@ -55,7 +63,9 @@ def _py(v):
 
 @dataclass(frozen=True)
 class Categorical:
-    """One of ``values`` (any hashable values; the config holds the value's index)."""
+    """One of ``values``: any values that compare with ``==``, lists and dicts too (as in
+    ``tune.choice([[32, 64], [64, 128]])``); the config holds the value's index, and a configuration
+    gets its own copy of a mutable value."""
 
     values: tuple
     name: str = ""
@@ -66,12 +76,15 @@ class Categorical:
             raise InvalidConfigError(f"categorical dimension {self.name!r} has no values")
         try:
             distinct = len(set(values)) == len(values)
-        except TypeError:
-            raise InvalidConfigError(f"categorical dimension {self.name!r}: values must be hashable, "
-                                     f"got {list(values)!r}") from None
+        except TypeError:  # unhashable values (lists, dicts): compared pairwise
+            distinct = all(values.index(v) == i for i, v in enumerate(values))
         if not distinct:
             raise InvalidConfigError(f"categorical dimension {self.name!r} repeats a value: {list(values)!r}")
         object.__setattr__(self, "values", values)
+        object.__setattr__(self, "_mutable", any(not _immutable(v) for v in values))
+
+    def __hash__(self) -> int:
+        return hash((self.name, repr(self.values)))
 
     kind = "categorical"
 
@@ -105,7 +118,8 @@ class Categorical:
         return int(entry)
 
     def value(self, entry: int):
-        return self.values[int(entry)]
+        v = self.values[int(entry)]
+        return copy.deepcopy(v) if self._mutable else v
 
     def neighbours(self, entry: int, rng: np.random.Generator | None = None, limit: int | None = None) -> list[int]:
         others = [i for i in range(len(self.values)) if i != entry]
@@ -327,6 +341,22 @@ def flatten(spec: Mapping, prefix: str = "") -> dict[str, Any]:
     return out
 
 
+_MISSING = object()
+
+
+def _lookup(config: Mapping, path: str):
+    """The value at ``"a/b"`` of a nested config (or under the flat key itself), else ``_MISSING``.
+    A value that is itself a dict (a choice among dicts) is returned whole."""
+    if path in config:
+        return config[path]
+    node: Any = config
+    for key in path.split(SEP):
+        if not isinstance(node, Mapping) or key not in node:
+            return _MISSING
+        node = node[key]
+    return node
+
+
 def unflatten(flat: Mapping[str, Any]) -> dict[str, Any]:
     """Inverse of :func:`flatten`."""
     out: dict[str, Any] = {}
@@ -453,11 +483,11 @@ class ParamSpace:
         """The config tuple of a (nested or flat) config dict; other keys are ignored."""
         if not isinstance(config, Mapping):
             raise InvalidConfigError(f"{self.name}: config must be a dict, got {type(config).__name__}")
-        flat = flatten(config) if any(isinstance(v, Mapping) for v in config.values()) else dict(config)
-        missing = [d.name for d in self._dims if d.name not in flat]
+        found = {d.name: _lookup(config, d.name) for d in self._dims}
+        missing = [name for name, v in found.items() if v is _MISSING]
         if missing:
-            raise InvalidConfigError(f"{self.name}: config lacks {missing}; got keys {sorted(flat)}")
-        return tuple(_py(d.entry(flat[d.name])) for d in self._dims)
+            raise InvalidConfigError(f"{self.name}: config lacks {missing}; got keys {sorted(map(str, config))}")
+        return tuple(_py(d.entry(found[d.name])) for d in self._dims)
 
     def arch_str(self, arch: Config) -> str:
         """A stable text form, ``name=value,name=value`` (keys of caches and result tables)."""
