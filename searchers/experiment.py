@@ -296,7 +296,13 @@ def tune_settings(checkpoint_s: float | None = None, tune_loggers: bool = False)
     (``TUNE_DISABLE_AUTO_CALLBACK_LOGGERS``, off unless ``tune_loggers``; they cost ~2 s a trial on
     a small machine), the old quiet console output (``RAY_AIR_NEW_OUTPUT=0``, with ``verbose=0``),
     and the experiment-checkpoint period ``checkpoint_s``. A value the user set in the environment
-    is kept, except what the arguments ask for explicitly (``tune_loggers=True``, ``checkpoint_s``)."""
+    is kept, except what the arguments ask for explicitly (``tune_loggers=True``, ``checkpoint_s``).
+    Without the file loggers Tune's result reader would warn once per trial that it found no
+    ``result.json`` (results come from memory instead); that warning is muted inside the block."""
+    analysis_log = logging.getLogger("ray.tune.analysis.experiment_analysis")
+    old_level = analysis_log.level
+    if not tune_loggers:
+        analysis_log.setLevel(logging.ERROR)
     wanted = {"RAY_AIR_NEW_OUTPUT": "0", "TUNE_DISABLE_AUTO_CALLBACK_LOGGERS": "0" if tune_loggers else "1"}
     forced = {"TUNE_GLOBAL_CHECKPOINT_S"} | ({"TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"} if tune_loggers else set())
     if checkpoint_s is not None:
@@ -308,6 +314,7 @@ def tune_settings(checkpoint_s: float | None = None, tune_loggers: bool = False)
     try:
         yield
     finally:
+        analysis_log.setLevel(old_level)
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -316,9 +323,6 @@ def tune_settings(checkpoint_s: float | None = None, tune_loggers: bool = False)
 
 
 def _fit(tuner, checkpoint_s: float | None = None, tune_loggers: bool = False):
-    # With the file loggers off (the fast setting) Tune's ExperimentAnalysis warns once per trial
-    # that it found no result.json; results are read from memory instead (results_dataframe).
-    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
     with tune_settings(checkpoint_s, tune_loggers):
         return tuner.fit()
 

@@ -281,3 +281,22 @@ def test_hypernet_search_end_to_end(tmp_path, data_dir):
     assert "hypernetwork training (MGD): done" in proc.stderr
     assert len(results) == 3 and (results["outcome"] == "ok").all()
     assert (results["config/target_device"] == results["latency_device"]).all()  # this CPU, the one target
+
+
+def test_tune_settings_mutes_the_missing_result_file_warning_only_inside():
+    """Without per-trial files Tune's result reader warns once per trial; tune_settings mutes that
+    logger for the fit and gives it back as it was (it is the user's process)."""
+    import logging
+
+    from searchers.experiment import tune_settings
+
+    log = logging.getLogger("ray.tune.analysis.experiment_analysis")
+    log.setLevel(logging.INFO)
+    try:
+        with tune_settings():
+            assert log.level == logging.ERROR
+        assert log.level == logging.INFO
+        with tune_settings(tune_loggers=True):  # files written: nothing to mute
+            assert log.level == logging.INFO
+    finally:
+        log.setLevel(logging.NOTSET)
