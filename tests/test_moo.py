@@ -44,7 +44,8 @@ def test_pareto_mask_and_ranks_match_brute_force(k):
 
 @pytest.mark.parametrize("k", [3, 4])
 def test_pareto_mask_of_many_rows_matches_brute_force(k):
-    """Past 100 rows three or more objectives take the sweep: ties, duplicates, infinities."""
+    """Past 100 rows three objectives take the staircase, four or more the block sweep: ties,
+    duplicates, infinities."""
     rng = np.random.default_rng(10 + k)
     for rows, high in ((150, 5), (400, 50), (700, 1000)):
         y = rng.integers(0, high, size=(rows, k)).astype(float)
