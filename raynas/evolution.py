@@ -35,6 +35,7 @@ class History:
         self.archs: list[Arch] = []
         self.values: list[tuple[float, ...]] = []
         self._best: dict[Arch, int] = {}
+        self._front: tuple[int, list[Arch], np.ndarray] | None = None  # (told when computed, front)
 
     def add(self, arch: Sequence, objectives: Sequence[float]) -> None:
         a = tuple(x.item() if isinstance(x, np.generic) else x for x in arch)
@@ -63,7 +64,13 @@ class History:
         return [self.archs[i] for i in idx], y[idx] if len(idx) else y
 
     def front(self) -> tuple[list[Arch], np.ndarray]:
-        """Non-dominated unique architectures (rows with non-finite values excluded)."""
+        """Non-dominated unique architectures (rows with non-finite values excluded); computed once
+        per told result (the history only grows)."""
+        if self._front is None or self._front[0] != len(self.archs):
+            self._front = (len(self.archs), *self._compute_front())
+        return list(self._front[1]), self._front[2].copy()
+
+    def _compute_front(self) -> tuple[list[Arch], np.ndarray]:
         archs, y = self.unique()
         if not archs:
             return [], y
