@@ -14,8 +14,8 @@ It behaves like Tune's own ``OptunaSearch``:
   dicts, fixed values; :func:`searchers.spaces.space_from_param_space`).
 * ``metric``/``mode`` are strings or lists given here, or come from ``TuneConfig(metric=...,
   mode=...)``; a ``TuneConfig`` metric must agree with the searcher's own.
-* ``points_to_evaluate`` are suggested first; with ``evaluated_rewards`` they are told without
-  being run.
+* ``points_to_evaluate`` are suggested first (keys a point leaves out are drawn, as Tune does);
+  with ``evaluated_rewards`` they are told without being run.
 * ``save``/``restore`` (Tune's experiment checkpoints, ``Tuner.restore``) capture the strategy's
   whole state, so a restored search asks what the uninterrupted one would have.
 * Works under ``ConcurrencyLimiter`` and any scheduler; under Tune's ``Repeater`` with one metric
@@ -39,6 +39,7 @@ import pickle
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
 from ray.tune.search import Searcher
 
 from raynas.errors import InvalidConfigError, RaynasError
@@ -64,7 +65,8 @@ class StrategySearcher(Searcher):
             (:meth:`_build_strategy`) once the space and the metrics are known.
         space: a raynas space, a Tune ``param_space`` dict, or ``None`` (the Tuner's ``param_space``).
         metric, mode: a string or a list each (as ``OptunaSearch``), or ``None`` (``TuneConfig``'s).
-        points_to_evaluate: configs (dicts) to suggest first.
+        points_to_evaluate: configs (dicts) to suggest first; on a ``param_space`` a point may
+            leave keys out (they are drawn, the same way every run).
         evaluated_rewards: their results (a number per point for one metric, a list in metric
             order, or a result dict), told without running them.
         roles: ``{metric: "quality" | "cost" | "other"}`` (:mod:`raynas.objectives`; inferred from
@@ -144,8 +146,15 @@ class StrategySearcher(Searcher):
                 self._tell_rewards()
 
     def _check_points(self) -> None:
-        for p in self._points:
-            self.space.from_config(p)  # raises naming what is missing or wrong
+        """Validate the points; a point leaving dimensions of a ``param_space`` out (as Tune allows)
+        gets them drawn, the same way every time (the i-th point from generator ``i``). A point
+        with a reward must be complete: the reward belongs to one configuration."""
+        complete = getattr(self.space, "complete", None)
+        for i, p in enumerate(self._points):
+            if complete is None or self._rewards is not None:
+                self.space.from_config(p)  # raises naming what is missing or wrong
+            else:
+                self._points[i] = self.space.to_config(complete(p, np.random.default_rng(i)))
 
     def _tell_rewards(self) -> None:
         points, rewards = self._points, self._rewards

@@ -360,8 +360,28 @@ def test_points_to_evaluate_first_and_evaluated_rewards_told_without_running():
     assert told.space.from_config(told.suggest("t0")) not in told.strategy.history
     with pytest.raises(InvalidConfigError, match="evaluated_rewards"):
         AgingEvolutionSearch(space, METRIC, MODE, points_to_evaluate=[p1], evaluated_rewards=[1, 2])
-    with pytest.raises(InvalidConfigError, match="depth"):
-        AgingEvolutionSearch(space, METRIC, MODE, points_to_evaluate=[{"width": 8}])
+    with pytest.raises(InvalidConfigError, match="depth"):  # a reward belongs to one whole configuration
+        AgingEvolutionSearch(space, METRIC, MODE, points_to_evaluate=[{"width": 8}], evaluated_rewards=[[80.0, 1.0]])
+
+
+def test_a_partial_point_gets_the_rest_drawn_and_a_misspelled_key_is_refused():
+    """Tune (and OptunaSearch) let points_to_evaluate leave keys out; the rest are drawn, the same
+    way every time. A misspelled key would be silently drawn at random, so it is named."""
+    from searchers.spaces import space_from_param_space
+
+    space = space_from_param_space(param_space())
+    configs = []
+    for _ in range(2):
+        s = RandomSearch(space, METRIC, MODE, points_to_evaluate=[{"width": 8, "optim": {"lr": 0.01}}, {"kernel": 5}],
+                         seed=0)
+        configs.append([s.suggest("t0"), s.suggest("t1")])
+    (a, b), again = configs
+    assert a["width"] == 8 and a["optim"]["lr"] == 0.01 and b["kernel"] == 5 and a["epochs"] == 3
+    assert space.from_config(a) != space.from_config(b) and configs[1] == [a, b]
+    with pytest.raises(InvalidConfigError, match=r"\['widht'\] not in the space"):
+        RandomSearch(space, METRIC, MODE, points_to_evaluate=[{"widht": 8}])
+    with pytest.raises(InvalidConfigError, match=r"\['optim/lrr'\] not in the space"):
+        RandomSearch(space, METRIC, MODE, points_to_evaluate=[{"width": 8, "optim": {"lrr": 0.1}}])
 
 
 # --- fidelity without custom keys ---------------------------------------------------------------------

@@ -489,6 +489,29 @@ class ParamSpace:
             raise InvalidConfigError(f"{self.name}: config lacks {missing}; got keys {sorted(map(str, config))}")
         return tuple(_py(d.entry(found[d.name])) for d in self._dims)
 
+    def complete(self, config: Mapping[str, Any], rng: np.random.Generator) -> Config:
+        """The config tuple of a config dict that may leave dimensions out, as Tune's
+        ``points_to_evaluate`` may: the missing ones are drawn from ``rng``. When something is
+        missing, a key that is neither a dimension nor a fixed value is refused (a misspelled key
+        would otherwise be replaced by a random value without a word).
+
+        Example:
+            >>> space = ParamSpace({"width": Categorical([16, 32]), "lr": Float(1e-4, 1e-1, log=True)})
+            >>> space.to_config(space.complete({"width": 32}, np.random.default_rng(0)))["width"]
+            32
+        """
+        if not isinstance(config, Mapping):
+            raise InvalidConfigError(f"{self.name}: config must be a dict, got {type(config).__name__}")
+        found = [_lookup(config, d.name) for d in self._dims]
+        if any(v is _MISSING for v in found):
+            known = [d.name for d in self._dims] + list(self.constants)
+            unknown = [k for k in flatten(config)
+                       if not any(k == n or k.startswith(n + SEP) or n.startswith(k + SEP) for n in known)]
+            if unknown:
+                raise InvalidConfigError(f"{self.name}: {unknown} not in the space (its dimensions: "
+                                         f"{[d.name for d in self._dims]})")
+        return tuple(_py(d.sample(rng)) if v is _MISSING else _py(d.entry(v)) for d, v in zip(self._dims, found))
+
     def arch_str(self, arch: Config) -> str:
         """A stable text form, ``name=value,name=value`` (keys of caches and result tables)."""
         arch = self.validate(arch)
