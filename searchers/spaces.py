@@ -80,8 +80,29 @@ def _convert(spec: Mapping, prefix: str = "") -> dict[str, Any]:
                                          f"cannot search; use a fixed value or a domain")
             out[key] = dimension_from_domain(path, value)
         else:
+            check_no_hidden_domains(path, value)
             out[key] = Fixed(value)  # a fixed value (a list too, as in Tune)
     return out
+
+
+def _holds_domain(value) -> bool:
+    if isinstance(value, Domain):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(map(_holds_domain, value))
+    if isinstance(value, Mapping):
+        return any(map(_holds_domain, value.values()))
+    return False
+
+
+def check_no_hidden_domains(path: str, value) -> None:
+    """Refuse search domains inside a list (``{"layers": [tune.choice(...), ...]}``): Tune's random
+    search resolves them, but a searcher (raynas's, like ``OptunaSearch``) searches dict entries, and
+    the trainable would otherwise receive the unresolved domain objects."""
+    if isinstance(value, (list, tuple)) and _holds_domain(value):
+        raise InvalidConfigError(
+            f"param_space[{path!r}] holds search domains inside a list, which a searcher cannot search: "
+            f"give them keys ({{{path!r}: {{'0': tune.choice(...), '1': ...}}}}) and build the list in the trainable")
 
 
 def space_from_param_space(param_space: Mapping, *, model_fn: Callable[[dict], Any] | None = None,

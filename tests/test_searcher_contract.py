@@ -331,6 +331,22 @@ def test_a_param_space_the_given_space_does_not_cover_is_refused():
     assert s.set_search_properties(None, None, {"lr": 0.01}) is True  # a fixed value passes through
 
 
+def test_search_domains_inside_a_list_are_refused_not_handed_to_the_trainable():
+    """Tune's random search resolves {"layers": [tune.choice(...), ...]}; a searcher sees the list
+    as a fixed value and the trainable would get domain objects (OptunaSearch raises a TypeError)."""
+    from ray import tune
+
+    from raynas.spaces import NB201Space
+
+    layers = [tune.choice([16, 32]), {"act": tune.choice(["relu", "gelu"])}]
+    with pytest.raises(InvalidConfigError, match=r"param_space\['layers'\] holds search domains inside a list"):
+        RandomSearch({"layers": layers, "lr": tune.loguniform(1e-4, 1e-1)}, METRIC, MODE)
+    s = RandomSearch(NB201Space(), METRIC, MODE)
+    with pytest.raises(InvalidConfigError, match=r"param_space\['net/layers'\] holds search domains"):
+        s.set_search_properties(None, None, {"net": {"layers": layers}})
+    assert RandomSearch({"sizes": [1, 2], "lr": tune.uniform(0, 1)}, METRIC, MODE).suggest("t")["sizes"] == [1, 2]
+
+
 def test_a_finite_space_finishes_after_every_configuration():
     space = ParamSpace({"a": Categorical([1, 2, 3]), "b": Integer(0, 1)})
     s = RandomSearch(space, "score", "max", seed=0)
