@@ -1,8 +1,8 @@
 """Search spaces of mixed dimensions: your own model and ``param_space``.
 
-A :class:`ParamSpace` is a product of named dimensions -- :class:`Categorical` (any values,
-lists and dicts too), :class:`Integer` and :class:`Float` (optionally log-scaled or quantised) -- plus fixed
-values, possibly nested as Tune allows (``{"optim": {"lr": ...}}`` becomes the dimension
+A :class:`ParamSpace` is a product of named dimensions -- :class:`Categorical` (any values, lists
+and dicts too), :class:`Integer` and :class:`Float` (optionally log-scaled or quantised) -- plus
+fixed values, possibly nested as Tune allows (``{"optim": {"lr": ...}}`` becomes the dimension
 ``"optim/lr"``). With ``model_fn(config) -> nn.Module`` and ``example_inputs`` (a batch, or just an
 input shape) it builds the network a configuration describes, so zero-cost proxies and hardware
 costs can be computed on it. Dimensions the model does not depend on (a learning rate) are
@@ -56,6 +56,15 @@ def _immutable(v) -> bool:
     return v is None or isinstance(v, (bool, int, float, complex, str, bytes, np.generic, frozenset))
 
 
+def _frozen(v):
+    """A hashable stand-in for ``v`` that equal values share (dicts as sets of items, lists as tuples)."""
+    if isinstance(v, Mapping):
+        return frozenset((k, _frozen(x)) for k, x in v.items())
+    if isinstance(v, (list, tuple)):
+        return tuple(map(_frozen, v))
+    return v
+
+
 def _py(v):
     """A numpy scalar as the Python number it holds (tuples of configs must hash and compare alike)."""
     return v.item() if isinstance(v, np.generic) else v
@@ -83,8 +92,11 @@ class Categorical:
         object.__setattr__(self, "values", values)
         object.__setattr__(self, "_mutable", any(not _immutable(v) for v in values))
 
-    def __hash__(self) -> int:
-        return hash((self.name, repr(self.values)))
+    def __hash__(self) -> int:  # equal dimensions hash alike, lists and dicts among the values too
+        try:
+            return hash((self.name, _frozen(self.values)))
+        except TypeError:
+            return hash((self.name, len(self.values)))
 
     kind = "categorical"
 
@@ -481,13 +493,11 @@ class ParamSpace:
 
     def from_config(self, config: Mapping[str, Any]) -> Config:
         """The config tuple of a (nested or flat) config dict; other keys are ignored."""
-        if not isinstance(config, Mapping):
-            raise InvalidConfigError(f"{self.name}: config must be a dict, got {type(config).__name__}")
-        found = {d.name: _lookup(config, d.name) for d in self._dims}
-        missing = [name for name, v in found.items() if v is _MISSING]
+        found = self._found(config)
+        missing = [d.name for d, v in zip(self._dims, found) if v is _MISSING]
         if missing:
             raise InvalidConfigError(f"{self.name}: config lacks {missing}; got keys {sorted(map(str, config))}")
-        return tuple(_py(d.entry(found[d.name])) for d in self._dims)
+        return tuple(_py(d.entry(v)) for d, v in zip(self._dims, found))
 
     def complete(self, config: Mapping[str, Any], rng: np.random.Generator) -> Config:
         """The config tuple of a config dict that may leave dimensions out, as Tune's
@@ -500,9 +510,7 @@ class ParamSpace:
             >>> space.to_config(space.complete({"width": 32}, np.random.default_rng(0)))["width"]
             32
         """
-        if not isinstance(config, Mapping):
-            raise InvalidConfigError(f"{self.name}: config must be a dict, got {type(config).__name__}")
-        found = [_lookup(config, d.name) for d in self._dims]
+        found = self._found(config)
         if any(v is _MISSING for v in found):
             known = [d.name for d in self._dims] + list(self.constants)
             unknown = [k for k in flatten(config)
@@ -511,6 +519,12 @@ class ParamSpace:
                 raise InvalidConfigError(f"{self.name}: {unknown} not in the space (its dimensions: "
                                          f"{[d.name for d in self._dims]})")
         return tuple(_py(d.sample(rng)) if v is _MISSING else _py(d.entry(v)) for d, v in zip(self._dims, found))
+
+    def _found(self, config: Mapping[str, Any]) -> list:
+        """Each dimension's value in ``config`` (nested or flat), ``_MISSING`` where absent."""
+        if not isinstance(config, Mapping):
+            raise InvalidConfigError(f"{self.name}: config must be a dict, got {type(config).__name__}")
+        return [_lookup(config, d.name) for d in self._dims]
 
     def arch_str(self, arch: Config) -> str:
         """A stable text form, ``name=value,name=value`` (keys of caches and result tables)."""
