@@ -342,6 +342,22 @@ def test_stack_is_chosen_on_the_sources_and_ties_count_once():
     assert (model.weight_, model.alpha_, model.beta_) == model.stack_choice_[10]
 
 
+def test_the_targets_own_samples_must_confirm_the_stack():
+    """The stack chosen on the sources blends in members fitted on the n target samples; when their
+    leave-one-out error is not below the prior's, the prior alone is used (confirm=True)."""
+    from raynas.predictors import RaynasTransfer
+
+    S, C = _additive_devices()
+    X = np.hstack([S[:, 1:], C])
+    noisy = S[:, 1] * np.exp(np.random.default_rng(3).normal(0, 0.4, len(S)))  # one source, timed noisily
+    exact = C @ np.array([1.0, 2.0, 0.5, 1.0])  # a mix of the costs the cost member can express
+    for confirm, want_noisy in ((True, 0.0), (False, 1.0)):
+        m = RaynasTransfer(n_source=5, n_cost=C.shape[1], select_ns=(5, 10), confirm=confirm).pretrain(X)
+        m.stack_choice_ = {10: (m.nnls_weight_, 1.0, 0.0)}  # as if the sources had chosen the cost member
+        assert m.fit(X[:10], noisy[:10]).alpha_ == want_noisy
+        assert m.fit(X[:10], exact[:10]).alpha_ == 1.0
+
+
 def test_space_features_resume_after_an_interruption(tmp_path, monkeypatch):
     from raynas.predictors import features as feat
     from raynas.spaces import NB201Space
