@@ -129,6 +129,11 @@ def _pareto_mask_3d(y: np.ndarray) -> np.ndarray:
     dominated when a kept row is no worse in both (it is already no worse in the first)."""
     import bisect
 
+    nan = np.isnan(y).any(axis=1)
+    if nan.any():  # a row with a NaN neither dominates nor is dominated (every comparison is false)
+        mask = np.ones(len(y), dtype=bool)
+        mask[~nan] = _pareto_mask_3d(y[~nan])
+        return mask
     rows, inverse = np.unique(y, axis=0, return_inverse=True)
     keep = np.zeros(len(rows), dtype=bool)
     ys: list[float] = []  # the staircase: second objective ascending, third strictly descending

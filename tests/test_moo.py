@@ -53,6 +53,9 @@ def test_pareto_mask_of_many_rows_matches_brute_force(k):
         assert np.array_equal(moo.pareto_mask(y), brute_mask(y))
     anti = np.c_[np.linspace(0, 1, 300), np.linspace(1, 0, 300), rng.random((300, k - 2))]
     assert np.array_equal(moo.pareto_mask(anti), brute_mask(anti))
+    holes = rng.normal(size=(300, k))
+    holes[rng.random(300) < 0.1, 1] = np.nan  # a NaN row neither dominates nor is dominated
+    assert np.array_equal(moo.pareto_mask(holes), brute_mask(holes))
 
 
 def test_pareto_mask_large_2d_with_ties():
