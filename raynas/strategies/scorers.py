@@ -13,6 +13,7 @@ memoises any scorer per architecture and can persist to a JSON file.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -75,12 +76,16 @@ def network_measures(space, arch: Arch, names: Sequence[str] = BUILTIN, input_sh
 class CachedScorer:
     """Memoise ``fn(arch) -> float`` per architecture; ``path`` persists the cache as JSON.
 
-    ``evaluations`` counts real (uncached) calls: the proxy/hardware-cost budget a search spent."""
+    ``key(arch) -> tuple`` (default: the architecture itself) says which architectures share a value,
+    e.g. :func:`network_key` for a score of the network alone. ``evaluations`` counts real
+    (uncached) calls: the proxy/hardware-cost budget a search spent."""
 
-    def __init__(self, fn: Callable[[Arch], float], name: str = "score", path: str | os.PathLike | None = None):
+    def __init__(self, fn: Callable[[Arch], float], name: str = "score", path: str | os.PathLike | None = None,
+                 key: Callable[[Arch], tuple] | None = None):
         self.fn = fn
         self.name = name
         self.path = Path(path) if path is not None else None
+        self.key = key
         self.cache: dict[Arch, float] = {}
         self.evaluations = 0
         if self.path is not None and self.path.is_file():
@@ -100,20 +105,25 @@ class CachedScorer:
 
     def __call__(self, arch: Sequence[int]) -> float:
         a = _key(arch)
-        v = self.cache.get(a)
+        k = a if self.key is None else self.key(a)
+        v = self.cache.get(k)
         if v is None:
             v = float(self.fn(a))
-            self.cache[a] = v
+            self.cache[k] = v
             self.evaluations += 1
         return v
 
     def score_many(self, archs: Iterable[Sequence[int]]) -> np.ndarray:
         archs = [_key(a) for a in archs]
         if self.batch_fn is not None:
-            todo = list(dict.fromkeys(a for a in archs if a not in self.cache))
+            todo: dict = {}  # key -> the first architecture asked with it
+            for a in archs:
+                k = a if self.key is None else self.key(a)
+                if k not in self.cache:
+                    todo.setdefault(k, a)
             if todo:
-                for a, v in zip(todo, np.asarray(self.batch_fn(todo), dtype=float).reshape(-1)):
-                    self.cache[a] = float(v)
+                for k, v in zip(todo, np.asarray(self.batch_fn(list(todo.values())), dtype=float).reshape(-1)):
+                    self.cache[k] = float(v)
                 self.evaluations += len(todo)
         return np.array([self(a) for a in archs], dtype=float)
 
@@ -138,7 +148,7 @@ def network_scorer(space, name: str = "params", cache_dir: str | os.PathLike | N
     return CachedScorer(lambda a: network_measures(space, a, (name,), **kwargs)[name], name, path)
 
 
-class DeviceScorer:
+class DeviceScorer(CachedScorer):
     """A cost scorer: the latency (ms) of each configuration's network on a :mod:`raynas.hardware`
     device -- timed here by a ``LocalDevice``, read from a published table by a ``TableDevice``,
     predicted by a ``PredictedDevice`` -- once per network (configurations that differ only in keys
@@ -158,11 +168,9 @@ class DeviceScorer:
     """
 
     def __init__(self, device, space):
+        super().__init__(self._latency, f"latency on {device.name}", key=functools.partial(network_key, space))
         self.device = device
         self.space = space
-        self.name = f"latency on {device.name}"
-        self.cache: dict[tuple, float] = {}
-        self.evaluations = 0
         self._warned = False
 
     def _latency(self, arch: tuple) -> float:
@@ -182,20 +190,6 @@ class DeviceScorer:
                                               self.device.name, type(exc).__name__, exc)
                 self._warned = True
             return float("nan")
-
-    def score_many(self, archs: Iterable[Sequence]) -> np.ndarray:
-        out = []
-        for a in archs:
-            k = network_key(self.space, a)
-            v = self.cache.get(k)
-            if v is None:
-                v = self.cache[k] = self._latency(_key(a))
-                self.evaluations += 1
-            out.append(v)
-        return np.array(out, dtype=float)
-
-    def __call__(self, arch: Sequence) -> float:
-        return float(self.score_many([arch])[0])
 
 
 class ProxyScores:
