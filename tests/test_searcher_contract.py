@@ -394,6 +394,8 @@ def test_a_partial_point_gets_the_rest_drawn_and_a_misspelled_key_is_refused():
     (a, b), again = configs
     assert a["width"] == 8 and a["optim"]["lr"] == 0.01 and b["kernel"] == 5 and a["epochs"] == 3
     assert space.from_config(a) != space.from_config(b) and configs[1] == [a, b]
+    flat = RandomSearch(space, METRIC, MODE, points_to_evaluate=[{"optim/lr": 0.01, "width": 8}], seed=0).suggest("t")
+    assert flat["optim"]["lr"] == 0.01 and flat["width"] == 8  # a flat point, as from_config reads one
     with pytest.raises(InvalidConfigError, match=r"\['widht'\] not in the space"):
         RandomSearch(space, METRIC, MODE, points_to_evaluate=[{"widht": 8}])
     with pytest.raises(InvalidConfigError, match=r"\['optim/lrr'\] not in the space"):

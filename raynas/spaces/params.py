@@ -339,15 +339,16 @@ def _named(dim, name: str):
     return replace(dim, name=name)
 
 
-def flatten(spec: Mapping, prefix: str = "") -> dict[str, Any]:
-    """Nested dicts as one dict with ``"a/b"`` keys (the config paths)."""
+def flatten(spec: Mapping, prefix: str = "", *, strict: bool = True) -> dict[str, Any]:
+    """Nested dicts as one dict with ``"a/b"`` keys (the config paths). ``strict`` refuses keys
+    that are not strings or hold ``/`` (as a ``param_space`` must); a config may already be flat."""
     out: dict[str, Any] = {}
     for k, v in spec.items():
-        if not isinstance(k, str) or SEP in k:
+        if strict and (not isinstance(k, str) or SEP in k):
             raise InvalidConfigError(f"param_space keys must be strings without {SEP!r}, got {k!r}")
         path = f"{prefix}{k}"
         if isinstance(v, Mapping) and v:
-            out.update(flatten(v, path + SEP))
+            out.update(flatten(v, path + SEP, strict=strict))
         else:
             out[path] = v
     return out
@@ -513,7 +514,7 @@ class ParamSpace:
         found = self._found(config)
         if any(v is _MISSING for v in found):
             known = [d.name for d in self._dims] + list(self.constants)
-            unknown = [k for k in flatten(config)
+            unknown = [k for k in flatten(config, strict=False)
                        if not any(k == n or k.startswith(n + SEP) or n.startswith(k + SEP) for n in known)]
             if unknown:
                 raise InvalidConfigError(f"{self.name}: {unknown} not in the space (its dimensions: "
