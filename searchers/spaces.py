@@ -2,7 +2,8 @@
 
 :func:`space_from_param_space` reads the ``param_space`` of a Tune script -- ``tune.choice``,
 ``tune.randint``/``qrandint``/``lograndint``/``qlograndint``, ``tune.uniform``/``loguniform``/
-``quniform``/``qloguniform``, fixed values, nested dicts -- into a
+``quniform``/``qloguniform``, fixed values, nested dicts and lists holding domains (searched entry by
+entry, as Tune's random search resolves them) -- into a
 :class:`~raynas.spaces.ParamSpace`; :func:`tune_param_space` goes the other way for any raynas space.
 
 Example::
@@ -27,7 +28,7 @@ from ray.tune.search.sample import Float as TuneFloat
 from ray.tune.search.sample import Integer as TuneInteger
 
 from raynas.errors import InvalidConfigError
-from raynas.spaces import Categorical, Fixed, Float, Integer, ParamSpace
+from raynas.spaces import Categorical, Fixed, Float, Integer, Items, ParamSpace
 
 
 def _sampler_parts(domain) -> tuple[str, float | None]:
@@ -66,23 +67,23 @@ def dimension_from_domain(path: str, domain: Domain):
 
 
 def _convert(spec: Mapping, prefix: str = "") -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in spec.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping) and "grid_search" in value and len(value) == 1:
-            raise InvalidConfigError(f"param_space[{path!r}] is a grid_search; a searcher proposes every trial itself: "
-                                     f"use tune.choice({list(value['grid_search'])!r})")
-        if isinstance(value, Mapping):
-            out[key] = _convert(value, path + "/")
-        elif isinstance(value, Domain):
-            if type(value).__name__ == "Function":
-                raise InvalidConfigError(f"param_space[{path!r}] is a tune.sample_from function, which a searcher "
-                                         f"cannot search; use a fixed value or a domain")
-            out[key] = dimension_from_domain(path, value)
-        else:
-            check_no_hidden_domains(path, value)
-            out[key] = Fixed(value)  # a fixed value (a list too, as in Tune)
-    return out
+    return {key: _convert_value(value, f"{prefix}{key}") for key, value in spec.items()}
+
+
+def _convert_value(value, path: str):
+    if isinstance(value, Mapping) and "grid_search" in value and len(value) == 1:
+        raise InvalidConfigError(f"param_space[{path!r}] is a grid_search; a searcher proposes every trial itself: "
+                                 f"use tune.choice({list(value['grid_search'])!r})")
+    if isinstance(value, Mapping):
+        return _convert(value, path + "/")
+    if isinstance(value, Domain):
+        if type(value).__name__ == "Function":
+            raise InvalidConfigError(f"param_space[{path!r}] is a tune.sample_from function, which a searcher "
+                                     f"cannot search; use a fixed value or a domain")
+        return dimension_from_domain(path, value)
+    if isinstance(value, (list, tuple)) and _holds_domain(value):  # searched entry by entry
+        return Items([_convert_value(v, f"{path}/{i}") for i, v in enumerate(value)], type(value))
+    return Fixed(value)  # a fixed value (a list too, as in Tune)
 
 
 def _holds_domain(value) -> bool:
@@ -95,14 +96,18 @@ def _holds_domain(value) -> bool:
     return False
 
 
-def check_no_hidden_domains(path: str, value) -> None:
-    """Refuse search domains inside a list (``{"layers": [tune.choice(...), ...]}``): Tune's random
-    search resolves them, but a searcher (raynas's, like ``OptunaSearch``) searches dict entries, and
-    the trainable would otherwise receive the unresolved domain objects."""
-    if isinstance(value, (list, tuple)) and _holds_domain(value):
-        raise InvalidConfigError(
-            f"param_space[{path!r}] holds search domains inside a list, which a searcher cannot search: "
-            f"give them keys ({{{path!r}: {{'0': tune.choice(...), '1': ...}}}}) and build the list in the trainable")
+def with_items(spec: Mapping) -> dict:
+    """``spec`` with every list or tuple that holds search domains as an :class:`~raynas.spaces.Items`
+    (so :func:`raynas.spaces.params.flatten` reaches the domains inside, ``"layers/0"``)."""
+    return {k: _with_items(v) for k, v in spec.items()}
+
+
+def _with_items(v):
+    if isinstance(v, Mapping) and not ("grid_search" in v and len(v) == 1):
+        return with_items(v)
+    if isinstance(v, (list, tuple)) and _holds_domain(v):
+        return Items([_with_items(x) for x in v], type(v))
+    return v
 
 
 def space_from_param_space(param_space: Mapping, *, model_fn: Callable[[dict], Any] | None = None,
@@ -129,31 +134,29 @@ def tune_param_space(space, **constants) -> dict:
 
 
 def _to_tune(spec: Mapping) -> dict:
-    out: dict[str, Any] = {}
-    for k, v in spec.items():
-        if isinstance(v, Mapping):
-            out[k] = _to_tune(v)
-        elif isinstance(v, list):
-            out[k] = tune.choice(v)
-        elif isinstance(v, Integer):
-            if v.q != 1:
-                out[k] = tune.qrandint(v.low, v.high, v.q)
-            elif v.log:
-                out[k] = tune.lograndint(v.low, v.high + 1)
-            else:
-                out[k] = tune.randint(v.low, v.high + 1)
-        elif isinstance(v, Float):
-            if v.q is not None:
-                out[k] = tune.qloguniform(v.low, v.high, v.q) if v.log else tune.quniform(v.low, v.high, v.q)
-            else:
-                out[k] = tune.loguniform(v.low, v.high) if v.log else tune.uniform(v.low, v.high)
-        elif isinstance(v, Categorical):
-            out[k] = tune.choice(list(v.values))
-        elif isinstance(v, Fixed):
-            out[k] = v.value
-        else:
-            out[k] = v
-    return out
+    return {k: _tune_value(v) for k, v in spec.items()}
 
 
-__all__ = ["space_from_param_space", "tune_param_space", "dimension_from_domain"]
+def _tune_value(v):
+    if isinstance(v, Mapping):
+        return _to_tune(v)
+    if isinstance(v, Items):
+        return v.kind(_tune_value(x) for x in v.values)
+    if isinstance(v, list):
+        return tune.choice(v)
+    if isinstance(v, Integer):
+        if v.q != 1:
+            return tune.qrandint(v.low, v.high, v.q)
+        return tune.lograndint(v.low, v.high + 1) if v.log else tune.randint(v.low, v.high + 1)
+    if isinstance(v, Float):
+        if v.q is not None:
+            return tune.qloguniform(v.low, v.high, v.q) if v.log else tune.quniform(v.low, v.high, v.q)
+        return tune.loguniform(v.low, v.high) if v.log else tune.uniform(v.low, v.high)
+    if isinstance(v, Categorical):
+        return tune.choice(list(v.values))
+    if isinstance(v, Fixed):
+        return v.value
+    return v
+
+
+__all__ = ["space_from_param_space", "tune_param_space", "dimension_from_domain", "with_items"]

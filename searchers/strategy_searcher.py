@@ -223,14 +223,13 @@ class StrategySearcher(Searcher):
         the space does not cover (Tune would pass them unresolved to the trainable)."""
         from ray.tune.search.sample import Domain
 
-        from searchers.spaces import check_no_hidden_domains
+        from searchers.spaces import with_items
 
-        flat = flatten(config)
+        flat = flatten(with_items(config))
         dims = {d.name: d for d in self.space.dimensions}
         for key, value in flat.items():
             d = dims.get(key)
             if d is None:
-                check_no_hidden_domains(key, value)
                 if isinstance(value, Domain) or (isinstance(value, Mapping) and "grid_search" in value):
                     raise InvalidConfigError(
                         f"param_space[{key!r}] is a search domain, but this searcher searches the {self.space.name} "

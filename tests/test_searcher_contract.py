@@ -331,20 +331,87 @@ def test_a_param_space_the_given_space_does_not_cover_is_refused():
     assert s.set_search_properties(None, None, {"lr": 0.01}) is True  # a fixed value passes through
 
 
-def test_search_domains_inside_a_list_are_refused_not_handed_to_the_trainable():
-    """Tune's random search resolves {"layers": [tune.choice(...), ...]}; a searcher sees the list
-    as a fixed value and the trainable would get domain objects (OptunaSearch raises a TypeError)."""
+def test_search_domains_inside_a_list_are_searched_entry_by_entry():
+    """Tune's random search resolves {"layers": [tune.choice(...), ...]}; so does a raynas searcher:
+    each entry is a dimension ("layers/0"), the trainable gets a list of values (a tuple stays a tuple)."""
     from ray import tune
 
     from raynas.spaces import NB201Space
+    from searchers.spaces import space_from_param_space, tune_param_space
 
-    layers = [tune.choice([16, 32]), {"act": tune.choice(["relu", "gelu"])}]
-    with pytest.raises(InvalidConfigError, match=r"param_space\['layers'\] holds search domains inside a list"):
-        RandomSearch({"layers": layers, "lr": tune.loguniform(1e-4, 1e-1)}, METRIC, MODE)
+    ps = {"net": {"layers": [tune.choice([16, 32]), {"act": tune.choice(["relu", "gelu"])}, 7],
+                  "kernels": (tune.choice([3, 5]), 1)},
+          "sizes": [1, 2], "lr": tune.loguniform(1e-4, 1e-1)}
+    space = space_from_param_space(ps)
+    assert space.names == ["net/layers/0", "net/layers/1/act", "net/kernels/0", "lr"]
+    seen = set()
+    for seed in range(6):
+        cfg = RandomSearch(ps, METRIC, MODE, seed=seed).suggest("t")
+        layers, kernels = cfg["net"]["layers"], cfg["net"]["kernels"]
+        assert type(layers) is list and layers[0] in (16, 32) and layers[2] == 7
+        assert layers[1]["act"] in ("relu", "gelu")
+        assert type(kernels) is tuple and kernels[0] in (3, 5) and kernels[1] == 1 and cfg["sizes"] == [1, 2]
+        seen.add((layers[0], layers[1]["act"], kernels[0]))
+        assert space.to_config(space.from_config(cfg)) == cfg  # read back whole, as results and points are
+    assert len(seen) > 2
+    # a partial point may give a list entry by position; the rest is drawn
+    arch = space.complete({"net": {"layers": [32]}}, np.random.default_rng(0))
+    assert space.to_config(arch)["net"]["layers"][0] == 32
+    # the Tune param_space of such a space has the lists back, with domains inside
+    back = tune_param_space(space)["net"]
+    assert type(back["layers"]) is list and back["layers"][2] == 7 and back["layers"][0].categories == [16, 32]
+    # a given space that lacks a list's entries refuses the param_space by the entry's path
     s = RandomSearch(NB201Space(), METRIC, MODE)
-    with pytest.raises(InvalidConfigError, match=r"param_space\['net/layers'\] holds search domains"):
-        s.set_search_properties(None, None, {"net": {"layers": layers}})
-    assert RandomSearch({"sizes": [1, 2], "lr": tune.uniform(0, 1)}, METRIC, MODE).suggest("t")["sizes"] == [1, 2]
+    with pytest.raises(InvalidConfigError, match=r"param_space\['net/layers/0'\] is a search domain"):
+        s.set_search_properties(None, None, {"net": {"layers": [tune.choice([1, 2])]}})
+
+
+def test_items_are_searched_position_by_position_in_a_raynas_space():
+    from raynas.spaces import Items
+
+    space = ParamSpace({"stages": Items([Items([Categorical([4, 8]), 3], tuple), {"w": Integer(1, 2)}]), "lr": 0.1})
+    assert space.names == ["stages/0/0", "stages/1/w"]
+    assert space.to_config((1, 2)) == {"stages": [(8, 3), {"w": 2}], "lr": 0.1}
+    assert space.from_config({"stages": [(8, 3), {"w": 2}]}) == (1, 2)
+    assert space.from_config({"stages/0/0": 4, "stages/1/w": 1}) == (0, 1)  # flat, as Tune's result columns
+    assert ParamSpace(space.param_space()).to_config((1, 2)) == space.to_config((1, 2))
+    with pytest.raises(InvalidConfigError, match="kind must be list or tuple, got <class 'set'>"):
+        Items([1], set)
+
+
+def build_stages(config: dict) -> nn.Module:
+    layers, c = [], 1
+    for width in config["widths"]:
+        layers += [nn.Conv2d(c, width, config["kernel"], padding="same"), nn.ReLU()]
+        c = width
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10))
+
+
+def stages_trainable(config: dict) -> None:
+    from ray import tune
+
+    assert type(config["widths"]) is list and all(isinstance(w, int) for w in config["widths"]), config
+    size = sum(config["widths"]) * config["kernel"] ** 2
+    tune.report({"accuracy": 50 + 10 * math.log(size), "latency_ms": 0.01 * size})
+
+
+def test_a_list_of_domains_reaches_the_trainable_resolved_through_tune(ray_local, tmp_path):
+    from ray import tune
+
+    from searchers.experiment import tune_settings
+
+    search = ZeroCostSearch(metric=METRIC, mode=MODE, model_fn=build_stages, example_inputs=(1, 12, 12), seed=0,
+                            proxy_workers=0, **SMALL_ZC)
+    ps = {"widths": [tune.choice([4, 8]), tune.choice([8, 16]), 4], "kernel": tune.choice([3, 5])}
+    tuner = tune.Tuner(stages_trainable, param_space=ps,
+                       tune_config=tune.TuneConfig(search_alg=search, num_samples=6),
+                       run_config=tune.RunConfig(storage_path=str(tmp_path), name="lists", verbose=0))
+    with tune_settings():
+        grid = tuner.fit()
+    assert len(grid) == 6 and not grid.errors
+    widths = [r.config["widths"] for r in grid]
+    assert all(w[0] in (4, 8) and w[1] in (8, 16) and w[2] == 4 for w in widths)
+    assert search.strategy.space.names == ["widths/0", "widths/1", "kernel"] and len(search.strategy.history) == 6
 
 
 def test_a_finite_space_finishes_after_every_configuration():

@@ -6,7 +6,7 @@ from typing import Any
 
 from raynas.registry import Registry
 from raynas.spaces.base import Arch, CategoricalSpace, SearchSpace
-from raynas.spaces.params import Categorical, Fixed, Float, Integer, ParamSpace, space_size
+from raynas.spaces.params import Categorical, Fixed, Float, Integer, Items, ParamSpace, space_size
 from raynas.spaces.nb201 import NB201_OPS, NB201Network, NB201Space
 
 SPACES: Registry[type] = Registry("search space")
@@ -20,6 +20,6 @@ def get_space(name: str, **kwargs: Any) -> SearchSpace:
 
 
 __all__ = [
-    "Arch", "CategoricalSpace", "SearchSpace", "ParamSpace", "Categorical", "Integer", "Float", "Fixed", "space_size", "NB201Space", "NB201Network", "NB201_OPS",
+    "Arch", "CategoricalSpace", "SearchSpace", "ParamSpace", "Categorical", "Integer", "Float", "Fixed", "Items", "space_size", "NB201Space", "NB201Network", "NB201_OPS",
     "SPACES", "get_space",
 ]

@@ -3,7 +3,9 @@
 A :class:`ParamSpace` is a product of named dimensions -- :class:`Categorical` (any values, lists
 and dicts too), :class:`Integer` and :class:`Float` (optionally log-scaled or quantised) -- plus
 fixed values, possibly nested as Tune allows (``{"optim": {"lr": ...}}`` becomes the dimension
-``"optim/lr"``). With ``model_fn(config) -> nn.Module`` and ``example_inputs`` (a batch, or just an
+``"optim/lr"``; a list holding dimensions, :class:`Items`, is searched position by position:
+``{"widths": Items([Categorical([16, 32]), Categorical([32, 64])])}`` has ``"widths/0"``
+and ``"widths/1"`` and gives ``model_fn`` a list). With ``model_fn(config) -> nn.Module`` and ``example_inputs`` (a batch, or just an
 input shape) it builds the network a configuration describes, so zero-cost proxies and hardware
 costs can be computed on it. Dimensions the model does not depend on (a learning rate) are
 searched like any other; only the told results say how they matter.
@@ -331,6 +333,59 @@ class Fixed:
     value: Any
 
 
+@dataclass(frozen=True)
+class Items:
+    """A list (or tuple) whose entries may be dimensions, nested dicts or fixed values, as Tune's
+    ``{"widths": [tune.choice([16, 32]), tune.choice([32, 64])]}``: entry ``i`` is searched under
+    the path ``"widths/i"`` and configurations hold a list again (a tuple with ``kind=tuple``).
+
+    Example:
+        >>> space = ParamSpace({"widths": Items([Categorical([16, 32]), 64])})
+        >>> space.names, space.to_config((1,))
+        (['widths/0'], {'widths': [32, 64]})
+    """
+
+    values: tuple
+    kind: type = list
+
+    def __post_init__(self):
+        if self.kind not in (list, tuple):
+            raise InvalidConfigError(f"Items kind must be list or tuple, got {self.kind!r}")
+        object.__setattr__(self, "values", tuple(self.values))
+
+    def as_mapping(self) -> dict[str, Any]:
+        return {str(i): v for i, v in enumerate(self.values)}
+
+
+def _sequence_paths(spec: Mapping, prefix: str = "") -> dict[str, type]:
+    """``{path: list | tuple}`` of the :class:`Items` in a (nested) spec."""
+    out: dict[str, type] = {}
+    for k, v in spec.items():
+        path = f"{prefix}{k}"
+        if isinstance(v, Items):
+            out[path] = v.kind
+            v = v.as_mapping()
+        if isinstance(v, Mapping):
+            out.update(_sequence_paths(v, path + SEP))
+    return out
+
+
+def _as_sequences(nested: dict, paths: Mapping[str, type], wrap: Callable | None = None) -> dict:
+    """Turn the ``{"0": .., "1": ..}`` dicts at ``paths`` of an unflattened config back into lists
+    (or tuples; ``wrap(values, kind)`` instead, e.g. :class:`Items`), deepest first."""
+    for path in sorted(paths, key=lambda p: -p.count(SEP)):
+        *parents, leaf = path.split(SEP)
+        node = nested
+        for p in parents:  # shallower sequences are still dicts here
+            node = node.get(p) if isinstance(node, dict) else None
+        if not isinstance(node, dict) or not isinstance(node.get(leaf), dict):
+            continue
+        entries = node[leaf]
+        values = [entries[str(i)] for i in range(len(entries))]
+        node[leaf] = wrap(values, paths[path]) if wrap is not None else paths[path](values)
+    return nested
+
+
 def _named(dim, name: str):
     if dim.name == name:
         return dim
@@ -340,13 +395,16 @@ def _named(dim, name: str):
 
 
 def flatten(spec: Mapping, prefix: str = "", *, strict: bool = True) -> dict[str, Any]:
-    """Nested dicts as one dict with ``"a/b"`` keys (the config paths). ``strict`` refuses keys
+    """Nested dicts (and :class:`Items`, entry ``i`` under ``"a/i"``) as one dict with ``"a/b"`` keys
+    (the config paths). ``strict`` refuses keys
     that are not strings or hold ``/`` (as a ``param_space`` must); a config may already be flat."""
     out: dict[str, Any] = {}
     for k, v in spec.items():
         if strict and (not isinstance(k, str) or SEP in k):
             raise InvalidConfigError(f"param_space keys must be strings without {SEP!r}, got {k!r}")
         path = f"{prefix}{k}"
+        if isinstance(v, Items):
+            v = v.as_mapping()
         if isinstance(v, Mapping) and v:
             out.update(flatten(v, path + SEP, strict=strict))
         else:
@@ -359,14 +417,18 @@ _MISSING = object()
 
 def _lookup(config: Mapping, path: str):
     """The value at ``"a/b"`` of a nested config (or under the flat key itself), else ``_MISSING``.
-    A value that is itself a dict (a choice among dicts) is returned whole."""
+    A value that is itself a dict (a choice among dicts) is returned whole; ``"a/0"`` reads entry 0
+    of a list."""
     if path in config:
         return config[path]
     node: Any = config
     for key in path.split(SEP):
-        if not isinstance(node, Mapping) or key not in node:
+        if isinstance(node, (list, tuple)) and key.isdigit() and int(key) < len(node):
+            node = node[int(key)]
+        elif isinstance(node, Mapping) and key in node:
+            node = node[key]
+        else:
             return _MISSING
-        node = node[key]
     return node
 
 
@@ -415,6 +477,7 @@ class ParamSpace:
         self._dims: list = dims
         self.constants = constants
         self._index = {d.name: i for i, d in enumerate(dims)}
+        self._sequences = _sequence_paths(spec or {})
 
     # --- structure -----------------------------------------------------------------------------
     @property
@@ -466,7 +529,7 @@ class ParamSpace:
         values) and constants; ``searchers.spaces.tune_param_space`` turns it into Tune domains."""
         flat = {k: Fixed(v) if isinstance(v, list) else v for k, v in self.constants.items()}
         flat.update({d.name: list(d.values) if d.kind == "categorical" else d for d in self._dims})
-        return unflatten(flat)
+        return _as_sequences(unflatten(flat), self._sequences, Items)
 
     # --- configs --------------------------------------------------------------------------------
     def validate(self, arch: Sequence) -> Config:
@@ -490,7 +553,7 @@ class ParamSpace:
         arch = self.validate(arch)
         flat = dict(self.constants)
         flat.update({d.name: d.value(e) for d, e in zip(self._dims, arch)})
-        return unflatten(flat)
+        return _as_sequences(unflatten(flat), self._sequences) if self._sequences else unflatten(flat)
 
     def from_config(self, config: Mapping[str, Any]) -> Config:
         """The config tuple of a (nested or flat) config dict; other keys are ignored."""
@@ -781,4 +844,4 @@ def space_size(space) -> float:
         return math.inf
 
 
-__all__ = ["Categorical", "Integer", "Float", "Fixed", "ParamSpace", "flatten", "unflatten", "space_size", "Config"]
+__all__ = ["Categorical", "Integer", "Float", "Fixed", "Items", "ParamSpace", "flatten", "unflatten", "space_size", "Config"]
