@@ -5,8 +5,8 @@ and dicts too), :class:`Integer` and :class:`Float` (optionally log-scaled or qu
 fixed values, possibly nested as Tune allows (``{"optim": {"lr": ...}}`` becomes the dimension
 ``"optim/lr"``; a list holding dimensions, :class:`Items`, is searched position by position:
 ``{"widths": Items([Categorical([16, 32]), Categorical([32, 64])])}`` has ``"widths/0"``
-and ``"widths/1"`` and gives ``model_fn`` a list). With ``model_fn(config) -> nn.Module`` and ``example_inputs`` (a batch, or just an
-input shape) it builds the network a configuration describes, so zero-cost proxies and hardware
+and ``"widths/1"`` and gives ``model_fn`` a list). With ``model_fn(config) -> nn.Module`` and
+``example_inputs`` (a batch, or just an input shape) it builds the network a configuration describes, so zero-cost proxies and hardware
 costs can be computed on it. Dimensions the model does not depend on (a learning rate) are
 searched like any other; only the told results say how they matter.
 
