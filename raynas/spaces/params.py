@@ -4,11 +4,12 @@ A :class:`ParamSpace` is a product of named dimensions -- :class:`Categorical` (
 and dicts too), :class:`Integer` and :class:`Float` (optionally log-scaled or quantised) -- plus
 fixed values, possibly nested as Tune allows (``{"optim": {"lr": ...}}`` becomes the dimension
 ``"optim/lr"``; a list holding dimensions, :class:`Items`, is searched position by position:
-``{"widths": Items([Categorical([16, 32]), Categorical([32, 64])])}`` has ``"widths/0"``
-and ``"widths/1"`` and gives ``model_fn`` a list). With ``model_fn(config) -> nn.Module`` and
-``example_inputs`` (a batch, or just an input shape) it builds the network a configuration describes, so zero-cost proxies and hardware
-costs can be computed on it. Dimensions the model does not depend on (a learning rate) are
-searched like any other; only the told results say how they matter.
+``{"widths": Items([Categorical([16, 32]), Categorical([32, 64])])}`` has ``"widths/0"`` and
+``"widths/1"`` and gives ``model_fn`` a list). With ``model_fn(config) -> nn.Module`` and
+``example_inputs`` (a batch, or just an input shape) it builds the network a configuration
+describes, so zero-cost proxies and hardware costs can be computed on it. Dimensions the model does
+not depend on (a learning rate) are searched like any other; only the told results say how they
+matter.
 
 A configuration inside raynas is a tuple with one entry per dimension: the value's index for a
 categorical dimension, the integer for an integer one, the float for a float one. It is hashable
