@@ -10,8 +10,8 @@ per proxy. Here one forward pass of the batch in train mode serves every data-de
 * forward hooks on ``nn.ReLU`` modules build NASWOT's kernel during that same forward.
 
 Synflow's data-free pass needs BatchNorm switched off, |W| and float64: it runs the model's own
-modules on new float64 tensors (``torch.func.functional_call``), so the caller's parameters are
-never touched (a deep copy only when a layer's weight is computed, e.g. by a parametrization).
+modules on new float64 tensors put in the modules' parameter slots for the pass and taken out
+after, so the caller's parameters are never touched (a deep copy only when a layer's weight is computed, e.g. by a parametrization).
 After the shared pass the model is restored exactly: BatchNorm running statistics, train/eval mode
 and ``requires_grad`` flags; no hook is left behind and no ``.grad`` is written (gradients come
 from ``torch.autograd.grad``).
@@ -250,32 +250,59 @@ class ProxyContext:
     # --- synflow -------------------------------------------------------------------------------
     def _synflow_pass(self) -> None:
         model = self.model
-        names = {id(p): n for n, p in model.named_parameters()}
-        if any(id(getattr(m, "weight", None)) not in names for _, m in self.layers):
+        modules = list(model.modules())
+        owned = {id(p) for m in modules for p in m._parameters.values() if p is not None}
+        if any(id(getattr(m, "weight", None)) not in owned for _, m in self.layers):
             self._synflow = _synflow_on_copy(model, self.input_shape)  # computed weights (parametrizations)
             return
-        from torch.func import functional_call
-
-        # |W| in float64 as new tensors: the model's own parameters, buffers and modules stay as they were
-        state = {n: p.detach().abs().double() for n, p in model.named_parameters()}
-        state.update({n: b.detach().double() if b.is_floating_point() else b for n, b in model.named_buffers()})
-        weights = [state[names[id(m.weight)]].requires_grad_(True) for _, m in self.layers]
-        patched = [(m, m.__dict__.get("forward")) for m in model.modules()
-                   if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-        try:
-            for m, _ in patched:
-                m.forward = types.MethodType(_identity, m)  # BatchNorm off, as the reference does
-            # eval: no dropout, the pass is data-free and must be deterministic
-            with _eval_mode(model), record_macs(model) as macs:
-                out = functional_call(model, state, (torch.ones(1, *self.input_shape, dtype=torch.float64),))
-            self._macs = macs
-        finally:
-            for m, own in patched:
-                if own is None:
-                    del m.forward
-                else:
-                    m.forward = own
+        # |W| in float64 as new tensors put in the modules' own slots for the pass and taken out after
+        # (a weight two modules share is one new tensor); the model's parameters stay as they were
+        ids = [id(m.weight) for _, m in self.layers]
+        with _swapped_double(modules) as double, _eval_mode(model), _batchnorm_off(modules), \
+                record_macs(model) as macs:
+            weights = [double[i].requires_grad_(True) for i in ids]
+            out = model(torch.ones(1, *self.input_shape, dtype=torch.float64))
+        self._macs = macs
         self._synflow = _synflow_result(self.layers, weights, out)
+
+
+@contextlib.contextmanager
+def _swapped_double(modules: list[nn.Module]) -> Iterator[dict[int, torch.Tensor]]:
+    """Within the block, every parameter is its absolute value and every floating buffer its value,
+    as new float64 tensors (yielded by the original's ``id``); the originals are back after."""
+    double: dict[int, torch.Tensor] = {}
+    slots = []
+    for m in modules:
+        for store, absolute in ((m._parameters, True), (m._buffers, False)):
+            for name, t in store.items():
+                if t is None or not t.is_floating_point():
+                    continue
+                if id(t) not in double:
+                    double[id(t)] = (t.detach().abs() if absolute else t.detach()).double()
+                slots.append((store, name, t))
+    try:
+        for store, name, t in slots:
+            store[name] = double[id(t)]
+        yield double
+    finally:
+        for store, name, t in slots:
+            store[name] = t
+
+
+@contextlib.contextmanager
+def _batchnorm_off(modules: list[nn.Module]) -> Iterator[None]:
+    """BatchNorm layers pass their input through within the block (as synflow's reference does)."""
+    patched = [(m, m.__dict__.get("forward")) for m in modules if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    try:
+        for m, _ in patched:
+            m.forward = types.MethodType(_identity, m)
+        yield
+    finally:
+        for m, own in patched:
+            if own is None:
+                del m.forward
+            else:
+                m.forward = own
 
 
 def _synflow_result(layers, weights, out) -> dict:
