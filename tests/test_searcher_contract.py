@@ -85,6 +85,9 @@ def test_param_space_becomes_a_mixed_space():
         assert space.from_config(cfg) == space.from_config(space.to_config(space.from_config(cfg)))
     model = space.build(space.sample(rng))
     assert isinstance(model, nn.Module) and space.input_shape == (1, 28, 28)
+    archs = [space.sample(rng) for _ in range(30)]
+    np.testing.assert_array_equal(space.encode_many(archs), np.stack([space.encode(a) for a in archs]))
+    assert space.encode_many(archs).shape == (30, 1 + 3 + 2 + 2 + 1)  # depth; width, kernel, act one-hot; lr
     back = space_from_param_space(tune_param_space(space))
     assert [d for d in back.dimensions] == [d for d in space.dimensions]
 

@@ -105,6 +105,8 @@ def test_onehot_encoding(space):
     enc = space.encode_onehot((0, 1, 2, 3, 4, 0))
     assert enc.shape == (30,) and enc.sum() == 6
     assert enc.reshape(6, 5).argmax(1).tolist() == [0, 1, 2, 3, 4, 0]
+    archs = [(0, 1, 2, 3, 4, 0), (4, 4, 4, 4, 4, 4)]
+    np.testing.assert_array_equal(space.encode_many(archs), np.stack([space.encode_onehot(a) for a in archs]))
 
 
 def test_parameter_count_matches_nas_bench_201(space):

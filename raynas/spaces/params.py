@@ -673,6 +673,20 @@ class ParamSpace:
                 parts.append(np.array([d.unit(e)], dtype=np.float32))
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
 
+    def encode_many(self, archs: Sequence[Config]) -> np.ndarray:
+        """``[n, d]``: :meth:`encode` of every configuration, built a dimension at a time."""
+        archs = list(archs)
+        n, rows = len(archs), np.arange(len(archs))
+        blocks = []
+        for i, d in enumerate(self._dims):
+            if d.kind == "categorical":
+                block = np.zeros((n, len(d.values)), dtype=np.float32)
+                block[rows, np.fromiter((a[i] for a in archs), dtype=np.int64, count=n)] = 1.0
+            else:
+                block = np.fromiter((d.unit(a[i]) for a in archs), dtype=np.float64, count=n).astype(np.float32)[:, None]
+            blocks.append(block)
+        return np.hstack(blocks) if blocks else np.zeros((n, 0), dtype=np.float32)
+
     def encode_onehot(self, arch: Config) -> np.ndarray:
         """Alias of :meth:`encode` (one-hot for categorical dimensions)."""
         return self.encode(arch)

@@ -308,7 +308,8 @@ def default_models(space, objectives: Sequence, scores, regressor=None, min_fit:
         return sc
 
     def features(archs):
-        enc = np.stack([np.asarray(space.encode(a), dtype=float) for a in archs])
+        many = getattr(space, "encode_many", None)
+        enc = np.asarray(many(archs) if many is not None else np.stack([space.encode(a) for a in archs]), dtype=float)
         sc = checked_scores(archs)
         return np.hstack([enc, np.where(np.isfinite(sc), sc, 0.0)])
 
