@@ -85,7 +85,11 @@ def test_param_space_becomes_a_mixed_space():
         assert space.from_config(cfg) == space.from_config(space.to_config(space.from_config(cfg)))
     model = space.build(space.sample(rng))
     assert isinstance(model, nn.Module) and space.input_shape == (1, 28, 28)
-    archs = [space.sample(rng) for _ in range(30)]
+    archs = space.sample_many(rng, 400)  # a dimension at a time: valid, every value reached, Python numbers
+    assert all(space.validate(a) == a and all(type(x) in (int, float) for x in a) for a in archs)
+    assert {a[0] for a in archs} == {1, 2, 3} and len({a[1] for a in archs}) == 3
+    assert 1e-4 <= min(a[4] for a in archs) < 1e-3 and 1e-2 < max(a[4] for a in archs) <= 1e-1
+    archs = archs[:30]
     np.testing.assert_array_equal(space.encode_many(archs), np.stack([space.encode(a) for a in archs]))
     assert space.encode_many(archs).shape == (30, 1 + 3 + 2 + 2 + 1)  # depth; width, kernel, act one-hot; lr
     back = space_from_param_space(tune_param_space(space))

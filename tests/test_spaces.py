@@ -86,6 +86,11 @@ def test_sampling_is_seeded_and_covers_ops(space):
     assert set(np.unique(seen)) == set(range(5))
 
 
+def test_sample_many_draws_what_sample_draws(space):
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    assert space.sample_many(a, 50) == [space.sample(b) for _ in range(50)] and a.random() == b.random()
+
+
 def test_mutation_changes_exactly_one_decision(space):
     rng = np.random.default_rng(0)
     arch = space.sample(rng)

@@ -185,6 +185,10 @@ class CategoricalSpace(ParamSpace):
     def sample(self, rng: np.random.Generator) -> Arch:
         return tuple(int(x) for x in rng.integers(0, len(self.ops), size=self.num_decisions))
 
+    def sample_many(self, rng: np.random.Generator, n: int) -> list[Arch]:
+        """``n`` random architectures: the same draws as ``n`` calls of :meth:`sample`."""
+        return [tuple(row) for row in rng.integers(0, len(self.ops), size=(n, self.num_decisions)).tolist()]
+
     def mutate(self, arch: Arch, rng: np.random.Generator) -> Arch:
         """Change one decision to a different op, uniformly at random."""
         arch = list(self.validate(arch))

@@ -618,6 +618,19 @@ class ParamSpace:
     def sample(self, rng: np.random.Generator) -> Config:
         return tuple(_py(d.sample(rng)) for d in self._dims)
 
+    def sample_many(self, rng: np.random.Generator, n: int) -> list[Config]:
+        """``n`` random configurations, drawn a dimension at a time (distributed as :meth:`sample`'s,
+        but not the same draws as ``n`` calls of it)."""
+        columns = []
+        for d in self._dims:
+            if d.kind == "categorical":
+                columns.append(rng.integers(len(d.values), size=n).tolist())
+            elif d.kind == "integer" and not d.log:
+                columns.append((d.low + d.q * rng.integers(d.size, size=n)).tolist())
+            else:  # log-scaled integers and floats: from the unit scale, as sample does
+                columns.append([_py(d.from_unit(u)) for u in rng.random(n).tolist()])
+        return list(zip(*columns)) if columns else [() for _ in range(n)]
+
     def neighbours(self, arch: Config, rng: np.random.Generator | None = None, limit: int | None = 8) -> list[Config]:
         """Configurations one dimension away: every other value of a categorical dimension (at most
         ``limit``, a random subset, when it has more), a step either way of an integer, a few

@@ -226,7 +226,9 @@ class PredictorStrategy(Strategy):
             idx = self.rng.choice(len(self.candidates), min(self.pool_size, len(self.candidates)), replace=False)
             pool = [self.candidates[i] for i in idx]
         else:
-            pool = [self.space.sample(self.rng) for _ in range(self.pool_size)]
+            many = getattr(self.space, "sample_many", None)
+            pool = many(self.rng, self.pool_size) if many is not None else \
+                [self.space.sample(self.rng) for _ in range(self.pool_size)]
         front, _ = self._told_front()
         if front and self.n_mutants > 0:
             cand_set = set(self.candidates) if self.candidates is not None else None
