@@ -336,13 +336,24 @@ def nondominated_boxes(front, reference, lower) -> tuple[np.ndarray, np.ndarray]
     if len(f):
         f = np.unique(f[pareto_mask(f)], axis=0)
         low = np.minimum(low, f.min(0))
-    lb, ub = _open_boxes(f.tobytes(), len(f), ref.tobytes())
-    lb = np.where(np.isneginf(lb), low, lb)  # every lower edge that is not a front coordinate is ``low``
+    # The boxes depend on the front's order only: computed (and memoised) on each coordinate's rank
+    # among the front's values (the reference ranks last), then read back as the values themselves.
+    # A search normalises one told front differently for every candidate batch; its ranks stay.
+    levels = [np.unique(f[:, j], return_inverse=True) for j in range(m)]
+    ranks = np.column_stack([inv.reshape(-1) for _, inv in levels]).astype(float) if len(f) else np.empty((0, m))
+    top = np.array([len(v) for v, _ in levels], dtype=float)
+    rlb, rub = _open_boxes(ranks.tobytes(), len(f), top.tobytes())
+    values = [np.append(v, ref[j]) for j, (v, _) in enumerate(levels)]
+    lb, ub = np.empty(rlb.shape), np.empty(rub.shape)
+    for j in range(m):
+        below = np.isneginf(rlb[:, j])  # every lower edge that is not a front coordinate is ``low``
+        lb[:, j] = np.where(below, low[j], values[j][np.where(below, 0, rlb[:, j]).astype(int)])
+        ub[:, j] = values[j][rub[:, j].astype(int)]
     keep = np.all(ub > lb, axis=1)
     return lb[keep], ub[keep]
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)
 def _open_boxes(front: bytes, n: int, reference: bytes) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_boxes` unbounded below, memoised: a search asks for the same front's boxes for every
     candidate batch until a result is told (the lower bound, which varies, is put in afterwards)."""

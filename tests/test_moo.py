@@ -260,6 +260,26 @@ def test_nondominated_boxes_of_one_front_with_other_lower_bounds_each_tile_their
         lb[:] = 0.0  # what a caller does with its arrays does not reach the next call
 
 
+def test_nondominated_boxes_of_a_rescaled_front_are_its_own_values():
+    """Boxes are memoised by the front's order: a front normalised another way (as a search does for
+    every candidate batch) reuses them, and every edge is still that front's own value, bit for bit."""
+    rng = np.random.default_rng(3)
+    raw = np.round(rng.random((12, 3)) * 6) / 6  # ties
+    raw = raw[moo.pareto_mask(raw)]
+    ref = np.full(3, 1.1)
+    hits = moo._open_boxes.cache_info().hits
+    for scale in (1.0, 0.7, 0.9):
+        front = (raw - 0.05) * scale
+        lb, ub = moo.nondominated_boxes(front, ref, np.full(3, -1.0))
+        direct_lb, direct_ub = moo._boxes(np.unique(front, axis=0), np.full(3, -np.inf), ref)
+        direct_lb = np.where(np.isneginf(direct_lb), np.minimum(-1.0, front.min(0)), direct_lb)
+        keep = np.all(direct_ub > direct_lb, axis=1)
+        np.testing.assert_array_equal(lb, direct_lb[keep])
+        np.testing.assert_array_equal(ub, direct_ub[keep])
+        assert set(np.unique(ub)) <= set(front.ravel()) | {1.1}
+    assert moo._open_boxes.cache_info().hits == hits + 2  # computed once for the three scales
+
+
 @pytest.mark.parametrize("m", [1, 3, 4])
 def test_hypervolume_improvement_beyond_two_objectives_is_exact(m):
     rng = np.random.default_rng(10 + m)
