@@ -15,7 +15,7 @@ import pytest
 import torch.nn as nn
 
 from raynas.errors import InvalidConfigError
-from raynas.spaces import Categorical, Integer, ParamSpace
+from raynas.spaces import Categorical, Fixed, Integer, ParamSpace
 from raynas.strategies import Moves, Warmup
 from searchers import AgingEvolutionSearch, OptunaStrategySearch, RandomSearch, Repeater, ZeroCostSearch
 from searchers.predictor import PredictorSearch
@@ -379,6 +379,10 @@ def test_items_are_searched_position_by_position_in_a_raynas_space():
     space = ParamSpace({"stages": Items([Items([Categorical([4, 8]), 3], tuple), {"w": Integer(1, 2)}]), "lr": 0.1})
     assert space.names == ["stages/0/0", "stages/1/w"]
     assert space.to_config((1, 2)) == {"stages": [(8, 3), {"w": 2}], "lr": 0.1}
+    fixed = ParamSpace({"w": Categorical([1, 2]), "sizes": Fixed([1, 2])})
+    cfg = fixed.to_config((0,))
+    cfg["sizes"].append(3)  # a trial changing its config leaves the space's fixed value alone
+    assert fixed.to_config((0,)) == {"w": 1, "sizes": [1, 2]}
     assert space.from_config({"stages": [(8, 3), {"w": 2}]}) == (1, 2)
     assert space.from_config({"stages/0/0": 4, "stages/1/w": 1}) == (0, 1)  # flat, as Tune's result columns
     assert ParamSpace(space.param_space()).to_config((1, 2)) == space.to_config((1, 2))

@@ -552,7 +552,7 @@ class ParamSpace:
     def to_config(self, arch: Config) -> dict[str, Any]:
         """The nested config (dimension values and constants) that Tune and ``model_fn`` receive."""
         arch = self.validate(arch)
-        flat = dict(self.constants)
+        flat = {k: v if _immutable(v) else copy.deepcopy(v) for k, v in self.constants.items()}  # each its own copy
         flat.update({d.name: d.value(e) for d, e in zip(self._dims, arch)})
         return _as_sequences(unflatten(flat), self._sequences) if self._sequences else unflatten(flat)
 
