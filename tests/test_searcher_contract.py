@@ -406,6 +406,27 @@ def stages_trainable(config: dict) -> None:
     tune.report({"accuracy": 50 + 10 * math.log(size), "latency_ms": 0.01 * size})
 
 
+@pytest.mark.parametrize("cls", [ZeroCostSearch, PredictorSearch, AgingEvolutionSearch, RandomSearch,
+                                 OptunaStrategySearch])
+def test_every_searcher_searches_a_list_of_domains(cls):
+    from ray import tune
+
+    ps = {"widths": [tune.choice([4, 8]), tune.choice([8, 16])], "kernel": tune.choice([3, 5]),
+          "lr": tune.loguniform(1e-3, 1e-1)}
+    kw = {**SMALL_ZC, "proxy_workers": 0} if cls is ZeroCostSearch else {}
+    if cls in (ZeroCostSearch, PredictorSearch):
+        kw.update(model_fn=build_stages, example_inputs=(1, 12, 12))
+    s = cls(ps, METRIC, MODE, seed=2, **kw)
+    seen = []
+    for i in range(8):
+        cfg = s.suggest(f"t{i}")
+        assert type(cfg["widths"]) is list and cfg["widths"][0] in (4, 8) and cfg["widths"][1] in (8, 16)
+        seen.append(s.space.from_config(cfg))
+        size = sum(cfg["widths"]) * cfg["kernel"] ** 2
+        s.on_trial_complete(f"t{i}", {"accuracy": 50 + 10 * math.log(size), "latency_ms": 0.01 * size})
+    assert len(set(seen)) == 8 and len(s.strategy.history) == 8
+
+
 def test_a_list_of_domains_reaches_the_trainable_resolved_through_tune(ray_local, tmp_path):
     from ray import tune
 
