@@ -397,8 +397,8 @@ def _named(dim, name: str):
 
 def flatten(spec: Mapping, prefix: str = "", *, strict: bool = True) -> dict[str, Any]:
     """Nested dicts (and :class:`Items`, entry ``i`` under ``"a/i"``) as one dict with ``"a/b"`` keys
-    (the config paths). ``strict`` refuses keys
-    that are not strings or hold ``/`` (as a ``param_space`` must); a config may already be flat."""
+    (the config paths). ``strict`` refuses keys that are not strings or hold ``/`` (as a
+    ``param_space`` must); a config may already be flat."""
     out: dict[str, Any] = {}
     for k, v in spec.items():
         if strict and (not isinstance(k, str) or SEP in k):
