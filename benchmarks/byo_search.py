@@ -26,6 +26,8 @@ there, so an interrupted benchmark continues. ``--report`` prints the tables fro
                                                                 # a ZeroCostSearch setting beside the rest
     python benchmarks/byo_search.py --methods p2 --variant p2='{"searcher": "predictor", "refine": 2}'
                                                                 # a PredictorSearch setting
+    python benchmarks/byo_search.py --methods f10 --variant f10='{"searcher": "predictor", "forest": {"n_estimators": 10}}'
+                                                                # its forest with other settings
 """
 
 from __future__ import annotations
@@ -95,6 +97,11 @@ def make_searcher(method: str, metric, mode, seed: int):
     settings = dict(VARIANTS.get(method, {}))
     if settings.pop("searcher", None) == "predictor":  # a PredictorSearch setting: {"searcher": "predictor", ...}
         from searchers.predictor import PredictorSearch
+
+        if "forest" in settings:  # {"forest": {"n_estimators": 10}}: the default regressor with other settings
+            from raynas.predictors import ForestPredictor
+
+            settings["regressor"] = ForestPredictor(**settings.pop("forest"))
 
         return timed(PredictorSearch)(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14),
                                       seed=seed, **settings)

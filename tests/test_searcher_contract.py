@@ -209,6 +209,17 @@ def test_predictor_search_with_inputs_of_the_wrong_shape_stops_at_its_first_netw
         _ask_and_tell(s, 1)
 
 
+def test_a_forest_given_as_regressor_reads_its_spread_from_its_trees_not_bootstrap_copies():
+    from raynas.predictors import ForestPredictor, TreePredictor
+
+    def models(regressor):
+        s = PredictorSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 28, 28),
+                            regressor=regressor, seed=0)
+        return s.strategy.models
+
+    assert [m.n_boot for m in models(ForestPredictor(n_estimators=10))] == [1, 1]
+    assert [m.n_boot for m in models(TreePredictor(max_iter=5))] == [5, 5]
+
 @pytest.mark.parametrize("option, match", [("proxy", "unknown option 'proxy' .did you mean 'proxies'"),
                                            ("pool", "unknown option 'pool' .did you mean 'pool_size'"),
                                            ("zzz", "unknown option 'zzz'$")])

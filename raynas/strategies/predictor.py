@@ -291,14 +291,15 @@ def default_models(space, objectives: Sequence, scores, regressor=None, min_fit:
     estimate (proxies for quality, cost proxies for costs; none for ``other``).
 
     The default regressor is a :class:`raynas.predictors.ForestPredictor` (its trees give the
-    spread from one fit; ``n_boot`` 1). Another regressor (e.g. ``TreePredictor()``, gradient
-    boosting) gets ``n_boot`` bootstrap refits (default 5) for its spread: seconds per suggestion
-    where the forest takes tens of milliseconds."""
+    spread from one fit; ``n_boot`` 1, as for any regressor with ``predict_members``). Another
+    regressor (e.g. ``TreePredictor()``, gradient boosting) gets ``n_boot`` bootstrap refits
+    (default 5) for its spread: seconds per suggestion where the forest takes tens of milliseconds."""
     from raynas.predictors import ForestPredictor
 
     if regressor is None:
-        regressor, n_boot = ForestPredictor(), 1 if n_boot is None else n_boot
-    n_boot = 5 if n_boot is None else n_boot
+        regressor = ForestPredictor()
+    if n_boot is None:
+        n_boot = 1 if hasattr(regressor, "predict_members") else 5
 
     checked = []
 
