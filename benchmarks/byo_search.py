@@ -26,8 +26,8 @@ there, so an interrupted benchmark continues. ``--report`` prints the tables fro
                                                                 # a ZeroCostSearch setting beside the rest
     python benchmarks/byo_search.py --methods p2 --variant p2='{"searcher": "predictor", "refine": 2}'
                                                                 # a PredictorSearch setting
-    python benchmarks/byo_search.py --methods f10 --variant f10='{"searcher": "predictor", "forest": {"n_estimators": 10}}'
-                                                                # its forest with other settings
+    python benchmarks/byo_search.py --methods f10 \
+        --variant f10='{"searcher": "predictor", "forest": {"n_estimators": 10}}'   # its forest's settings
 """
 
 from __future__ import annotations
@@ -153,8 +153,11 @@ def run_one(method: str, n_obj: int, seed: int, trials: int, concurrency: int) -
         rows.append({"end": m.get("timestamp", 0) + m.get("time_total_s", 0),
                      "values": [m.get(k, float("nan")) for k in metric], "config": r.config})
     rows.sort(key=lambda x: x["end"])  # completion order: the order the searcher learned them
-    return {"method": method, "n_obj": n_obj, "seed": seed, "trials": len(rows), "wall_s": wall,
-            "searcher_s": searcher.searcher_seconds, "values": [r["values"] for r in rows]}
+    out = {"method": method, "n_obj": n_obj, "seed": seed, "trials": len(rows), "wall_s": wall,
+           "searcher_s": searcher.searcher_seconds, "values": [r["values"] for r in rows]}
+    if method in VARIANTS:  # so a report from the file alone names the setting
+        out["settings"] = VARIANTS[method]
+    return out
 
 
 def done_runs(path: Path) -> list[dict]:
@@ -211,8 +214,9 @@ def hv_table(runs: list[dict]) -> tuple[str, dict]:
             wall = np.median([r["wall_s"] for r in runs_m])
             sec = np.median([r["searcher_s"] for r in runs_m])
             r_med = np.median(reach) if reach else np.nan
-            which = "PredictorSearch" if VARIANTS.get(m, {}).get("searcher") == "predictor" else "ZeroCostSearch"
-            label = LABELS.get(m) or f"raynas {which}, variant {m}: {json.dumps(VARIANTS.get(m, '?'))}"
+            settings = VARIANTS.get(m) or next((r["settings"] for r in runs_m if "settings" in r), None)
+            which = "PredictorSearch" if (settings or {}).get("searcher") == "predictor" else "ZeroCostSearch"
+            label = LABELS.get(m) or f"raynas {which}, variant {m}: {json.dumps(settings or '?')}"
             out.append(f"| {label} | {len(runs_m)} | " + " | ".join(f"{np.median(hv[b]):.3f}" for b in BUDGETS)
                        + f" | {'>80' if not np.isfinite(r_med) else f'{r_med:.0f}'} | {wall:.0f} | "
                        f"{sec:.1f} ({100 * sec / wall:.1f}%) |")
