@@ -10,11 +10,11 @@ per proxy. Here one forward pass of the batch in train mode serves every data-de
 * forward hooks on ``nn.ReLU`` modules build NASWOT's kernel during that same forward.
 
 Synflow's data-free pass needs BatchNorm switched off, |W| and float64: it runs the model's own
-modules on new float64 tensors put in the modules' parameter slots for the pass and taken out
-after, so the caller's parameters are never touched (a deep copy only when a layer's weight is computed, e.g. by a parametrization).
-After the shared pass the model is restored exactly: BatchNorm running statistics, train/eval mode
-and ``requires_grad`` flags; no hook is left behind and no ``.grad`` is written (gradients come
-from ``torch.autograd.grad``).
+modules on new float64 tensors put in the modules' parameter slots for the pass and taken out after,
+so the caller's parameters are never touched (a deep copy only when a layer's weight is computed,
+e.g. by a parametrization). After the shared pass the model is restored exactly: BatchNorm running
+statistics, train/eval mode and ``requires_grad`` flags; no hook is left behind and no ``.grad`` is
+written (gradients come from ``torch.autograd.grad``).
 """
 
 from __future__ import annotations

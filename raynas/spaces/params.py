@@ -696,7 +696,8 @@ class ParamSpace:
                 block = np.zeros((n, len(d.values)), dtype=np.float32)
                 block[rows, np.fromiter((a[i] for a in archs), dtype=np.int64, count=n)] = 1.0
             else:
-                block = np.fromiter((d.unit(a[i]) for a in archs), dtype=np.float64, count=n).astype(np.float32)[:, None]
+                units = np.fromiter((d.unit(a[i]) for a in archs), dtype=np.float64, count=n)
+                block = units.astype(np.float32)[:, None]
             blocks.append(block)
         return np.hstack(blocks) if blocks else np.zeros((n, 0), dtype=np.float32)
 
@@ -872,4 +873,5 @@ def space_size(space) -> float:
         return math.inf
 
 
-__all__ = ["Categorical", "Integer", "Float", "Fixed", "Items", "ParamSpace", "flatten", "unflatten", "space_size", "Config"]
+__all__ = ["Categorical", "Integer", "Float", "Fixed", "Items", "ParamSpace", "flatten", "unflatten", "space_size",
+           "Config"]
