@@ -66,8 +66,9 @@ def _methods(runs) -> list[str]:
     return [*METHODS, *sorted({r["method"] for r in runs} - set(METHODS))]
 
 
-def _label(m: str) -> str:
-    return LABELS.get(m) or f"raynas ZeroCostStrategy, variant {m}: {json.dumps(VARIANTS.get(m, '?'))}"
+def _label(m: str, runs=()) -> str:
+    settings = VARIANTS.get(m) or next((r["settings"] for r in runs if r.get("settings")), "?")
+    return LABELS.get(m) or f"raynas ZeroCostStrategy, variant {m}: {json.dumps(settings)}"
 
 
 def seconds_per_network(space, n: int = 8) -> float:
@@ -115,7 +116,8 @@ def run_one(bench, method: str, device: str, seed: int, workers: int, budget: in
             "ask_ms_p50": 1000 * float(np.median(sim.ask_s)), "ask_ms_p99": 1000 * float(np.percentile(sim.ask_s, 99)),
             "driver_s": float(sum(sim.ask_s) + sum(sim.tell_s)), "scoring_s": sim.scoring_s,
             "networks_scored": view.evaluations if view else 0, "makespan": sim.makespan,
-            "distinct": len(set(sim.archs())), "wall_s": time.perf_counter() - t0}
+            "distinct": len(set(sim.archs())), "wall_s": time.perf_counter() - t0,
+            **({"settings": VARIANTS[method]} if method in VARIANTS else {})}  # a report from the file names it
 
 
 def reach(values, level: float, at=None) -> float:
@@ -154,7 +156,7 @@ def report(runs: list[dict]) -> str:
             trials = np.median([reach(r["hv"], .99) for r in rs])
             hours = np.median([reach(r["hv"], .99, r["end"]) for r in rs]) / 3600
             hv50 = np.median([r["hv"][min(50, len(r["hv"])) - 1] for r in rs])
-            out.append(f"| {w} | {_label(m)} | {len(rs)} | {_fmt(trials)} | "
+            out.append(f"| {w} | {_label(m, rs)} | {len(rs)} | {_fmt(trials)} | "
                        f"{hours:.1f} | {hv50:.3f} | {np.median([r['ask_ms_p99'] for r in rs]):.1f} | "
                        f"{np.median([r['driver_s'] for r in rs]):.1f} | {np.median([r['scoring_s'] for r in rs]):.1f} |")
     out += ["", "HV against simulated time: budgets 1/4, 1/2 and 1x of the time raynas needs to reach 99% at "
@@ -180,7 +182,7 @@ def report(runs: list[dict]) -> str:
                     ahead += all(hv_at_time(zc[k], f * budget[k]) >= hv_at_time(r, f * budget[k]) - 1e-12
                                  for f in (0.25, 0.5, 1.0))
             share = f"{ahead}/{len(rs)}" if m != "zc" else "-"
-            out.append(f"| {w} | {_label(m)} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {share} |")
+            out.append(f"| {w} | {_label(m, rs)} | " + " | ".join(f"{c:.3f}" for c in cells) + f" | {share} |")
     return "\n".join(out)
 
 
