@@ -220,6 +220,7 @@ def test_a_forest_given_as_regressor_reads_its_spread_from_its_trees_not_bootstr
     assert [m.n_boot for m in models(ForestPredictor(n_estimators=10))] == [1, 1]
     assert [m.n_boot for m in models(TreePredictor(max_iter=5))] == [5, 5]
 
+
 @pytest.mark.parametrize("option, match", [("proxy", "unknown option 'proxy' .did you mean 'proxies'"),
                                            ("pool", "unknown option 'pool' .did you mean 'pool_size'"),
                                            ("zzz", "unknown option 'zzz'$")])
@@ -390,15 +391,15 @@ def test_items_are_searched_position_by_position_in_a_raynas_space():
     space = ParamSpace({"stages": Items([Items([Categorical([4, 8]), 3], tuple), {"w": Integer(1, 2)}]), "lr": 0.1})
     assert space.names == ["stages/0/0", "stages/1/w"]
     assert space.to_config((1, 2)) == {"stages": [(8, 3), {"w": 2}], "lr": 0.1}
-    fixed = ParamSpace({"w": Categorical([1, 2]), "sizes": Fixed([1, 2])})
-    cfg = fixed.to_config((0,))
-    cfg["sizes"].append(3)  # a trial changing its config leaves the space's fixed value alone
-    assert fixed.to_config((0,)) == {"w": 1, "sizes": [1, 2]}
     assert space.from_config({"stages": [(8, 3), {"w": 2}]}) == (1, 2)
     assert space.from_config({"stages/0/0": 4, "stages/1/w": 1}) == (0, 1)  # flat, as Tune's result columns
     assert ParamSpace(space.param_space()).to_config((1, 2)) == space.to_config((1, 2))
     with pytest.raises(InvalidConfigError, match="kind must be list or tuple, got <class 'set'>"):
         Items([1], set)
+    fixed = ParamSpace({"w": Categorical([1, 2]), "sizes": Fixed([1, 2])})
+    cfg = fixed.to_config((0,))
+    cfg["sizes"].append(3)  # a trial changing its config leaves the space's fixed value alone
+    assert fixed.to_config((0,)) == {"w": 1, "sizes": [1, 2]}
 
 
 def build_stages(config: dict) -> nn.Module:
