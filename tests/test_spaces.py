@@ -112,6 +112,12 @@ def test_onehot_encoding(space):
     assert enc.reshape(6, 5).argmax(1).tolist() == [0, 1, 2, 3, 4, 0]
     archs = [(0, 1, 2, 3, 4, 0), (4, 4, 4, 4, 4, 4)]
     np.testing.assert_array_equal(space.encode_many(archs), np.stack([space.encode_onehot(a) for a in archs]))
+    from raynas.spaces.params import encode_all
+
+    class OnlyEncode:  # a space of the protocol without encode_many
+        encode = staticmethod(space.encode)
+
+    np.testing.assert_array_equal(encode_all(OnlyEncode(), archs), encode_all(space, archs))
 
 
 def test_parameter_count_matches_nas_bench_201(space):

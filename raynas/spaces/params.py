@@ -873,5 +873,12 @@ def space_size(space) -> float:
         return math.inf
 
 
+def encode_all(space, archs: Sequence) -> np.ndarray:
+    """``[n, d]`` encodings of any raynas space's configurations: its ``encode_many`` when it has one
+    (every :class:`ParamSpace`), else its ``encode`` of each, stacked."""
+    many = getattr(space, "encode_many", None)
+    return many(archs) if many is not None else np.stack([space.encode(a) for a in archs])
+
+
 __all__ = ["Categorical", "Integer", "Float", "Fixed", "Items", "ParamSpace", "flatten", "unflatten", "space_size",
-           "Config"]
+           "encode_all", "Config"]

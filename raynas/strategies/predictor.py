@@ -295,6 +295,7 @@ def default_models(space, objectives: Sequence, scores, regressor=None, min_fit:
     regressor (e.g. ``TreePredictor()``, gradient boosting) gets ``n_boot`` bootstrap refits
     (default 5) for its spread: seconds per suggestion where the forest takes tens of milliseconds."""
     from raynas.predictors import ForestPredictor
+    from raynas.spaces.params import encode_all
 
     if regressor is None:
         regressor = ForestPredictor()
@@ -311,8 +312,7 @@ def default_models(space, objectives: Sequence, scores, regressor=None, min_fit:
         return sc
 
     def features(archs):
-        many = getattr(space, "encode_many", None)
-        enc = np.asarray(many(archs) if many is not None else np.stack([space.encode(a) for a in archs]), dtype=float)
+        enc = np.asarray(encode_all(space, archs), dtype=float)
         sc = checked_scores(archs)
         return np.hstack([enc, np.where(np.isfinite(sc), sc, 0.0)])
 

@@ -55,7 +55,7 @@ from raynas.errors import InvalidConfigError
 from raynas.evolution import propose_unseen, unseen
 from raynas.logs import get_logger
 from raynas.objectives import Objective
-from raynas.spaces.params import space_size
+from raynas.spaces.params import encode_all, space_size
 from raynas.strategies.aging import ParentSelector
 from raynas.strategies.base import Arch, Strategy
 from raynas.strategies.parts import (ENGINES, Acquisition, Model, Moves, Warmup, ZeroCostScores, as_part,
@@ -327,7 +327,7 @@ class ZeroCostStrategy(Strategy):
             ok = np.all(np.isfinite(real[:, alive]), axis=1)
             guess = np.full((len(cands), real.shape[1]), np.nan)
             if ok.sum() >= 2:
-                x = np.stack([self.space.encode(a) for a in cands])
+                x = encode_all(self.space, cands)
                 ridge = OnlineRidge(alphas=(0.01, 0.1, 1.0, 10.0)).fit(x[pick][ok], real[ok][:, alive])
                 guess[:, alive] = ridge.predict(x)
             guess[pick] = real
