@@ -295,6 +295,31 @@ def test_lookahead_hands_likely_networks_to_the_background_only_when_it_pays():
     assert queued and all(scores._nk(a) in {scores._nk(n) for n in SMALL.neighbours(first[0])} for a in queued)
 
 
+def test_asks_made_while_warmup_scores_arrive_count_towards_its_size():
+    """The warm-up's spread picks, once its scores are in, are its size less the asks already made
+    from the scores that had arrived."""
+    from raynas.strategies import ZeroCostStrategy
+    from raynas.strategies.parts import Warmup
+
+    class Gate(Recorder):  # computes the chunks once opened
+        opened = False
+
+        def done(self, handles):
+            return [(h, scores._compute(self.chunks[h], here=True)) for h in handles] if self.opened else []
+
+    strategy = ZeroCostStrategy(SMALL, ["params"], ["params"], warmup=Warmup(20, 4, networks=None), seed=0)
+    scores = strategy.scores._sources()[0].table
+    scores.executor, scores.inline_s = Gate(), 1e-9
+    early = [strategy.ask() for _ in range(3)]
+    assert strategy._queue is None and len(set(early)) == 3  # the scores are not in: interim asks
+    scores.executor.opened = True
+    strategy.ask()
+    assert strategy._queue == [] and strategy._interim_asks == 3  # 4 - 3 = 1 spread pick, now asked
+    restored = ZeroCostStrategy(SMALL, ["params"], ["params"], warmup=Warmup(20, 4, networks=None), seed=0)
+    restored.load_state_dict(strategy.state_dict())
+    assert restored._interim_asks == 3 and restored.ask() == strategy.ask()
+
+
 def test_scoring_place_is_checked():
     from raynas.errors import InvalidConfigError
 

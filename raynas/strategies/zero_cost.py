@@ -13,7 +13,8 @@ dimensions, a user's own ``model_fn``):
   FLOPs and params are additive in the encoding, Spearman .995; path_params .90, synflow .89).
   When the scorer computes in the background (``searchers.ZeroCostSearch`` with Ray tasks), the
   first asks do not wait: they come from the candidates scored so far (random ones before any score
-  arrived), and the warm-up proper starts once all are scored.
+  arrived), and the warm-up proper starts once all are scored, with as many asks fewer as were
+  made meanwhile.
 * **Move proposal** (:class:`~raynas.strategies.parts.Moves`): instead of one random mutation of
   a parent (aging-evolution tournament), score the parent's one-dimension mutants and propose the
   best (:class:`~raynas.strategies.parts.Acquisition`: expected hypervolume improvement over the
@@ -181,6 +182,7 @@ class ZeroCostStrategy(Strategy):
         self._candidates: list[Arch] | None = None  # the warm-up's, while their scores are computed
         self._scored: np.ndarray | None = None  # which of them are scored on their networks
         self._interim_order = None  # (candidates ready, their spread order) while scores arrive
+        self._interim_asks = 0  # asks made while the warm-up's scores arrived: they count towards its size
         self._model = None
         self._rows: list[np.ndarray] = []  # features of the told configurations, in tell order
         self._encodings: dict[Arch, np.ndarray] = {}
@@ -453,8 +455,9 @@ class ZeroCostStrategy(Strategy):
             if self._candidates is not None:
                 plan = self._warmup_plan()
                 if plan is None:
+                    self._interim_asks += 1
                     return self._interim()
-                self._queue = plan
+                self._queue = plan[:max(0, len(plan) - self._interim_asks)]
         while self._queue:
             a = self._queue.pop(0)
             if not self.seen(a):
@@ -513,9 +516,9 @@ class ZeroCostStrategy(Strategy):
         from raynas.strategies.scorers import key_text
 
         state = {"queue": None if self._queue is None else [list(a) for a in self._queue],
-
                  "candidates": None if self._candidates is None else [key_text(a) for a in self._candidates],
-                 "scored": None if self._scored is None else [bool(v) for v in self._scored]}
+                 "scored": None if self._scored is None else [bool(v) for v in self._scored],
+                 "interim_asks": self._interim_asks}
         if isinstance(self._model, ArchGP):  # its hyperparameter schedule cannot be replayed from the history
             state["surrogate"] = self._model.state_dict()
         if isinstance(self.engine, Strategy):
@@ -529,6 +532,7 @@ class ZeroCostStrategy(Strategy):
         cands = state.get("candidates")
         self._candidates = None if cands is None else [parse_key(a) for a in cands]
         self._scored = None if state.get("scored") is None else np.asarray(state["scored"], dtype=bool)
+        self._interim_asks = int(state.get("interim_asks", 0))
         if self._candidates is not None:
             self.scores.prefetch([c for c, s in zip(self._candidates, self._scored) if s])
         if "surrogate" in state:
