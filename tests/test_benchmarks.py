@@ -115,3 +115,25 @@ def test_hypernet_benchmark_holds_out_whole_device_families(bench):
     # the earlier protocol allows it
     split = script.choose_split(cols, "1080ti_32,raspi4", "1080ti_1,pixel3", holdout="device")
     assert split.test == ["1080ti_32", "raspi4"] and not split.dropped
+
+
+def test_asha_benchmark_scores_complete_trials_in_one_box_per_seed():
+    """Only complete trials count, normalised over every method's complete trials of that seed; a
+    raynas run is ahead when its HV after its last trial is at least the best Optuna sampler's."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "asha_search.py"
+    spec = importlib.util.spec_from_file_location("asha_search_bench", path)
+    asha = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(asha)
+    nan = float("nan")
+    runs = [{"method": "zc", "seed": 0, "wall_s": 10.0, "searcher_s": 1.0, "complete": 2,
+             "values": [[nan, nan], [99.0, 1.0], [98.0, 0.5]]},  # a stopped trial, then the whole front
+            {"method": "gp", "seed": 0, "wall_s": 10.0, "searcher_s": 2.0, "complete": 2,
+             "values": [[99.0, 2.0], [90.0, 3.0], [nan, nan]]}]
+    rows = {line.split(" | ")[0].strip("| "): line.split(" | ") for line in asha.hv_table(runs).splitlines()[2:]}
+    zc, gp = rows["raynas ZeroCostSearch"], rows["Optuna GP"]
+    assert zc[3] == "1.000" and zc[4] == "1/1" and zc[5] == "2"  # HV@40 (its last trial), ahead, complete
+    assert 0 < float(gp[3]) < 1 and gp[4] == "-"
+    assert zc[2] == "1.000"  # HV@20: fewer trials than the budget -> its last
