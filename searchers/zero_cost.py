@@ -39,7 +39,7 @@ from raynas.objectives import Objective
 from raynas.strategies import OptunaStrategy, Strategy, ZeroCostStrategy
 from raynas.strategies.optuna import SAMPLERS
 from raynas.strategies.parts import ENGINES, Acquisition, Model, Moves, Warmup
-from raynas.strategies.scorers import LOG_PROXIES, ProxyScores
+from raynas.strategies.scorers import LOG_PROXIES, DeviceScorer, ProxyScores
 from raynas.strategies.zero_cost import default_cost
 from searchers.strategy_searcher import StrategySearcher
 
@@ -223,7 +223,8 @@ class ZeroCostSearch(StrategySearcher):
             metrics, all are features of the learned model (default: path_params and synflow,
             both data-free).
         cost: estimate of the cost metrics: a proxy name (``flops``, ``params``), a
-            :mod:`raynas.hardware` device (``LocalDevice()`` times each network on this machine, once)
+            :mod:`raynas.hardware` device (``LocalDevice()`` times each network on this machine, once;
+            in a background thread when timing them on the driver would take more than 2 s)
             or a scorer for all, or ``{metric: any of those}`` (e.g. a latency predictor's ``predict``
             as ``Arch -> float``).
         engine: ``"evolution"`` (aging evolution), ``"random"``, an Optuna sampler name or a Strategy.
@@ -232,7 +233,8 @@ class ZeroCostSearch(StrategySearcher):
             ``example_inputs`` when it is a batch, else a stand-in batch of that shape.
         proxy_cache_dir: keep proxy values in a CSV there (shared between searches).
         proxy_workers: chunks of scores computed in the background at a time (0: on the driver,
-            which then blocks the first suggestion); outside a Ray session they are computed on the driver.
+            which then blocks the first suggestion, as do a ``LocalDevice`` cost's timings); outside a
+            Ray session they are computed on the driver.
         proxy_where: where background scores are computed: ``"auto"`` (a thread of the driver on a
             one-node cluster, Ray tasks spread over the nodes of a larger one), ``"thread"`` or
             ``"ray"`` (:class:`RayScoring`).
@@ -285,9 +287,10 @@ class ZeroCostSearch(StrategySearcher):
             names += [default_cost(o) for o in costs]
         if not names:  # every estimate is the caller's own scorer
             self.scores = None
-            return ZeroCostStrategy(space, s["proxies"], cost, objectives=objectives, model=s["model"],
-                                    warmup=s["warmup"], moves=s["moves"], acquisition=s["acquisition"],
-                                    engine=make_engine(s["engine"], space, s["seed"], len(objectives)), seed=s["seed"])
+            return self._devices_aside(ZeroCostStrategy(
+                space, s["proxies"], cost, objectives=objectives, model=s["model"], warmup=s["warmup"],
+                moves=s["moves"], acquisition=s["acquisition"],
+                engine=make_engine(s["engine"], space, s["seed"], len(objectives)), seed=s["seed"]))
         scores = ProxyScores(space, list(dict.fromkeys(names)), batch=s["proxy_batch"], num_classes=s["num_classes"],
                              cache_dir=s["proxy_cache_dir"], data_dir=s["data_dir"], chunk_size=s["proxy_chunk"])
         if s["proxy_workers"]:
@@ -306,9 +309,19 @@ class ZeroCostSearch(StrategySearcher):
             cost_arg = {o.metric: scorer(default_cost(o)) for o in costs}
         else:
             cost_arg = scorer(cost)
-        return ZeroCostStrategy(space, proxies, cost_arg, objectives=objectives, model=s["model"],
-                                warmup=s["warmup"], moves=s["moves"], acquisition=s["acquisition"],
-                                engine=make_engine(s["engine"], space, s["seed"], len(objectives)), seed=s["seed"])
+        return self._devices_aside(ZeroCostStrategy(
+            space, proxies, cost_arg, objectives=objectives, model=s["model"], warmup=s["warmup"], moves=s["moves"],
+            acquisition=s["acquisition"], engine=make_engine(s["engine"], space, s["seed"], len(objectives)),
+            seed=s["seed"]))
+
+    def _devices_aside(self, strategy: ZeroCostStrategy) -> ZeroCostStrategy:
+        """Devices that time networks here do it in a background thread when it would hold up the
+        search for more than 2 s, as the proxies are (unless ``proxy_workers=0``)."""
+        if self._settings["proxy_workers"]:
+            for scorer in strategy.scores.costs:
+                if isinstance(scorer, DeviceScorer):
+                    scorer.inline_s = 2.0
+        return strategy
 
     @property
     def proxy_evaluations(self) -> dict[str, int]:

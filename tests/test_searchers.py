@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from raynas.errors import InvalidConfigError, UnknownNameError
+from raynas.hardware.base import Device
 from raynas.spaces import NB201Space
 from raynas.strategies import ZeroCostStrategy
 from searchers import (AgingEvolutionSearch, OptunaStrategySearch, RandomSearch, ZeroCostSearch,
@@ -318,6 +319,60 @@ def test_asks_made_while_warmup_scores_arrive_count_towards_its_size():
     restored = ZeroCostStrategy(SMALL, ["params"], ["params"], warmup=Warmup(20, 4, networks=None), seed=0)
     restored.load_state_dict(strategy.state_dict())
     assert restored._interim_asks == 3 and restored.ask() == strategy.ask()
+
+
+class SlowDevice(Device):
+    """A device that times a network in ``seconds`` and reports its parameter count as milliseconds."""
+
+    def __init__(self, seconds=0.05):
+        super().__init__("slow")
+        self.seconds, self.calls = seconds, 0
+
+    def measure(self, model, input_shape=None):
+        import time
+        from types import SimpleNamespace
+
+        time.sleep(self.seconds)
+        self.calls += 1
+        return SimpleNamespace(median_ms=float(sum(p.numel() for p in model.parameters())))
+
+    def latency_ms(self, arch, space=None):
+        return self.measure(space.build(arch)).median_ms
+
+
+def test_a_device_cost_is_timed_in_the_background_when_it_would_hold_up_the_search():
+    from raynas.strategies.scorers import DeviceScorer
+
+    archs = list(dict.fromkeys(tuple(SMALL.sample(np.random.default_rng(i))) for i in range(12)))
+    here = DeviceScorer(SlowDevice(0.0), SMALL)  # the default: timed when first needed
+    here.prefetch(archs)
+    truth = here.score_many(archs)
+    assert np.isfinite(truth).all() and not here.background and here.evaluations == len({here.key(a) for a in archs})
+    slow = DeviceScorer(SlowDevice(0.05), SMALL, inline_s=0.01)
+    slow.prefetch(archs)
+    assert slow.background and slow.device.calls == 2  # two timed here, the rest in flight
+    assert not slow.ready(archs).all()
+    assert slow(archs[-1]) == truth[-1]  # needed now: waits for its own timing only
+    pickled = pickle.loads(pickle.dumps(slow))  # background work does not travel
+    assert pickled._futures == {} and pickled._pool is None
+    for _ in range(200):
+        if slow.ready(archs).all():
+            break
+        import time
+
+        time.sleep(0.05)
+    assert slow.ready(archs).all() and np.array_equal(slow.score_many(archs), truth)
+    assert slow.evaluations == here.evaluations and slow.lookahead(archs) == 0  # nothing left to time
+    quick = DeviceScorer(SlowDevice(0.0), SMALL, inline_s=60.0)
+    quick.prefetch(archs)
+    assert not quick.background and not quick._futures and quick.ready(archs).all()
+    s = ZeroCostSearch(SMALL, METRIC, MODE, cost={"latency_ms": SlowDevice()}, seed=0, **ZC_KW)
+    s.set_search_properties(None, None, {})
+    device = next(c for c in s.strategy.scores.costs if isinstance(c, DeviceScorer))
+    assert device.inline_s == 2.0
+    s0 = ZeroCostSearch(SMALL, METRIC, MODE, cost={"latency_ms": SlowDevice()}, seed=0, proxy_workers=0, **ZC_KW)
+    s0.set_search_properties(None, None, {})
+    assert next(c for c in s0.strategy.scores.costs if isinstance(c, DeviceScorer)).inline_s is None
 
 
 def test_scoring_place_is_checked():

@@ -164,14 +164,121 @@ class DeviceScorer(CachedScorer):
         ZeroCostSearch(metric=["accuracy", "latency_ms"], mode=["max", "min"], model_fn=build_model,
                        example_inputs=(1, 28, 28), cost={"latency_ms": LocalDevice()})
 
+    With ``inline_s`` set (``searchers.ZeroCostSearch`` sets 2 s unless ``proxy_workers=0``), a
+    device that times networks here is kept off the search's critical path as the zero-cost proxies
+    are (:class:`ProxyScores`): :meth:`prefetch` times two networks at once and, when the rest would
+    take more than ``inline_s`` seconds, times them in a background thread (one network at a time,
+    shown as progress); :meth:`ready` says which are in, and a network needed at once waits for its
+    own timing only. ``None`` (the default): every network is timed when first needed.
+
     ``evaluations`` counts networks timed (or looked up), the cost budget a search spent.
     """
 
-    def __init__(self, device, space):
+    def __init__(self, device, space, inline_s: float | None = None):
         super().__init__(self._latency, f"latency on {device.name}", key=functools.partial(network_key, space))
         self.device = device
         self.space = space
+        self.inline_s = inline_s
         self._warned = False
+        self._pool = None  # one background thread, started when timing would hold up the search
+        self._futures: dict = {}  # network key -> its timing in flight
+        self._progress = None
+        self._measured = self._quick = False
+
+    @property
+    def timed(self) -> bool:
+        """Whether the device times networks here (a ``LocalDevice``), rather than looking them up."""
+        return getattr(self.device, "measure", None) is not None
+
+    def prefetch(self, archs: Iterable[Sequence]) -> None:
+        """Time the networks of ``archs`` not timed yet: here if they are quick (two are timed to
+        tell), else in the background thread."""
+        todo = self._untimed(archs)
+        if not todo:
+            return
+        if not self.timed or self.inline_s is None or (self.inline_s > 0 and len(todo) < 3):
+            self.score_many(todo)
+            return
+        if self.inline_s <= 0:
+            self._measured = True
+            self._submit(todo)
+            return
+        seconds = []
+        for a in todo[:2]:
+            t0 = time.perf_counter()
+            self(a)
+            seconds.append(time.perf_counter() - t0)
+        self._measured = True
+        if min(seconds) * len(todo[2:]) <= self.inline_s:
+            self._quick = True
+            self.score_many(todo[2:])
+        else:
+            self._submit(todo[2:])
+
+    def _untimed(self, archs) -> list:
+        out: dict = {}
+        for a in archs:
+            a = _key(a)
+            k = self.key(a)
+            if k not in self.cache and k not in self._futures and k not in out:
+                out[k] = a
+        return list(out.values())
+
+    def _submit(self, todo: list) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from raynas.logs import Progress
+
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raynas-device")
+        if self._progress is None or self._progress._closed:
+            self._progress = Progress(len(todo), f"timing {len(todo)} networks on {self.device.name} in the background",
+                                      unit="networks")
+        else:
+            self._progress.total = (self._progress.total or 0) + len(todo)
+        for a in todo:
+            self._futures[self.key(a)] = self._pool.submit(self._latency, a)
+
+    @property
+    def background(self) -> bool:
+        """Whether networks needed later are timed in the background (measured too slow to time here)."""
+        return self._measured and not self._quick
+
+    def lookahead(self, archs: Iterable[Sequence], limit: int = 64) -> int:
+        """Queue up to ``limit`` networks likely needed soon for background timing (only when
+        timing runs in the background). Returns how many were queued."""
+        if not self.background:
+            return 0
+        todo = self._untimed(archs)[:max(0, int(limit))]
+        if todo:
+            self._submit(todo)
+        return len(todo)
+
+    def ready(self, archs: Iterable[Sequence]) -> np.ndarray:
+        """Which of ``archs`` are timed (collecting finished background timings; times nothing)."""
+        self._collect()
+        return np.array([self.key(_key(a)) in self.cache for a in archs], dtype=bool)
+
+    def _collect(self, only=None) -> None:
+        for k in [k for k, f in self._futures.items() if f.done() or k == only]:
+            self.cache[k] = float(self._futures.pop(k).result())
+            self.evaluations += 1
+            if self._progress is not None:
+                self._progress.update(1)
+                if self._progress.total is not None and self._progress.n >= self._progress.total:
+                    self._progress.close()
+
+    def __call__(self, arch: Sequence[int]) -> float:
+        if self._futures:
+            k = self.key(_key(arch))
+            if k in self._futures:
+                self._collect(only=k)  # needed now: wait for its own timing
+        return super().__call__(arch)
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_pool"], state["_futures"], state["_progress"] = None, {}, None  # background work does not travel
+        return state
 
     def _latency(self, arch: tuple) -> float:
         measure = getattr(self.device, "measure", None)
