@@ -39,8 +39,8 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.byo_search import TimedMixin, done_runs  # noqa: E402
-from benchmarks.variants import add_variant_option, parse_variants  # noqa: E402
+from benchmarks.byo_search import done_runs, timed  # noqa: E402
+from benchmarks.variants import add_run_options, parse_variants  # noqa: E402
 
 METHODS = ("zc", "gp", "tpe")
 LABELS = {"zc": "raynas ZeroCostSearch", "gp": "Optuna GP", "tpe": "Optuna TPE (multivariate)",
@@ -49,14 +49,6 @@ METRIC, MODE = ["accuracy", "latency_ms"], ["max", "min"]
 BUDGETS = (20, 40)
 EPOCHS = 4
 VARIANTS: dict[str, dict] = {}
-
-
-def timed(cls):
-    """A module-level subclass of ``cls`` that adds up its driver-side time (picklable)."""
-    name = "Timed" + cls.__name__
-    if name not in globals():
-        globals()[name] = type(name, (TimedMixin, cls), {"__module__": __name__, "__qualname__": name})
-    return globals()[name]
 
 
 def this_cpu():
@@ -80,12 +72,12 @@ def make_searcher(method: str, space, seed: int):
             settings["model"] = Model(**settings["model"])
         if method == "zc-device":  # latency estimated by timing each network here, not by FLOPs
             settings["cost"] = {"latency_ms": this_cpu()}
-        return timed(ZeroCostSearch)(space, METRIC, MODE, seed=seed, **settings)
+        return timed(ZeroCostSearch, globals())(space, METRIC, MODE, seed=seed, **settings)
     from ray.tune.search.optuna import OptunaSearch
 
     from raynas.strategies.optuna import make_sampler
 
-    return timed(OptunaSearch)(metric=METRIC, mode=MODE, sampler=make_sampler(method, seed))
+    return timed(OptunaSearch, globals())(metric=METRIC, mode=MODE, sampler=make_sampler(method, seed))
 
 
 def run_one(method: str, seed: int, trials: int, concurrency: int) -> dict:
@@ -167,14 +159,8 @@ def hv_table(runs: list[dict]) -> str:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--methods", default=",".join(METHODS))
-    p.add_argument("--trials", type=int, default=max(BUDGETS))
-    p.add_argument("--concurrency", type=int, default=2)
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "asha_search.jsonl"))
-    p.add_argument("--report", action="store_true", help="only print the table from --out")
-    add_variant_option(p, "ZeroCostSearch")
+    add_run_options(p, ",".join(METHODS), max(BUDGETS), str(ROOT / "benchmarks" / "out" / "asha_search.jsonl"),
+                    what="table")
     args = p.parse_args(argv)
     VARIANTS.update(parse_variants(args.variant, p))
     out = Path(args.out)

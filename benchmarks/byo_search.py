@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.variants import add_variant_option, parse_variants  # noqa: E402
+from benchmarks.variants import add_run_options, parse_variants  # noqa: E402
 
 METHODS = ("zc", "zc-driver", "zc-ray", "zc-device", "predictor", "tpe", "gp", "random")
 LABELS = {"zc": "raynas ZeroCostSearch", "zc-driver": "raynas ZeroCostSearch, scores on the driver (proxy_workers=0)",
@@ -83,12 +83,14 @@ class TimedMixin:
             self.searcher_seconds += time.perf_counter() - t0
 
 
-def timed(cls):
-    """A module-level subclass of ``cls`` with :class:`TimedMixin` (module-level, so pickle finds it)."""
+def timed(cls, namespace: dict | None = None):
+    """A module-level subclass of ``cls`` with :class:`TimedMixin`, kept in ``namespace`` (a module's
+    ``globals()``; default this module's) so that pickle finds it."""
+    namespace = globals() if namespace is None else namespace
     name = "Timed" + cls.__name__
-    if name not in globals():
-        globals()[name] = type(name, (TimedMixin, cls), {"__module__": __name__, "__qualname__": name})
-    return globals()[name]
+    if name not in namespace:
+        namespace[name] = type(name, (TimedMixin, cls), {"__module__": namespace["__name__"], "__qualname__": name})
+    return namespace[name]
 
 
 def make_searcher(method: str, metric, mode, seed: int):
@@ -225,15 +227,9 @@ def hv_table(runs: list[dict]) -> tuple[str, dict]:
 
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--first-seed", type=int, default=0)
-    p.add_argument("--methods", default=",".join(m for m in METHODS if m not in ("zc-driver", "zc-ray", "zc-device")))
+    add_run_options(p, ",".join(m for m in METHODS if m not in ("zc-driver", "zc-ray", "zc-device")), max(BUDGETS),
+                    str(ROOT / "benchmarks" / "out" / "byo_runs.jsonl"))
     p.add_argument("--objectives", default="2,3")
-    p.add_argument("--trials", type=int, default=max(BUDGETS))
-    p.add_argument("--concurrency", type=int, default=2)
-    p.add_argument("--out", default=str(ROOT / "benchmarks" / "out" / "byo_runs.jsonl"))
-    p.add_argument("--report", action="store_true", help="only print the tables from --out")
-    add_variant_option(p, "ZeroCostSearch")
     args = p.parse_args(argv)
     VARIANTS.update(parse_variants(args.variant, p))
     out = Path(args.out)

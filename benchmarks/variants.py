@@ -15,6 +15,21 @@ def add_variant_option(parser: argparse.ArgumentParser, what: str = "ZeroCostStr
                         help=f"a {what} setting run as method NAME (keyword arguments as a JSON object; repeatable)")
 
 
+def add_run_options(parser: argparse.ArgumentParser, methods: str, trials: int, out: str, what: str = "tables",
+                    concurrency: int = 2) -> None:
+    """The options of the benchmarks that run searches through Tune and append each run to ``--out``
+    (``byo_search.py``, ``asha_search.py``): seeds, methods, budget, concurrency, output, ``--report``,
+    ``--variant``."""
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0)
+    parser.add_argument("--methods", default=methods)
+    parser.add_argument("--trials", type=int, default=trials)
+    parser.add_argument("--concurrency", type=int, default=concurrency)
+    parser.add_argument("--out", default=out)
+    parser.add_argument("--report", action="store_true", help=f"only print the {what} from --out")
+    add_variant_option(parser, "ZeroCostSearch")
+
+
 def parse_variants(specs, parser: argparse.ArgumentParser | None = None) -> dict[str, dict]:
     """``{NAME: keyword arguments}`` from ``NAME={json}`` specs; a malformed one is an error naming it."""
     out: dict[str, dict] = {}
