@@ -168,8 +168,9 @@ class DeviceScorer(CachedScorer):
     device that times networks here is kept off the search's critical path as the zero-cost proxies
     are (:class:`ProxyScores`): :meth:`prefetch` times two networks at once and, when the rest would
     take more than ``inline_s`` seconds, times them in a background thread (one network at a time,
-    shown as progress); :meth:`ready` says which are in, and a network needed at once waits for its
-    own timing only. ``None`` (the default): every network is timed when first needed.
+    shown as progress; a daemon thread, so it never holds up the process's exit); :meth:`ready` says
+    which are in, and a network needed at once is timed then if still queued, else waited for.
+    ``None`` (the default): every network is timed when first needed.
 
     ``evaluations`` counts networks timed (or looked up), the cost budget a search spent.
     """
@@ -180,10 +181,18 @@ class DeviceScorer(CachedScorer):
         self.space = space
         self.inline_s = inline_s
         self._warned = False
-        self._pool = None  # one background thread, started when timing would hold up the search
-        self._futures: dict = {}  # network key -> its timing in flight
-        self._progress = None
+        self._background_state()
         self._measured = self._quick = False
+
+    def _background_state(self) -> None:
+        import collections
+        import threading
+
+        self._todo: collections.deque = collections.deque()  # (arch, future) waiting for the thread
+        self._futures: dict = {}  # network key -> its timing, queued or running
+        self._worker = None  # a daemon thread while there is work: it never holds up the process's exit
+        self._lock = threading.Lock()
+        self._progress = None
 
     @property
     def timed(self) -> bool:
@@ -225,19 +234,37 @@ class DeviceScorer(CachedScorer):
         return list(out.values())
 
     def _submit(self, todo: list) -> None:
-        from concurrent.futures import ThreadPoolExecutor
+        import threading
+        from concurrent.futures import Future
 
         from raynas.logs import Progress
 
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="raynas-device")
         if self._progress is None or self._progress._closed:
             self._progress = Progress(len(todo), f"timing {len(todo)} networks on {self.device.name} in the background",
                                       unit="networks")
         else:
             self._progress.total = (self._progress.total or 0) + len(todo)
-        for a in todo:
-            self._futures[self.key(a)] = self._pool.submit(self._latency, a)
+        with self._lock:
+            for a in todo:
+                future = self._futures[self.key(a)] = Future()
+                self._todo.append((a, future))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._drain, name="raynas-device", daemon=True)
+                self._worker.start()
+
+    def _drain(self) -> None:
+        """The background thread: time the queued networks one at a time, then stop."""
+        while True:
+            with self._lock:
+                if not self._todo:
+                    self._worker = None
+                    return
+                arch, future = self._todo.popleft()
+            if future.set_running_or_notify_cancel():  # one needed at once was timed on the caller's thread
+                try:
+                    future.set_result(self._latency(arch))
+                except BaseException as exc:  # noqa: BLE001 - handed to whoever collects it
+                    future.set_exception(exc)
 
     @property
     def background(self) -> bool:
@@ -260,25 +287,38 @@ class DeviceScorer(CachedScorer):
         return np.array([self.key(_key(a)) in self.cache for a in archs], dtype=bool)
 
     def _collect(self, only=None) -> None:
+        """Keep the finished timings; ``only``: a network needed now -- still queued, it is timed here
+        instead, already running, it is waited for."""
+        if only is not None and self._futures[only].cancel():
+            del self._futures[only]
+            self._advance(1)
         for k in [k for k, f in self._futures.items() if f.done() or k == only]:
             self.cache[k] = float(self._futures.pop(k).result())
             self.evaluations += 1
-            if self._progress is not None:
-                self._progress.update(1)
-                if self._progress.total is not None and self._progress.n >= self._progress.total:
-                    self._progress.close()
+            self._advance(1)
+
+    def _advance(self, n: int) -> None:
+        if self._progress is not None:
+            self._progress.update(n)
+            if self._progress.total is not None and self._progress.n >= self._progress.total:
+                self._progress.close()
 
     def __call__(self, arch: Sequence[int]) -> float:
         if self._futures:
             k = self.key(_key(arch))
             if k in self._futures:
-                self._collect(only=k)  # needed now: wait for its own timing
+                self._collect(only=k)
         return super().__call__(arch)
 
     def __getstate__(self):
         state = self.__dict__.copy()
-        state["_pool"], state["_futures"], state["_progress"] = None, {}, None  # background work does not travel
+        for name in ("_todo", "_futures", "_worker", "_lock", "_progress"):  # background work does not travel
+            del state[name]
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._background_state()
 
     def _latency(self, arch: tuple) -> float:
         measure = getattr(self.device, "measure", None)
