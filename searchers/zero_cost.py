@@ -224,7 +224,7 @@ class ZeroCostSearch(StrategySearcher):
             both data-free).
         cost: estimate of the cost metrics: a proxy name (``flops``, ``params``), a
             :mod:`raynas.hardware` device (``LocalDevice()`` times each network on this machine, once;
-            in a background thread when timing them on the driver would take more than 2 s)
+            the driver times them for up to 2 s, a background thread the rest)
             or a scorer for all, or ``{metric: any of those}`` (e.g. a latency predictor's ``predict``
             as ``Arch -> float``).
         engine: ``"evolution"`` (aging evolution), ``"random"``, an Optuna sampler name or a Strategy.
@@ -315,8 +315,8 @@ class ZeroCostSearch(StrategySearcher):
             seed=s["seed"]))
 
     def _devices_aside(self, strategy: ZeroCostStrategy) -> ZeroCostStrategy:
-        """Devices that time networks here do it in a background thread when it would hold up the
-        search for more than 2 s, as the proxies are (unless ``proxy_workers=0``)."""
+        """Devices that time networks here hold up the search for at most ~2 s: the rest is timed in a
+        background thread, as the proxies are scored (unless ``proxy_workers=0``)."""
         if self._settings["proxy_workers"]:
             for scorer in strategy.scores.costs:
                 if isinstance(scorer, DeviceScorer):

@@ -166,8 +166,8 @@ class DeviceScorer(CachedScorer):
 
     With ``inline_s`` set (``searchers.ZeroCostSearch`` sets 2 s unless ``proxy_workers=0``), a
     device that times networks here is kept off the search's critical path as the zero-cost proxies
-    are (:class:`ProxyScores`): :meth:`prefetch` times two networks at once and, when the rest would
-    take more than ``inline_s`` seconds, times them in a background thread (one network at a time,
+    are (:class:`ProxyScores`): :meth:`prefetch` times networks at once for up to ``inline_s``
+    seconds and the rest in a background thread (one network at a time,
     shown as progress; a daemon thread, so it never holds up the process's exit); :meth:`ready` says
     which are in, and a network needed at once is timed then if still queued, else waited for.
     ``None`` (the default): every network is timed when first needed.
@@ -200,29 +200,27 @@ class DeviceScorer(CachedScorer):
         return getattr(self.device, "measure", None) is not None
 
     def prefetch(self, archs: Iterable[Sequence]) -> None:
-        """Time the networks of ``archs`` not timed yet: here if they are quick (two are timed to
-        tell), else in the background thread."""
+        """Time the networks of ``archs`` not timed yet: here for up to ``inline_s`` seconds, the
+        rest in the background thread."""
         todo = self._untimed(archs)
         if not todo:
             return
-        if not self.timed or self.inline_s is None or (self.inline_s > 0 and len(todo) < 3):
+        if not self.timed or self.inline_s is None:
             self.score_many(todo)
             return
         if self.inline_s <= 0:
             self._measured = True
             self._submit(todo)
             return
-        seconds = []
-        for a in todo[:2]:
-            t0 = time.perf_counter()
-            self(a)
-            seconds.append(time.perf_counter() - t0)
+        start, n = time.perf_counter(), 0
+        while n < len(todo) and time.perf_counter() - start <= self.inline_s:  # networks differ in size:
+            self(todo[n])  # time them here while the budget lasts rather than extrapolate from two
+            n += 1
         self._measured = True
-        if min(seconds) * len(todo[2:]) <= self.inline_s:
+        if n == len(todo):
             self._quick = True
-            self.score_many(todo[2:])
         else:
-            self._submit(todo[2:])
+            self._submit(todo[n:])
 
     def _untimed(self, archs) -> list:
         out: dict = {}
