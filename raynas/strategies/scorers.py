@@ -167,10 +167,10 @@ class DeviceScorer(CachedScorer):
     With ``inline_s`` set (``searchers.ZeroCostSearch`` sets 2 s unless ``proxy_workers=0``), a
     device that times networks here is kept off the search's critical path as the zero-cost proxies
     are (:class:`ProxyScores`): :meth:`prefetch` times networks at once for up to ``inline_s``
-    seconds and the rest in a background thread (one network at a time,
-    shown as progress; a daemon thread, so it never holds up the process's exit); :meth:`ready` says
-    which are in, and a network needed at once is timed then if still queued, else waited for.
-    ``None`` (the default): every network is timed when first needed.
+    seconds and the rest in a background thread (one network at a time, shown as progress; a daemon
+    thread, so it never holds up the process's exit); :meth:`ready` says which are in, and a network
+    needed at once is timed then if still queued, else waited for. ``None`` (the default): every
+    network is timed when first needed.
 
     ``evaluations`` counts networks timed (or looked up), the cost budget a search spent.
     """
@@ -258,7 +258,7 @@ class DeviceScorer(CachedScorer):
                     self._worker = None
                     return
                 arch, future = self._todo.popleft()
-            if future.set_running_or_notify_cancel():  # one needed at once was timed on the caller's thread
+            if future.set_running_or_notify_cancel():  # else cancelled: needed at once, timed by the caller
                 try:
                     future.set_result(self._latency(arch))
                 except BaseException as exc:  # noqa: BLE001 - handed to whoever collects it
