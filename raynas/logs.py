@@ -168,6 +168,19 @@ class Progress:
             self._last = now
             self.logger.info("%s: %s", self.desc, self._status(note))
 
+    def extend(self, n: int) -> None:
+        """``n`` more steps join the loop (work queued while it runs)."""
+        self.total = (self.total or 0) + n
+        if self._bar is not None:
+            self._bar.total = self.total
+            self._bar.refresh()
+
+    def advance(self, n: int = 1) -> None:
+        """:meth:`update` by ``n``, and :meth:`close` once ``total`` steps are done."""
+        self.update(n)
+        if self.total is not None and self.n >= self.total:
+            self.close()
+
     def _status(self, note: str | None = None) -> str:
         done = f"{self.n}/{self.total} {self.unit}" if self.total is not None else f"{self.n} {self.unit}"
         parts = [done, f"{_format_seconds(self.elapsed)} elapsed"]

@@ -39,7 +39,7 @@ from raynas.objectives import Objective
 from raynas.strategies import OptunaStrategy, Strategy, ZeroCostStrategy
 from raynas.strategies.optuna import SAMPLERS
 from raynas.strategies.parts import ENGINES, Acquisition, Model, Moves, Warmup
-from raynas.strategies.scorers import LOG_PROXIES, DeviceScorer, ProxyScores
+from raynas.strategies.scorers import INLINE_S, LOG_PROXIES, DeviceScorer, ProxyScores
 from raynas.strategies.zero_cost import default_cost
 from searchers.strategy_searcher import StrategySearcher
 
@@ -320,7 +320,7 @@ class ZeroCostSearch(StrategySearcher):
         if self._settings["proxy_workers"]:
             for scorer in strategy.scores.costs:
                 if isinstance(scorer, DeviceScorer):
-                    scorer.inline_s = 2.0
+                    scorer.inline_s = INLINE_S
         return strategy
 
     @property

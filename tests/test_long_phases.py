@@ -100,3 +100,14 @@ def test_nothing_below_info(said):
     archs = [space.sample(np.random.default_rng(i)) for i in range(PROGRESS_FROM)]
     values = ProxyScores(space, ["params"]).values(archs)
     assert pd.notna(values).all() and not said.messages
+
+
+def test_work_queued_while_a_loop_runs_joins_it_and_the_loop_ends_when_all_is_done(said):
+    p = logs.Progress(2, "timing", unit="networks", bar=False)
+    p.advance()
+    p.extend(3)
+    assert p.total == 5 and not p._closed
+    p.advance(3)
+    assert not p._closed
+    p.advance()
+    assert p._closed and said.messages[-1].startswith("timing: done, 5 networks")

@@ -60,6 +60,22 @@ def parse_key(text: str) -> tuple:
     return tuple(out)
 
 
+#: seconds of scoring or timing networks a search may spend on the driver before handing the rest to the
+#: background (:class:`ProxyScores`, :class:`DeviceScorer`): the first trial starts within about this long
+INLINE_S = 2.0
+
+
+def background_progress(progress, n: int, desc: str):
+    """The progress of work handed to the background: ``progress`` with ``n`` more networks while it
+    is open, else a new one described by ``desc``."""
+    from raynas.logs import Progress
+
+    if progress is None or progress._closed:
+        return Progress(n, desc, unit="networks")
+    progress.extend(n)
+    return progress
+
+
 def network_measures(space, arch: Arch, names: Sequence[str] = BUILTIN, input_shape=(3, 32, 32),
                      num_classes: int = 10) -> dict[str, float]:
     """Data-free measures of one architecture's network, built with seed 0 (see the module docstring)."""
@@ -235,13 +251,8 @@ class DeviceScorer(CachedScorer):
         import threading
         from concurrent.futures import Future
 
-        from raynas.logs import Progress
-
-        if self._progress is None or self._progress._closed:
-            self._progress = Progress(len(todo), f"timing {len(todo)} networks on {self.device.name} in the background",
-                                      unit="networks")
-        else:
-            self._progress.total = (self._progress.total or 0) + len(todo)
+        self._progress = background_progress(self._progress, len(todo),
+                                             f"timing {len(todo)} networks on {self.device.name} in the background")
         with self._lock:
             for a in todo:
                 future = self._futures[self.key(a)] = Future()
@@ -289,17 +300,11 @@ class DeviceScorer(CachedScorer):
         instead, already running, it is waited for."""
         if only is not None and self._futures[only].cancel():
             del self._futures[only]
-            self._advance(1)
+            self._progress.advance()
         for k in [k for k, f in self._futures.items() if f.done() or k == only]:
             self.cache[k] = float(self._futures.pop(k).result())
             self.evaluations += 1
-            self._advance(1)
-
-    def _advance(self, n: int) -> None:
-        if self._progress is not None:
-            self._progress.update(n)
-            if self._progress.total is not None and self._progress.n >= self._progress.total:
-                self._progress.close()
+            self._progress.advance()
 
     def __call__(self, arch: Sequence[int]) -> float:
         if self._futures:
@@ -373,7 +378,7 @@ class ProxyScores:
     def __init__(self, space, names: Sequence[str], *, batch=None, num_classes: int = 10, init_seed: int = 0,
                  input_shape: Sequence[int] | None = None, cache_dir: str | os.PathLike | None = None,
                  data_dir: str | os.PathLike | None = None, mapper: Callable | None = None, chunk_size: int = 25,
-                 executor=None, inline_s: float = 2.0):
+                 executor=None, inline_s: float = INLINE_S):
         from raynas.proxies import BatchSpec, resolve_names
 
         self.space = space
@@ -497,13 +502,8 @@ class ProxyScores:
         todo = self._here_if_quick(todo)
         if not todo:
             return
-        from raynas.logs import Progress
-
-        if self._progress is None or self._progress._closed:
-            self._progress = Progress(len(todo), f"zero-cost scores of {len(todo)} networks in the background "
-                                                 f"({', '.join(self.names)})", unit="networks")
-        else:
-            self._progress.total = (self._progress.total or 0) + len(todo)
+        self._progress = background_progress(self._progress, len(todo), f"zero-cost scores of {len(todo)} networks "
+                                             f"in the background ({', '.join(self.names)})")
         self._submit(todo)
 
     def _submit(self, todo: list) -> None:
@@ -529,7 +529,7 @@ class ProxyScores:
             return 0
         todo = self._uncached(archs)[:max(0, int(limit))]
         if self._progress is not None and not self._progress._closed:  # an open bar counts what it is shown
-            self._progress.total = (self._progress.total or 0) + len(todo)
+            self._progress.extend(len(todo))
         self._submit(todo)
         return len(todo)
 
@@ -563,9 +563,7 @@ class ProxyScores:
         self._cache_rows(chunk, df)
         self.evaluations += len(chunk)
         if self._progress is not None:
-            self._progress.update(len(chunk))
-            if self._progress.total is not None and self._progress.n >= self._progress.total:
-                self._progress.close()
+            self._progress.advance(len(chunk))
 
     def collect(self, wait: bool = False) -> int:
         """Store what the background computation finished (all of it, waiting, with ``wait``)."""
