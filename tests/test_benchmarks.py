@@ -76,12 +76,13 @@ def test_missing_files_name_the_directory(tmp_path):
         NB201Benchmark(tmp_path)
 
 
-def _hypernet_fronts_script():
+def _script(name: str):
+    """``benchmarks/<name>.py`` loaded as a module."""
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "hypernet_fronts.py"
-    spec = importlib.util.spec_from_file_location("hypernet_fronts_bench", path)
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"{name}_bench", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -92,7 +93,7 @@ def test_hypernet_benchmark_holds_out_whole_device_families(bench):
     from raynas.errors import InvalidConfigError
     from raynas.hardware import device_family
 
-    script = _hypernet_fronts_script()
+    script = _script("hypernet_fronts")
     cols = bench.devices
     split = script.choose_split(cols, None, None)
     assert split.holdout == "family" and split.test and split.train
@@ -120,13 +121,7 @@ def test_hypernet_benchmark_holds_out_whole_device_families(bench):
 def test_asha_benchmark_scores_complete_trials_in_one_box_per_seed():
     """Only complete trials count, normalised over every method's complete trials of that seed; a
     raynas run is ahead when its HV after its last trial is at least the best Optuna sampler's."""
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "asha_search.py"
-    spec = importlib.util.spec_from_file_location("asha_search_bench", path)
-    asha = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(asha)
+    asha = _script("asha_search")
     nan = float("nan")
     runs = [{"method": "zc", "seed": 0, "wall_s": 10.0, "searcher_s": 1.0, "complete": 2,
              "values": [[nan, nan], [99.0, 1.0], [98.0, 0.5]]},  # a stopped trial, then the whole front

@@ -247,6 +247,18 @@ class Recorder:
         return []
 
 
+class Computer(Recorder):
+    """A background executor that computes each chunk on ``table`` when asked whether it is done
+    (once ``opened``)."""
+
+    def __init__(self, table, opened=True):
+        super().__init__()
+        self.table, self.opened = table, opened
+
+    def done(self, handles):
+        return [(h, self.table._compute(self.chunks[h], here=True)) for h in handles] if self.opened else []
+
+
 def test_quick_networks_are_scored_here_instead_of_in_the_background():
     """Two networks are timed on the driver; when the rest would take at most ``inline_s`` seconds
     they are scored there too (nothing in flight), else they go to the executor."""
@@ -281,13 +293,9 @@ def test_lookahead_hands_likely_networks_to_the_background_only_when_it_pays():
     assert slow.background and slow.lookahead(fresh, limit=3) == 3 and len(slow.executor.chunks) == sent + 1
     assert slow.lookahead(fresh[:3]) == 0  # already in flight
 
-    class Computer(Recorder):  # computes each chunk when asked whether it is done
-        def done(self, handles):
-            return [(h, scores._compute(self.chunks[h], here=True)) for h in handles]
-
     strategy = ZeroCostStrategy(SMALL, ["params"], ["params"], warmup=Warmup(20, 2, networks=None), seed=0)
     scores = strategy.scores._sources()[0].table
-    scores.executor, scores.inline_s = Computer(), 1e-9
+    scores.executor, scores.inline_s = Computer(scores), 1e-9
     first = [strategy.ask() for _ in range(2)]
     before = len(scores.executor.chunks)
     strategy.tell(first[0], (1.0, 1.0))
@@ -302,15 +310,9 @@ def test_asks_made_while_warmup_scores_arrive_count_towards_its_size():
     from raynas.strategies import ZeroCostStrategy
     from raynas.strategies.parts import Warmup
 
-    class Gate(Recorder):  # computes the chunks once opened
-        opened = False
-
-        def done(self, handles):
-            return [(h, scores._compute(self.chunks[h], here=True)) for h in handles] if self.opened else []
-
     strategy = ZeroCostStrategy(SMALL, ["params"], ["params"], warmup=Warmup(20, 4, networks=None), seed=0)
     scores = strategy.scores._sources()[0].table
-    scores.executor, scores.inline_s = Gate(), 1e-9
+    scores.executor, scores.inline_s = Computer(scores, opened=False), 1e-9
     early = [strategy.ask() for _ in range(3)]
     assert strategy._queue is None and len(set(early)) == 3  # the scores are not in: interim asks
     scores.executor.opened = True
