@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from benchmarks.byo_search import done_runs, timed  # noqa: E402
-from benchmarks.variants import add_run_options, parse_variants  # noqa: E402
+from benchmarks.variants import add_run_options, parse_variants, run_record, variant_label, variant_settings  # noqa: E402, E501
 
 METHODS = ("zc", "gp", "tpe")
 LABELS = {"zc": "raynas ZeroCostSearch", "gp": "Optuna GP", "tpe": "Optuna TPE (multivariate)",
@@ -106,11 +106,9 @@ def run_one(method: str, seed: int, trials: int, concurrency: int) -> dict:
                      "values": [m.get(k, float("nan")) if complete else float("nan") for k in METRIC]})
     rows.sort(key=lambda x: x["end"])  # completion order: the order the searcher learned them
     inner = getattr(searcher, "searcher_seconds", 0.0)
-    out = {"method": method, "seed": seed, "trials": len(rows), "wall_s": wall, "searcher_s": inner,
-           "complete": int(sum(np.isfinite(r["values"][0]) for r in rows)), "values": [r["values"] for r in rows]}
-    if method in VARIANTS:
-        out["settings"] = VARIANTS[method]
-    return out
+    return {"method": method, "seed": seed, "trials": len(rows), "wall_s": wall, "searcher_s": inner,
+            "complete": int(sum(np.isfinite(r["values"][0]) for r in rows)), "values": [r["values"] for r in rows],
+            **run_record(method, VARIANTS)}
 
 
 def hv_table(runs: list[dict]) -> str:
@@ -147,9 +145,7 @@ def hv_table(runs: list[dict]) -> str:
             ahead += bool(opt) and per[(m, s)][-1] >= max(opt) - 1e-12
         rs = [r for r in runs if r["method"] == m]
         wall, sec = np.median([r["wall_s"] for r in rs]), np.median([r["searcher_s"] for r in rs])
-        settings = next((r["settings"] for r in rs if "settings" in r), None)
-        label = LABELS.get(m) or f"raynas ZeroCostSearch, variant {m}: " + (
-            "?" if settings is None else json.dumps(settings))
+        label = LABELS.get(m) or variant_label("ZeroCostSearch", m, variant_settings(m, VARIANTS, rs))
         lines.append(f"| {label} | {len(seeds)} | " + " | ".join(f"{np.median(hv[b]):.3f}" for b in BUDGETS)
                      + f" | {'-' if m in ('gp', 'tpe') else f'{ahead}/{len(seeds)}'} | "
                      f"{np.median([r['complete'] for r in rs]):.0f} | {wall:.0f} | "

@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.variants import add_run_options, parse_variants  # noqa: E402
+from benchmarks.variants import add_run_options, parse_variants, run_record, variant_label, variant_settings  # noqa: E402, E501
 
 METHODS = ("zc", "zc-driver", "zc-ray", "zc-device", "predictor", "tpe", "gp", "random")
 LABELS = {"zc": "raynas ZeroCostSearch", "zc-driver": "raynas ZeroCostSearch, scores on the driver (proxy_workers=0)",
@@ -155,11 +155,9 @@ def run_one(method: str, n_obj: int, seed: int, trials: int, concurrency: int) -
         rows.append({"end": m.get("timestamp", 0) + m.get("time_total_s", 0),
                      "values": [m.get(k, float("nan")) for k in metric], "config": r.config})
     rows.sort(key=lambda x: x["end"])  # completion order: the order the searcher learned them
-    out = {"method": method, "n_obj": n_obj, "seed": seed, "trials": len(rows), "wall_s": wall,
-           "searcher_s": searcher.searcher_seconds, "values": [r["values"] for r in rows]}
-    if method in VARIANTS:  # so a report from the file alone names the setting
-        out["settings"] = VARIANTS[method]
-    return out
+    return {"method": method, "n_obj": n_obj, "seed": seed, "trials": len(rows), "wall_s": wall,
+            "searcher_s": searcher.searcher_seconds, "values": [r["values"] for r in rows],
+            **run_record(method, VARIANTS)}
 
 
 def done_runs(path: Path) -> list[dict]:
@@ -216,9 +214,9 @@ def hv_table(runs: list[dict]) -> tuple[str, dict]:
             wall = np.median([r["wall_s"] for r in runs_m])
             sec = np.median([r["searcher_s"] for r in runs_m])
             r_med = np.median(reach) if reach else np.nan
-            settings = VARIANTS.get(m) or next((r["settings"] for r in runs_m if "settings" in r), None)
+            settings = variant_settings(m, VARIANTS, runs_m)
             which = "PredictorSearch" if (settings or {}).get("searcher") == "predictor" else "ZeroCostSearch"
-            label = LABELS.get(m) or f"raynas {which}, variant {m}: {json.dumps(settings or '?')}"
+            label = LABELS.get(m) or variant_label(which, m, settings)
             out.append(f"| {label} | {len(runs_m)} | " + " | ".join(f"{np.median(hv[b]):.3f}" for b in BUDGETS)
                        + f" | {'>80' if not np.isfinite(r_med) else f'{r_med:.0f}'} | {wall:.0f} | "
                        f"{sec:.1f} ({100 * sec / wall:.1f}%) |")

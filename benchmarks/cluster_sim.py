@@ -50,7 +50,7 @@ import numpy as np  # noqa: E402
 
 from benchmarks.nb201_three import RunView, load, shared_scores  # noqa: E402
 from benchmarks.overhead import TimedScores  # noqa: E402
-from benchmarks.variants import add_variant_option, parse_variants  # noqa: E402
+from benchmarks.variants import add_variant_option, parse_variants, run_record, variant_label, variant_settings  # noqa: E402, E501
 
 METHODS = ("zc", "zc-believer", "tpe", "nsga2", "gp", "random")
 LABELS = {"zc": "raynas ZeroCostStrategy (defaults)",
@@ -67,8 +67,7 @@ def _methods(runs) -> list[str]:
 
 
 def _label(m: str, runs=()) -> str:
-    settings = VARIANTS.get(m) or next((r["settings"] for r in runs if r.get("settings")), "?")
-    return LABELS.get(m) or f"raynas ZeroCostStrategy, variant {m}: {json.dumps(settings)}"
+    return LABELS.get(m) or variant_label("ZeroCostStrategy", m, variant_settings(m, VARIANTS, runs))
 
 
 def seconds_per_network(space, n: int = 8) -> float:
@@ -117,7 +116,7 @@ def run_one(bench, method: str, device: str, seed: int, workers: int, budget: in
             "driver_s": float(sum(sim.ask_s) + sum(sim.tell_s)), "scoring_s": sim.scoring_s,
             "networks_scored": view.evaluations if view else 0, "makespan": sim.makespan,
             "distinct": len(set(sim.archs())), "wall_s": time.perf_counter() - t0,
-            **({"settings": VARIANTS[method]} if method in VARIANTS else {})}  # a report from the file names it
+            **run_record(method, VARIANTS)}
 
 
 def reach(values, level: float, at=None) -> float:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 
 
 def add_variant_option(parser: argparse.ArgumentParser, what: str = "ZeroCostStrategy") -> None:
@@ -48,3 +49,22 @@ def parse_variants(specs, parser: argparse.ArgumentParser | None = None) -> dict
             raise ValueError(message)
         out[name] = kwargs
     return out
+
+
+def run_record(method: str, variants: dict[str, dict]) -> dict:
+    """What a variant's run record carries so that a report from the file alone names its setting
+    (``{"settings": ...}``; nothing for a built-in method)."""
+    return {"settings": variants[method]} if method in variants else {}
+
+
+def variant_settings(method: str, variants: dict[str, dict], runs: Iterable[dict] = ()) -> dict | None:
+    """A variant's settings: as given on this command line, else as its runs recorded them (``None``:
+    neither says)."""
+    if method in variants:
+        return variants[method]
+    return next((r["settings"] for r in runs if "settings" in r), None)
+
+
+def variant_label(what: str, method: str, settings: dict | None) -> str:
+    """``raynas <what>, variant <method>: <settings as JSON>`` (``?`` when unknown)."""
+    return f"raynas {what}, variant {method}: " + ("?" if settings is None else json.dumps(settings))
