@@ -52,14 +52,11 @@ VARIANTS: dict[str, dict] = {}
 
 
 def this_cpu():
-    """This CPU timed as the trials time it (the dataset's input shape, batch 1, their warm-up and repeats)."""
+    """This CPU timed as the trials time it (:meth:`~searchers.trainables.LiveTrialSettings.device`)."""
     from raynas.data import load_dataset
-    from raynas.hardware import LocalDevice
     from searchers.trainables import LiveTrialSettings
 
-    dataset, trial = load_dataset("digits"), LiveTrialSettings()
-    return LocalDevice(input_shape=dataset.shape, num_classes=dataset.num_classes, batch_size=trial.latency_batch_size,
-                       warmup=trial.latency_warmup, repeats=trial.latency_repeats, threads=trial.threads)
+    return LiveTrialSettings().device(load_dataset("digits"))
 
 
 def make_searcher(method: str, space, seed: int):

@@ -161,16 +161,12 @@ def _check_searcher_options(args) -> None:
 
 
 def _this_cpu(args):
-    """This CPU as a device, timing networks as the live trials do (the dataset's input shape,
-    batch size, warm-up, repeats and threads of :class:`~searchers.trainables.LiveTrialSettings`)."""
+    """This CPU as a device, timing networks as the live trials do
+    (:meth:`~searchers.trainables.LiveTrialSettings.device`)."""
     from raynas.data import load_dataset
-    from raynas.hardware import LocalDevice
     from searchers.trainables import LiveTrialSettings
 
-    dataset, trial = load_dataset(args.dataset, args.data_dir), LiveTrialSettings()
-    return LocalDevice(input_shape=dataset.shape, num_classes=dataset.num_classes,
-                       batch_size=trial.latency_batch_size, warmup=trial.latency_warmup,
-                       repeats=trial.latency_repeats, threads=trial.threads)
+    return LiveTrialSettings().device(load_dataset(args.dataset, args.data_dir))
 
 
 def _hypernet_search(space, metric, mode, args):

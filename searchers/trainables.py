@@ -158,6 +158,15 @@ class LiveTrialSettings:
         if self.limit is not None and self.limit > len(dataset):
             raise InvalidConfigError(f"limit {self.limit} exceeds the {len(dataset)} images of {self.dataset!r}")
 
+    def device(self, dataset):
+        """This CPU as a :class:`raynas.hardware.LocalDevice` that times networks as these trials do:
+        ``dataset``'s input shape and classes, the trials' batch size, warm-up, repeats and threads."""
+        from raynas.hardware import LocalDevice
+
+        return LocalDevice(input_shape=dataset.shape, num_classes=dataset.num_classes,
+                           batch_size=self.latency_batch_size, warmup=self.latency_warmup,
+                           repeats=self.latency_repeats, threads=self.threads)
+
     @property
     def metrics(self) -> list[str]:
         """Keys a live result always carries (NaN when a failure left them unknown)."""
@@ -207,7 +216,6 @@ def run_live_trial(config: dict, settings: LiveTrialSettings, report: Callable[[
 
     Architecture-level failures end in one explained result (module docstring); others raise."""
     from raynas import data
-    from raynas.hardware import LocalDevice
     from raynas.proxies.compute import proxy_report
     from raynas.spaces import get_space
     from raynas.training import TrainingSettings, evaluate, train
@@ -228,8 +236,7 @@ def run_live_trial(config: dict, settings: LiveTrialSettings, report: Callable[[
 
         batch = data.one_batch(dataset, batch_size=min(64, len(dataset)), seed=settings.seed)
         proxies = proxy_report(model, batch, list(settings.proxies), seed=settings.seed)
-        device = LocalDevice(input_shape=dataset.shape, batch_size=settings.latency_batch_size,
-                             repeats=settings.latency_repeats, threads=settings.threads)
+        device = settings.device(dataset)
         try:
             latency = measure_with_deadline(model, dataset.shape, settings)
         except LatencyTimeout as exc:
