@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from benchmarks.byo_search import done_runs, timed  # noqa: E402
+from benchmarks.byo_search import done_runs, seed_trajectories, timed  # noqa: E402
 from benchmarks.variants import add_run_options, parse_variants, run_record, variant_label, variant_settings  # noqa: E402, E501
 
 METHODS = ("zc", "gp", "tpe")
@@ -115,18 +115,8 @@ def hv_table(runs: list[dict]) -> str:
     signs = moo.minimisation_signs(METRIC, MODE)
     per = {}
     for seed in sorted({r["seed"] for r in runs}):
-        group = [r for r in runs if r["seed"] == seed]
-        pts = {r["method"]: np.asarray(r["values"], float).reshape(-1, len(METRIC)) * signs for r in group}
-        union = np.vstack(list(pts.values()))
-        union = union[np.isfinite(union).all(1)]
-        if not len(union):
-            continue
-        norm = moo.Normaliser.fit(union)
-        u = norm(union)
-        true_hv = moo.hypervolume(u[moo.pareto_mask(u)], np.ones(len(METRIC)))
-        for method, p in pts.items():
-            per[(method, seed)] = moo.hv_trajectory(np.where(np.isfinite(p), p, np.inf), normaliser=norm,
-                                                    true_hv=true_hv)
+        for method, traj in seed_trajectories([r for r in runs if r["seed"] == seed], signs).items():
+            per[(method, seed)] = traj
     names = [*METHODS, *sorted({m for m, _ in per} - set(METHODS))]
     lines = ["| method | seeds | " + " | ".join(f"HV@{b}" for b in BUDGETS)
              + " | ahead of the best Optuna sampler at 40 (seeds) | complete trials | wall s | searcher s (share) |",

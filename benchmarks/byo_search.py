@@ -166,6 +166,24 @@ def done_runs(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def seed_trajectories(group: list[dict], signs) -> dict[str, np.ndarray]:
+    """Each run's hypervolume after every trial (its ``values`` in order; non-finite rows count for
+    nothing), for the runs of one seed: objectives min-max normalised over the union of every run's
+    finite points, reference point 1, divided by the union front's HV. Empty when none is finite."""
+    from raynas import moo
+
+    pts = {r["method"]: np.asarray(r["values"], float).reshape(-1, len(signs)) * signs for r in group}
+    union = np.vstack(list(pts.values()))
+    union = union[np.isfinite(union).all(1)]
+    if not len(union):
+        return {}
+    norm = moo.Normaliser.fit(union)
+    u = norm(union)
+    true_hv = moo.hypervolume(u[moo.pareto_mask(u)], np.ones(union.shape[1]))
+    return {method: moo.hv_trajectory(np.where(np.isfinite(p), p, np.inf), normaliser=norm, true_hv=true_hv)
+            for method, p in pts.items()}
+
+
 def hv_table(runs: list[dict]) -> tuple[str, dict]:
     """Medians of normalised HV at each budget per (objective set, method), and the per-seed values."""
     from raynas import moo
@@ -176,15 +194,7 @@ def hv_table(runs: list[dict]) -> tuple[str, dict]:
         seeds = sorted({r["seed"] for r in runs if r["n_obj"] == n_obj})
         for seed in seeds:
             group = [r for r in runs if r["n_obj"] == n_obj and r["seed"] == seed]
-            pts = {r["method"]: np.asarray(r["values"], float) * signs for r in group}
-            union = np.vstack([p for p in pts.values() if len(p)])
-            union = union[np.isfinite(union).all(1)]
-            norm = moo.Normaliser.fit(union)
-            ref = np.ones(len(metric))
-            u = norm(union)
-            true_hv = moo.hypervolume(u[moo.pareto_mask(u)], ref)
-            for method, p in pts.items():
-                traj = moo.hv_trajectory(np.where(np.isfinite(p), p, np.inf), normaliser=norm, true_hv=true_hv)
+            for method, traj in seed_trajectories(group, signs).items():
                 per[(n_obj, method, seed)] = traj
     for n_obj in OBJECTIVES:
         out.append(f"\n{n_obj} objectives {OBJECTIVES[n_obj][0]}: normalised HV (median over seeds), trials to reach "
