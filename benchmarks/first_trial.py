@@ -7,6 +7,7 @@ should not wait for it. Measured: seconds from ``Tuner.fit()`` to the first tria
 first repeat), and the share of the first 8 trials proposed before every warm-up score arrived.
 
     python benchmarks/first_trial.py --repeats 3
+    python benchmarks/first_trial.py --repeats 3 --size 56   # proxies scored on 56x56 inputs: a heavier warm-up
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT / "examples"))
 import numpy as np  # noqa: E402
 
 
-def first_start(method: str, seed: int, trials: int) -> float:
+def first_start(method: str, seed: int, trials: int, size: int = 14) -> float:
     from ray import tune
 
     import bring_your_own as byo
@@ -33,7 +34,7 @@ def first_start(method: str, seed: int, trials: int) -> float:
 
     if method == "zc":
         searcher = ZeroCostSearch(metric=byo.METRIC, mode=byo.MODE, model_fn=byo.build_model,
-                                  example_inputs=(1, 14, 14), seed=seed)
+                                  example_inputs=(1, size, size), seed=seed)
     else:
         from ray.tune.search.optuna import OptunaSearch
 
@@ -56,6 +57,8 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--trials", type=int, default=4)
+    p.add_argument("--size", type=int, default=14,
+                   help="input size the searcher scores networks on (the trials train on 14x14 images either way)")
     args = p.parse_args(argv)
     import ray
 
@@ -66,10 +69,11 @@ def main(argv=None) -> int:
     try:
         for r in range(args.repeats):
             for m in out:
-                out[m].append(first_start(m, r, args.trials))
+                out[m].append(first_start(m, r, args.trials, args.size))
     finally:
         ray.shutdown()
-    print(f"# python benchmarks/first_trial.py --repeats {args.repeats} (load average {os.getloadavg()[0]:.1f})")
+    print(f"# python benchmarks/first_trial.py --repeats {args.repeats} --size {args.size} "
+          f"(load average {os.getloadavg()[0]:.1f})")
     print("| searcher | seconds from Tuner.fit() to the first trial's start (each repeat) | median |")
     print("|---|---|---|")
     for m, label in (("zc", "raynas ZeroCostSearch"), ("tpe", "Tune OptunaSearch (TPE)")):

@@ -224,7 +224,7 @@ class ZeroCostSearch(StrategySearcher):
             both data-free).
         cost: estimate of the cost metrics: a proxy name (``flops``, ``params``), a
             :mod:`raynas.hardware` device (``LocalDevice()`` times each network on this machine, once;
-            the driver times them for up to 2 s, a background thread the rest)
+            the driver times them when they fit in 2 s, a background thread the rest)
             or a scorer for all, or ``{metric: any of those}`` (e.g. a latency predictor's ``predict``
             as ``Arch -> float``).
         engine: ``"evolution"`` (aging evolution), ``"random"``, an Optuna sampler name or a Strategy.

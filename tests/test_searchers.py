@@ -260,18 +260,45 @@ class Computer(Recorder):
 
 
 def test_quick_networks_are_scored_here_instead_of_in_the_background():
-    """Two networks are timed on the driver; when the rest would take at most ``inline_s`` seconds
-    they are scored there too (nothing in flight), else they go to the executor."""
+    """Networks are scored on the driver while ``inline_s`` seconds last (all of them: nothing in
+    flight, and networks count as quick), the rest go to the executor."""
     from raynas.strategies.scorers import ProxyScores
 
     archs = [tuple(SMALL.sample(np.random.default_rng(i))) for i in range(10)]
     quick = ProxyScores(SMALL, ["params"], executor=Recorder(), inline_s=60.0)
     quick.prefetch(archs)
     assert not quick.executor.chunks and not quick._inflight and quick.evaluations == len(set(archs))
+    assert quick._quick and quick._progress._closed and quick._progress.n == len(set(archs))
     slow = ProxyScores(SMALL, ["params"], executor=Recorder(), inline_s=1e-9)
     slow.prefetch(archs)
     sent = [a for c in slow.executor.chunks for a in c]
-    assert slow.evaluations == 2 and len(sent) == len(set(archs)) - 2  # two timed here, the rest sent
+    assert slow.evaluations == 1 and len(sent) == len(set(archs)) - 1  # one scored here, the rest sent
+    assert not slow._quick and slow._progress.total == len(set(archs)) and slow._progress.n == 1
+
+
+def test_driver_work_stops_when_its_time_budget_is_spent_not_when_a_forecast_says():
+    """``within_budget`` works in chunks doubling from one and stops once the rest would not fit at
+    the pace so far: networks that grow slower after quick first ones stop it near the budget (a
+    forecast from the first two alone would have done all 40 here, ~2 s)."""
+    import time
+
+    from raynas.strategies.scorers import within_budget
+
+    chunks = []
+
+    def work(chunk):
+        chunks.append(len(chunk))
+        time.sleep(0.05 * sum(i >= 2 for i in chunk))  # items 0 and 1 are instant, the others 50 ms each
+
+    t0 = time.perf_counter()
+    done = within_budget(list(range(40)), 0.2, work)
+    assert 3 <= done < 40 and time.perf_counter() - t0 < 1.0
+    assert chunks[:2] == [1, 2] and sum(chunks) == done
+    assert within_budget(list(range(5)), 60.0, lambda chunk: None) == 5
+    assert within_budget(list(range(5)), 1e-9, lambda chunk: None) == 1  # the first item is always done here
+    chunks.clear()
+    slow = within_budget(list(range(40)), 0.5, lambda chunk: (chunks.append(len(chunk)), time.sleep(0.05 * len(chunk))))
+    assert slow == 3 and chunks == [1, 2]  # 37 more at 50 ms would not fit: the rest goes at once, not after 0.5 s
 
 
 def test_lookahead_hands_likely_networks_to_the_background_only_when_it_pays():

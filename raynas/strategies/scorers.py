@@ -60,9 +60,41 @@ def parse_key(text: str) -> tuple:
     return tuple(out)
 
 
-#: seconds of scoring or timing networks a search may spend on the driver before handing the rest to the
-#: background (:class:`ProxyScores`, :class:`DeviceScorer`): the first trial starts within about this long
+#: seconds of scoring or timing networks a search may spend on the driver (:func:`within_budget`) before
+#: handing the rest to the background (:class:`ProxyScores`, :class:`DeviceScorer`): the first trial
+#: starts within about this long
 INLINE_S = 2.0
+
+
+def within_budget(todo: Sequence, seconds: float, work: Callable[[list], object]) -> int:
+    """Do ``work(chunk)`` here on consecutive chunks of ``todo`` while all of it looks to fit in
+    ``seconds``, and return how many items were done (the rest is left for the background).
+
+    The first chunk is one item (always done; it also pays for first-call costs such as imports),
+    the next two, then each doubles but holds no more than fits the time left. It stops as soon as
+    the pace of the items after the first says the rest would not fit in the time left, or the time
+    is spent: a budget, not only a forecast from the first items, which is too low when later
+    networks are larger."""
+    start, done, size, first = time.perf_counter(), 0, 1, 0.0
+    while done < len(todo):
+        if done:
+            elapsed = time.perf_counter() - start
+            left = seconds - elapsed
+            if left < 0:
+                break
+            if done > 1:
+                pace = (elapsed - first) / (done - 1)
+                if pace * (len(todo) - done) > left:
+                    break
+                size = max(1, min(2 * size, int(left / pace))) if pace > 0 else 2 * size
+            else:
+                size = 2
+        chunk = list(todo[done:done + size])
+        work(chunk)
+        if not done:
+            first = time.perf_counter() - start
+        done += len(chunk)
+    return done
 
 
 def background_progress(progress, n: int, desc: str):
@@ -182,10 +214,11 @@ class DeviceScorer(CachedScorer):
 
     With ``inline_s`` set (``searchers.ZeroCostSearch`` sets 2 s unless ``proxy_workers=0``), a
     device that times networks here is kept off the search's critical path as the zero-cost proxies
-    are (:class:`ProxyScores`): :meth:`prefetch` times networks at once for up to ``inline_s``
-    seconds and the rest in a background thread (one network at a time, shown as progress; a daemon
-    thread, so it never holds up the process's exit); :meth:`ready` says which are in, and a network
-    needed at once is timed then if still queued, else waited for. ``None`` (the default): every
+    are (:class:`ProxyScores`): :meth:`prefetch` times networks here while all of them look to fit
+    in ``inline_s`` seconds (:func:`within_budget`) and the rest in a background thread (one network
+    at a time, shown as progress; a daemon thread, so it never holds up the process's exit);
+    :meth:`ready` says which are in, and a network needed at once is timed then if still queued,
+    else waited for. ``None`` (the default): every
     network is timed when first needed.
 
     ``evaluations`` counts networks timed (or looked up), the cost budget a search spent.
@@ -216,7 +249,7 @@ class DeviceScorer(CachedScorer):
         return getattr(self.device, "measure", None) is not None
 
     def prefetch(self, archs: Iterable[Sequence]) -> None:
-        """Time the networks of ``archs`` not timed yet: here for up to ``inline_s`` seconds, the
+        """Time the networks of ``archs`` not timed yet: here within ``inline_s`` seconds, the
         rest in the background thread."""
         todo = self._untimed(archs)
         if not todo:
@@ -228,10 +261,7 @@ class DeviceScorer(CachedScorer):
             self._measured = True
             self._submit(todo)
             return
-        start, n = time.perf_counter(), 0
-        while n < len(todo) and time.perf_counter() - start <= self.inline_s:  # networks differ in size:
-            self(todo[n])  # time them here while the budget lasts rather than extrapolate from two
-            n += 1
+        n = within_budget(todo, self.inline_s, lambda chunk: [self(a) for a in chunk])
         self._measured = True
         if n == len(todo):
             self._quick = True
@@ -368,9 +398,9 @@ class ProxyScores:
             :meth:`prefetch` hands it work and :meth:`ready` collects what arrived
             (``searchers.zero_cost`` passes one running Ray tasks).
         chunk_size: architectures per chunk handed to ``mapper`` or ``executor``.
-        inline_s: :meth:`prefetch` times two networks here first and computes the rest here too
-            when they would take at most this many seconds (0: always in the background); networks
-            found that quick are also computed here whenever they are needed at once.
+        inline_s: :meth:`prefetch` computes networks here while this many seconds last and hands
+            the rest to the background (0: everything in the background); when they were all done in
+            time, networks are also computed here whenever they are needed at once.
 
     ``evaluations`` counts networks actually computed (not found in a cache): the proxy budget.
     """
@@ -418,9 +448,10 @@ class ProxyScores:
 
         return all(get_proxy(n).data_free for n in self.names)
 
-    def _compute(self, archs: list[Arch], here: bool = False):
+    def _compute(self, archs: list[Arch], here: bool = False, progress=None):
         """Values of ``archs`` (all uncached here) as a DataFrame with one row per architecture
-        (``here``: on this process, whatever mapper or executor there is)."""
+        (``here``: on this process, whatever mapper or executor there is; ``progress``: an open
+        :class:`~raynas.logs.Progress` advanced per network computed here, instead of one of their own)."""
         import pandas as pd
 
         from raynas.proxies import ProxyTable, score_architectures
@@ -443,6 +474,11 @@ class ProxyScores:
             return pd.concat([done[h] for h in handles])
         from raynas.parallel import torch_threads
 
+        if progress is not None:
+            with torch_threads(1):
+                return score_architectures(self.space, archs, self.names, self.load_batch(),
+                                           num_classes=self.num_classes, seed=self.init_seed,
+                                           input_shape=self.input_shape, progress=lambda i, n: progress.advance())
         if len(archs) < PROGRESS_FROM:
             with torch_threads(1):
                 return score_architectures(self.space, archs, self.names, self.load_batch(),
@@ -499,12 +535,11 @@ class ProxyScores:
         if self.executor is None or self.cache_dir is not None:
             self.values(todo)
             return
-        todo = self._here_if_quick(todo)
-        if not todo:
-            return
         self._progress = background_progress(self._progress, len(todo), f"zero-cost scores of {len(todo)} networks "
-                                             f"in the background ({', '.join(self.names)})")
-        self._submit(todo)
+                                             f"({', '.join(self.names)})")
+        todo = self._here_while_budget(todo)
+        if todo:
+            self._submit(todo)
 
     def _submit(self, todo: list) -> None:
         """Hand ``todo`` to the executor in chunks, kept in flight until collected."""
@@ -533,24 +568,20 @@ class ProxyScores:
         self._submit(todo)
         return len(todo)
 
-    def _here_if_quick(self, todo: list) -> list:
-        """Score the first two networks on this process; if the rest would take at most
-        ``inline_s`` seconds at that pace, score them here too (the background's start-up and
-        transfers cost more than small networks do). Returns what is left for the background."""
-        if self.inline_s <= 0 or len(todo) < 3:
+    def _here_while_budget(self, todo: list) -> list:
+        """Score networks on this process while ``inline_s`` seconds last (:func:`within_budget`);
+        when that was all of them, networks count as quick: scored here whenever needed at once (the
+        background's start-up and transfers cost more than small networks do). Returns what is left
+        for the background."""
+        if self.inline_s <= 0:
             return todo
-        seconds = []
-        for a in todo[:2]:
-            t0 = time.perf_counter()
-            self._cache_rows([a], self._compute([a], here=True))
-            seconds.append(time.perf_counter() - t0)
-        rest = todo[2:]
+        def here(chunk):
+            self._cache_rows(chunk, self._compute(chunk, here=True, progress=self._progress))
+
+        done = within_budget(todo, self.inline_s, here)
         self._measured = True
-        if min(seconds) * len(rest) > self.inline_s:
-            return rest
-        self._quick = True
-        self._cache_rows(rest, self._compute(rest, here=True))
-        return []
+        self._quick = done == len(todo)
+        return todo[done:]
 
     def _cache_rows(self, archs: list, df) -> None:
         """Keep computed values: row ``i`` of ``df`` belongs to ``archs[i]``."""
