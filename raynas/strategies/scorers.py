@@ -218,8 +218,7 @@ class DeviceScorer(CachedScorer):
     in ``inline_s`` seconds (:func:`within_budget`) and the rest in a background thread (one network
     at a time, shown as progress; a daemon thread, so it never holds up the process's exit);
     :meth:`ready` says which are in, and a network needed at once is timed then if still queued,
-    else waited for. ``None`` (the default): every
-    network is timed when first needed.
+    else waited for. ``None`` (the default): every network is timed when first needed.
 
     ``evaluations`` counts networks timed (or looked up), the cost budget a search spent.
     """
@@ -398,9 +397,10 @@ class ProxyScores:
             :meth:`prefetch` hands it work and :meth:`ready` collects what arrived
             (``searchers.zero_cost`` passes one running Ray tasks).
         chunk_size: architectures per chunk handed to ``mapper`` or ``executor``.
-        inline_s: :meth:`prefetch` computes networks here while this many seconds last and hands
-            the rest to the background (0: everything in the background); when they were all done in
-            time, networks are also computed here whenever they are needed at once.
+        inline_s: :meth:`prefetch` computes networks here while all of them look to fit in this
+            many seconds (:func:`within_budget`) and hands the rest to the background (0: everything
+            in the background); when they were all done in time, networks are also computed here
+            whenever they are needed at once.
 
     ``evaluations`` counts networks actually computed (not found in a cache): the proxy budget.
     """
