@@ -48,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from benchmarks.variants import add_run_options, parse_variants, run_record, variant_label, variant_settings  # noqa: E402, E501
+from raynas.predictors import ForestPredictor  # noqa: E402
 
 METHODS = ("zc", "zc-driver", "zc-ray", "zc-device", "predictor", "tpe", "gp", "random")
 LABELS = {"zc": "raynas ZeroCostSearch", "zc-driver": "raynas ZeroCostSearch, scores on the driver (proxy_workers=0)",
@@ -93,6 +94,16 @@ def timed(cls, namespace: dict | None = None):
     return namespace[name]
 
 
+class PerObjectiveForest(ForestPredictor):
+    """The default forest, declared single-output: ``PredictorSearch`` then fits one per objective
+    (variant ``{"searcher": "predictor", "per_objective": true}``) instead of one for all."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = False
+        return tags
+
+
 def make_searcher(method: str, metric, mode, seed: int):
     import bring_your_own as byo
 
@@ -100,10 +111,11 @@ def make_searcher(method: str, metric, mode, seed: int):
     if settings.pop("searcher", None) == "predictor":  # a PredictorSearch setting: {"searcher": "predictor", ...}
         from searchers.predictor import PredictorSearch
 
-        if "forest" in settings:  # {"forest": {"n_estimators": 10}}: the default regressor with other settings
-            from raynas.predictors import ForestPredictor
-
-            settings["regressor"] = ForestPredictor(**settings.pop("forest"))
+        if "forest" in settings or "per_objective" in settings:
+            # {"forest": {"n_estimators": 10}}: the default regressor with other settings;
+            # {"per_objective": true}: one forest per objective instead of one for all
+            cls = PerObjectiveForest if settings.pop("per_objective", False) else ForestPredictor
+            settings["regressor"] = cls(**settings.pop("forest", {}))
 
         return timed(PredictorSearch)(metric=metric, mode=mode, model_fn=byo.build_model, example_inputs=(1, 14, 14),
                                       seed=seed, **settings)

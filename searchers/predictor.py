@@ -9,9 +9,10 @@ strategy's ``state_dict``.
 Two ways to use it:
 
 * On your own ``param_space`` (or any raynas space), with default predictors: one random forest
-  per metric (:class:`raynas.predictors.ForestPredictor`; its trees give the spread) on the
-  configuration's encoding and its zero-cost scores (Multi-Predict's ZCP encoding), starting from
-  the zero-cost estimate of its role::
+  for all metrics (:class:`raynas.predictors.ForestPredictor`, each metric standardised; its trees
+  give the spread) on the configuration's encoding and its zero-cost scores (Multi-Predict's ZCP
+  encoding, computed in the background beside the trials), starting from the zero-cost estimate
+  of each metric's role::
 
       search = PredictorSearch(metric=["accuracy", "latency_ms"], mode=["max", "min"],
                                model_fn=build_model, example_inputs=(1, 28, 28))
@@ -35,6 +36,10 @@ from raynas.errors import InvalidConfigError
 from raynas.strategies.parts import ZeroCostScores
 from raynas.strategies.predictor import ObjectiveModel, PredictorStrategy, default_models
 from searchers.strategy_searcher import StrategySearcher
+from searchers.zero_cost import RayScoring, check_scoring
+
+#: how the default predictors' zero-cost features are computed (as ``ZeroCostSearch``'s arguments)
+SCORING_KEYS = ("proxy_workers", "proxy_where")
 
 #: zero-cost scores of the default predictors' encoding (data-free: no batch needed)
 DEFAULT_ZCP = ("synflow", "path_params", "params", "flops")
@@ -51,9 +56,13 @@ class PredictorSearch(StrategySearcher):
         model_fn, example_inputs: build networks from configs of a ``param_space`` space.
         proxies: zero-cost proxies of the default predictors' encoding.
         regressor: the default predictors' scikit-learn style model.
-        seed: makes the search deterministic.
+        seed: makes the search deterministic (in a Ray session, up to when background features arrive).
         **options: ``pool_size``, ``n_mutants``, ``shortlist``, ``acquisition`` of the strategy;
-            ``roles``, ``max_t``, ``time_attr``, ``evaluated_rewards`` of the searcher.
+            ``roles``, ``max_t``, ``time_attr``, ``evaluated_rewards`` of the searcher;
+            ``proxy_workers`` (default 2) and ``proxy_where`` as :class:`~searchers.ZeroCostSearch`'s:
+            the zero-cost features are computed in the background, beside the trials (0: on the
+            driver, when first needed), and a suggestion is chosen among the configurations whose
+            features are in.
     """
 
     def __init__(self, space=None, metric: Sequence[str] | str | None = None, mode: Sequence[str] | str | None = None,
@@ -61,9 +70,11 @@ class PredictorSearch(StrategySearcher):
                  model_fn=None, example_inputs=None, proxies: Sequence[str] = DEFAULT_ZCP, regressor: Any = None,
                  seed: int | None = None, **options):
         searcher_keys = ("roles", "max_t", "time_attr", "evaluated_rewards")
-        _check_options(options, searcher_keys)
+        _check_options(options, searcher_keys + SCORING_KEYS)
         searcher_kwargs = {k: options.pop(k) for k in searcher_keys if k in options}
-        self._settings = dict(proxies=list(proxies), regressor=regressor, seed=seed, options=options)
+        scoring = {"proxy_workers": options.pop("proxy_workers", 2), "proxy_where": options.pop("proxy_where", "auto")}
+        check_scoring(**scoring)
+        self._settings = dict(proxies=list(proxies), regressor=regressor, seed=seed, options=options, **scoring)
         super().__init__(strategy, space, metric, mode, points_to_evaluate, model_fn=model_fn,
                          example_inputs=example_inputs, **searcher_kwargs)
         if self.strategy is not None and self._objectives is not None:
@@ -78,7 +89,9 @@ class PredictorSearch(StrategySearcher):
 
         s = self._settings
         costs = [default_cost(o) for o in objectives if o.role == "cost"]
-        table = ProxyScores(space, list(dict.fromkeys(s["proxies"] + costs)))
+        table = ProxyScores(space, list(dict.fromkeys(s["proxies"] + costs)), inline_s=0)
+        if s["proxy_workers"]:
+            table.executor = RayScoring.for_scores(table, s["proxy_workers"], s["proxy_where"])
         proxy = next(p for p in s["proxies"] if p not in ("params", "flops"))
         scores = ZeroCostScores([table.scorer(n, "log" if n == "synflow" else "none")
                                  for n in [proxy] + [p for p in s["proxies"] if p != proxy]],

@@ -93,6 +93,14 @@ class RayScoring:
         self._next = 0
         self.nodes: Counter = Counter()
 
+    @classmethod
+    def for_scores(cls, scores: ProxyScores, workers: int, where: str = "auto") -> RayScoring:
+        """The executor computing ``scores``' networks as ``scores`` would (same proxies, batch,
+        initialisation), ``workers`` chunks at a time."""
+        return cls(scores.space, scores.names, scores.data if scores.data is not None else scores.batch,
+                   scores.num_classes, scores.init_seed, scores.input_shape, scores.data_dir,
+                   max_in_flight=workers, where=where)
+
     def __getstate__(self):
         return {"args": self.args, "max_in_flight": self.max_in_flight, "num_cpus": self.num_cpus,
                 "where": self.where}
@@ -192,6 +200,14 @@ class RayScoring:
         return values
 
 
+def check_scoring(proxy_workers: Any, proxy_where: Any) -> None:
+    """Refuse background-scoring settings of a searcher (``proxy_workers``, ``proxy_where``) that cannot work."""
+    if not isinstance(proxy_workers, int) or isinstance(proxy_workers, bool) or proxy_workers < 0:
+        raise InvalidConfigError(f"proxy_workers must be an integer >= 0, got {proxy_workers!r}")
+    if proxy_where not in WHERE:
+        raise InvalidConfigError(f"proxy_where must be one of {WHERE}, got {proxy_where!r}")
+
+
 def make_engine(engine: Any, space, seed: int | None, n_objectives: int):
     """``"evolution"``/``"random"`` (the strategy's own), an Optuna sampler name (``"tpe"``,
     ``"nsga2"``, ``"gp"``, ``"qmc"``, ``"optuna-random"``), or a :class:`Strategy` instance."""
@@ -251,10 +267,7 @@ class ZeroCostSearch(StrategySearcher):
                  data_dir=None,
                  evaluated_rewards: Sequence | None = None, max_t: float | None = None,
                  time_attr: str = "training_iteration"):
-        if not isinstance(proxy_workers, int) or isinstance(proxy_workers, bool) or proxy_workers < 0:
-            raise InvalidConfigError(f"proxy_workers must be an integer >= 0, got {proxy_workers!r}")
-        if proxy_where not in WHERE:
-            raise InvalidConfigError(f"proxy_where must be one of {WHERE}, got {proxy_where!r}")
+        check_scoring(proxy_workers, proxy_where)
         proxies = list(proxy) if isinstance(proxy, (list, tuple)) else [proxy]
         if not proxies:
             raise InvalidConfigError("proxy must name at least one proxy")
@@ -294,9 +307,7 @@ class ZeroCostSearch(StrategySearcher):
         scores = ProxyScores(space, list(dict.fromkeys(names)), batch=s["proxy_batch"], num_classes=s["num_classes"],
                              cache_dir=s["proxy_cache_dir"], data_dir=s["data_dir"], chunk_size=s["proxy_chunk"])
         if s["proxy_workers"]:
-            scores.executor = RayScoring(space, scores.names, scores.data if scores.data is not None else scores.batch,
-                                         s["num_classes"], scores.init_seed, scores.input_shape, s["data_dir"],
-                                         max_in_flight=s["proxy_workers"], where=s["proxy_where"])
+            scores.executor = RayScoring.for_scores(scores, s["proxy_workers"], s["proxy_where"])
         self.scores = scores
 
         def scorer(x):

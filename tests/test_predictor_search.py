@@ -119,6 +119,33 @@ def test_expected_hvi_is_exact(m):
     assert exact[0] == pytest.approx(moo.hypervolume_improvement(front, mean[:1], ref)[0], abs=3e-3)
 
 
+def test_proposals_come_from_candidates_whose_features_are_in_and_the_rest_start_in_the_background(bench):
+    from raynas.strategies.predictor import CachedFeatures
+
+    cands = bench.archs[:40]
+    ready, asked = set(cands[:10]), []
+    onehot = CachedFeatures(lambda A: np.stack([bench.space.encode_onehot(a) for a in A]),
+                            ready=lambda A: [a in ready for a in A], prefetch=asked.extend)
+    acc = ObjectiveModel(onehot, Ridge(), prior=lambda A: np.arange(len(A), dtype=float), min_fit=3, n_boot=2)
+    strategy = PredictorStrategy(bench.space, [acc], signs=[-1], candidates=cands, pool_size=40, seed=0)
+    for _ in range(6):
+        a = strategy.ask()
+        assert a in ready
+        strategy.tell(a, (-bench.accuracy(a),))
+    assert set(asked) == set(cands[10:])  # every other candidate was handed to the background
+
+    computed = []  # nothing in yet: a random candidate, nothing computed now
+
+    def encode(A):
+        computed.extend(A)
+        return np.stack([bench.space.encode_onehot(a) for a in A])
+
+    none_ready = CachedFeatures(encode, ready=lambda A: [False] * len(A), prefetch=lambda A: None)
+    acc = ObjectiveModel(none_ready, Ridge(), prior=lambda A: none_ready(A)[:, 0])  # a prior reading the features
+    a = PredictorStrategy(bench.space, [acc], signs=[-1], candidates=cands, pool_size=40, seed=0).ask()
+    assert computed == [] and a in cands
+
+
 def test_bad_arguments_are_clear(bench):
     m = ObjectiveModel(lambda A: np.zeros((len(A), 1)), Ridge())
     with pytest.raises(InvalidConfigError, match="acquisition"):
@@ -190,6 +217,42 @@ def test_forest_spread_comes_from_its_trees_in_one_fit():
     assert len(model.members) == 1  # one fit: the trees are the ensemble
     assert np.corrcoef(mean[:5], y[:5])[0, 1] > 0.9
     assert np.all(spread >= 0) and spread.max() > 0
+
+
+def test_one_forest_estimates_several_objectives_each_on_its_own_scale():
+    """A joint model fits its columns standardised (a large-valued one does not take every split)
+    and answers in each column's own units; a result with one failed value is left out."""
+    from raynas.predictors import ForestPredictor
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 1, size=(80, 3))
+    Y = np.column_stack([X[:, 0], 1e4 * X[:, 1]])  # the second column's values are 10^4 times larger
+    model = ObjectiveModel(lambda archs: np.asarray(archs, dtype=float), ForestPredictor(), n_boot=1, outputs=2)
+    for x, v in zip(X, Y):
+        model.update(tuple(x), v)
+    model.update((0.5, 0.5, 0.5), (np.nan, 1.0))
+    assert len(model.values) == 80
+    with pytest.raises(InvalidConfigError, match="estimates 2 objectives, got 1"):
+        model.update((0.5, 0.5, 0.5), 1.0)
+    test = rng.uniform(0, 1, size=(40, 3))
+    mean, spread = model.predict([tuple(x) for x in test])
+    assert mean.shape == spread.shape == (40, 2)
+    assert np.corrcoef(mean[:, 0], test[:, 0])[0, 1] > 0.85  # not crowded out by the larger column
+    assert np.corrcoef(mean[:, 1], test[:, 1])[0, 1] > 0.85
+    assert 0 <= mean[:, 0].min() and mean[:, 0].max() <= 1 and 1e3 < mean[:, 1].max() <= 1e4
+    assert spread[:, 1].mean() > 100 * spread[:, 0].mean()  # spreads in each column's units too
+
+
+def test_a_joint_model_with_a_column_without_prior_reads_it_as_no_information(bench):
+    joint = ObjectiveModel(lambda A: np.zeros((len(A), 1)), Ridge(), outputs=2,
+                           prior=lambda A: np.column_stack([np.arange(len(A), dtype=float), np.full(len(A), np.nan)]))
+    strategy = PredictorStrategy(bench.space, [joint], signs=[-1, 1], seed=0)
+    assert strategy.n_objectives == 2
+    archs = [bench.space.sample(np.random.default_rng(i)) for i in range(4)]
+    mean, spread = strategy.estimates(archs)
+    np.testing.assert_array_equal(mean[:, 0], -np.arange(4.0))  # the prior, minimised
+    np.testing.assert_array_equal(mean[:, 1], 0.0)  # no prior: every candidate equal
+    np.testing.assert_array_equal(spread[:, 1], 1.0)
 
 
 @pytest.mark.parametrize("seed", [0, 3])

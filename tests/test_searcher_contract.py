@@ -204,21 +204,23 @@ def test_example_inputs_of_the_wrong_shape_stop_the_search_with_the_reason():
 
 def test_predictor_search_with_inputs_of_the_wrong_shape_stops_at_its_first_networks():
     s = PredictorSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 1, 8, 8), seed=0,
-                        pool_size=16)
+                        pool_size=16, proxy_workers=0)  # scored on demand (in the background: once they arrive)
     with pytest.raises(InvalidConfigError, match=r"failed on all 16 configurations.*\(1, 1, 8, 8\)"):
         _ask_and_tell(s, 1)
 
 
 def test_a_forest_given_as_regressor_reads_its_spread_from_its_trees_not_bootstrap_copies():
+    """...and, taking several target columns, is one model of both objectives (one fit per
+    suggestion); a single-output regressor gets one model per objective."""
     from raynas.predictors import ForestPredictor, TreePredictor
 
     def models(regressor):
         s = PredictorSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 28, 28),
                             regressor=regressor, seed=0)
-        return s.strategy.models
+        return [(m.n_boot, m.outputs) for m in s.strategy.models]
 
-    assert [m.n_boot for m in models(ForestPredictor(n_estimators=10))] == [1, 1]
-    assert [m.n_boot for m in models(TreePredictor(max_iter=5))] == [5, 5]
+    assert models(ForestPredictor(n_estimators=10)) == [(1, 2)]
+    assert models(TreePredictor(max_iter=5)) == [(5, 1), (5, 1)]
 
 
 @pytest.mark.parametrize("option, match", [("proxy", "unknown option 'proxy' .did you mean 'proxies'"),
@@ -290,7 +292,7 @@ def test_predictor_strategy_refines_with_the_same_part_and_only_the_free_keys():
     import copy
 
     s = PredictorSearch(param_space(), METRIC, MODE, model_fn=build_cnn, example_inputs=(1, 8, 8), seed=0,
-                        pool_size=32)
+                        pool_size=32, proxy_workers=0)  # scores on demand: both copies see the same candidates
     _ask_and_tell(s, 12)
     plain = s.strategy
     moved = 0

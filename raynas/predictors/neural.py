@@ -161,12 +161,18 @@ class ForestPredictor(BaseEstimator, RegressorMixin):
     bootstrap copies. Fits in tens of milliseconds on the few hundred results of a search, where
     gradient boosting takes seconds per fit.
 
+    ``y`` may have several columns (``[n, k]``): every tree then predicts all ``k`` at once (a split
+    is chosen for the sum of the columns' squared errors, so put them on one scale first), at the
+    cost of one.
+
     Example:
         >>> import numpy as np
         >>> X = np.random.default_rng(0).normal(size=(40, 3)); y = X[:, 0]
         >>> f = ForestPredictor(n_estimators=20).fit(X, y)
         >>> f.predict_members(X[:2]).shape
         (20, 2)
+        >>> ForestPredictor(n_estimators=20).fit(X, X[:, :2]).predict_members(X[:2]).shape
+        (20, 2, 2)
     """
 
     def __init__(self, n_estimators: int = 30, min_samples_leaf: int = 2, max_features: float = 0.5, seed: int = 0):
@@ -184,9 +190,17 @@ class ForestPredictor(BaseEstimator, RegressorMixin):
 
         if not isinstance(self.n_estimators, (int, np.integer)) or self.n_estimators < 1:
             raise InvalidConfigError(f"n_estimators must be an int >= 1, got {self.n_estimators!r}")
-        X, y = _check_xy(X, y)
+        Y = np.asarray(y, dtype=np.float64)
+        if Y.ndim == 2 and Y.shape[1] > 1:
+            X = _check_xy(X)
+            if len(Y) != len(X) or len(Y) < 2:
+                raise InvalidConfigError(f"X has {len(X)} rows, y has {len(Y)}; need the same number, at least 2")
+            self.n_outputs_ = Y.shape[1]
+        else:
+            X, Y = _check_xy(X, Y)
+            self.n_outputs_ = 1
         X32 = np.ascontiguousarray(X, dtype=np.float32)  # what scikit-learn's trees compute on
-        y2 = np.ascontiguousarray(y.reshape(-1, 1))
+        y2 = np.ascontiguousarray(Y.reshape(len(Y), -1))
         seeds = np.random.RandomState(self.seed).randint(np.iinfo(np.int32).max, size=self.n_estimators)
         # One generator reseeded per tree (building a RandomState costs ~50 reseeds); the first tree
         # checks the settings, the others skip scikit-learn's repeated parameter validation.
@@ -215,13 +229,19 @@ class ForestPredictor(BaseEstimator, RegressorMixin):
         return self.predict_members(X).mean(axis=0)
 
     def predict_members(self, X) -> np.ndarray:
-        """``[n_estimators, n]``: every tree's prediction."""
+        """``[n_estimators, n]`` (``[n_estimators, n, k]`` when fitted on ``k`` columns): every tree's prediction."""
         check_is_fitted(self, "trees_")
         X = _check_xy(X)
         if X.shape[1] != self.n_features_in_:
             raise InvalidConfigError(f"X has {X.shape[1]} features, the forest was fitted on {self.n_features_in_}")
         X32 = np.ascontiguousarray(X, dtype=np.float32)
-        return np.stack([t.predict(X32, check_input=False).reshape(len(X)) for t in self.trees_])
+        shape = (len(X),) if getattr(self, "n_outputs_", 1) == 1 else (len(X), self.n_outputs_)
+        return np.stack([t.predict(X32, check_input=False).reshape(shape) for t in self.trees_])
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
 
 class _DeviceMLP(nn.Module):

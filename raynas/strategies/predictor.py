@@ -27,6 +27,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import copy
+import functools
 
 import numpy as np
 
@@ -41,11 +42,33 @@ ACQUISITIONS = ("ehvi", "hvi", "preference", "nondominated")
 
 
 class CachedFeatures:
-    """Memoise ``fn(list[Arch]) -> [n, d]`` per architecture (features can cost a network build)."""
+    """Memoise ``fn(list[Arch]) -> [n, d]`` per architecture (features can cost a network build).
 
-    def __init__(self, fn: Callable[[list[Arch]], np.ndarray]):
+    ``ready(archs) -> bools`` and ``prefetch(archs)`` (optional, e.g. a
+    :class:`~raynas.strategies.parts.ZeroCostScores`' own) say which architectures ``fn`` answers
+    without computing now and start the others in the background; without them every
+    architecture counts as ready."""
+
+    def __init__(self, fn: Callable[[list[Arch]], np.ndarray], ready: Callable | None = None,
+                 prefetch: Callable | None = None):
         self.fn = fn
         self.cache: dict[Arch, np.ndarray] = {}
+        self._ready, self._prefetch = ready, prefetch
+
+    def ready(self, archs: Sequence[Arch]) -> np.ndarray:
+        """Which of ``archs`` have their features (or can have them without computing a network now)."""
+        out = np.array([tuple(a) in self.cache for a in archs], dtype=bool)
+        if self._ready is None:
+            return np.ones(len(out), dtype=bool)
+        todo = np.flatnonzero(~out)
+        if len(todo):
+            out[todo] = np.asarray(self._ready([tuple(archs[i]) for i in todo]), dtype=bool)
+        return out
+
+    def prefetch(self, archs: Sequence[Arch]) -> None:
+        """Start computing the features of ``archs`` in the background, where that is possible."""
+        if self._prefetch is not None:
+            self._prefetch([tuple(a) for a in archs if tuple(a) not in self.cache])
 
     def __call__(self, archs: Sequence[Arch]) -> np.ndarray:
         archs = [tuple(a) for a in archs]
@@ -57,7 +80,7 @@ class CachedFeatures:
 
 
 class ObjectiveModel:
-    """Estimate one objective (in its metric's own sign) for any architecture.
+    """Estimate one objective (in its metric's own sign), or several at once, for any architecture.
 
     Args:
         features: ``list[Arch] -> [n, d]`` encoding given to ``model`` (memoised here).
@@ -66,20 +89,25 @@ class ObjectiveModel:
             :class:`raynas.predictors.RaynasTransfer` on ``[source latencies | costs | features]``
             or a :class:`raynas.predictors.TreePredictor` on a ZCP encoding.
         prior: ``list[Arch] -> values``, the transferred prediction used until ``min_fit`` results
-            are told (``None``: no information, every candidate equal).
+            are told (``None``, or a column of NaN: no information, every candidate equal).
         prior_spread: relative spread assumed for the prior (times the prior's own standard
             deviation over the candidates).
         min_fit: told results needed before ``model`` replaces the prior.
         n_boot: bootstrap refits whose spread is the uncertainty (1: no spread).
         seed: seeds the bootstrap resamples (together with the number of told results).
+        outputs: objectives estimated by this one model (a regressor taking ``[n, outputs]``
+            targets, such as :class:`raynas.predictors.ForestPredictor`: one fit for all of them, on
+            standardised columns); values, priors and estimates then have ``outputs`` columns.
     """
 
     def __init__(self, features: Callable[[list[Arch]], np.ndarray], model, prior: Callable | None = None,
-                 prior_spread: float = 0.25, min_fit: int = 5, n_boot: int = 5, seed: int = 0):
+                 prior_spread: float = 0.25, min_fit: int = 5, n_boot: int = 5, seed: int = 0, outputs: int = 1):
         if min_fit < 2:
             raise InvalidConfigError(f"min_fit must be >= 2, got {min_fit}")
         if n_boot < 1:
             raise InvalidConfigError(f"n_boot must be >= 1, got {n_boot}")
+        if isinstance(outputs, bool) or not isinstance(outputs, (int, np.integer)) or outputs < 1:
+            raise InvalidConfigError(f"outputs must be an integer >= 1, got {outputs!r}")
         self.features = features if isinstance(features, CachedFeatures) else CachedFeatures(features)
         self.model = model
         self.prior = prior
@@ -87,19 +115,25 @@ class ObjectiveModel:
         self.min_fit = min_fit
         self.n_boot = n_boot
         self.seed = seed
+        self.outputs = int(outputs)
         self.reset()
 
     def reset(self) -> None:
         self.archs: list[Arch] = []
-        self.values: list[float] = []
+        self.values: list = []
         self.members: list = []
         self._fitted_on = 0
+        self._scale = (0.0, 1.0)
 
-    def update(self, arch: Arch, value: float) -> None:
-        """Record one told result (non-finite values are ignored: a failed trial says nothing)."""
-        if np.isfinite(value):
+    def update(self, arch: Arch, value) -> None:
+        """Record one told result: a value, or ``outputs`` of them (a result with a non-finite value
+        is ignored: a failed trial says nothing)."""
+        value = np.asarray(value, dtype=float).reshape(-1)
+        if len(value) != self.outputs:
+            raise InvalidConfigError(f"this model estimates {self.outputs} objectives, got {len(value)} values")
+        if np.all(np.isfinite(value)):
             self.archs.append(tuple(arch))
-            self.values.append(float(value))
+            self.values.append(value if self.outputs > 1 else float(value[0]))
 
     @property
     def fitted(self) -> bool:
@@ -110,6 +144,10 @@ class ObjectiveModel:
         if self._fitted_on == n:
             return
         X, y = self.features(self.archs), np.asarray(self.values)
+        if self.outputs > 1:  # one fit for all columns: each on one scale, so none dominates the splits
+            sd = y.std(0)
+            self._scale = (y.mean(0), np.where(sd > 0, sd, 1.0))
+            y = (y - self._scale[0]) / self._scale[1]
         rng = np.random.default_rng([self.seed, n])
         members = [copy.deepcopy(self.model).fit(X, y)]
         for _ in range(self.n_boot - 1):
@@ -121,21 +159,33 @@ class ObjectiveModel:
         self.members, self._fitted_on = members, n
 
     def predict(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
-        """``(mean, spread)`` per architecture."""
+        """``(mean, spread)`` per architecture (``[n]``, or ``[n, outputs]`` for several objectives)."""
         archs = [tuple(a) for a in archs]
         if not self.fitted:
-            if self.prior is None:
-                return np.zeros(len(archs)), np.ones(len(archs))
-            p = np.asarray(self.prior(archs), dtype=float).reshape(-1)
-            sd = np.std(p) if len(p) > 1 else abs(float(p[0])) if len(p) else 1.0
-            return p, np.full(len(p), self.prior_spread * (sd if sd > 0 else 1.0))
+            return self._prior(archs)
         self._refit()
         X = self.features(archs)
         if len(self.members) == 1 and hasattr(self.members[0], "predict_members"):  # an ensemble in one fit
             P = np.asarray(self.members[0].predict_members(X), dtype=float)
-            return P.mean(0), P.std(0)
-        P = np.stack([m.predict(X) for m in self.members])
-        return P[0], P.std(0) if len(P) > 1 else np.zeros(len(archs))
+            mean, spread = P.mean(0), P.std(0)
+        else:
+            P = np.stack([m.predict(X) for m in self.members])
+            mean, spread = P[0], P.std(0) if len(P) > 1 else np.zeros(P.shape[1:])
+        center, scale = self._scale
+        return mean * scale + center, spread * scale
+
+    def _prior(self, archs: list[Arch]) -> tuple[np.ndarray, np.ndarray]:
+        n, k = len(archs), self.outputs
+        p = np.full((n, k), np.nan) if self.prior is None else \
+            np.asarray(self.prior(archs), dtype=float).reshape(n, k)
+        mean, spread = np.zeros((n, k)), np.ones((n, k))
+        for j in range(k):
+            col = p[:, j]
+            if np.all(np.isnan(col)):
+                continue
+            sd = np.std(col) if n > 1 else abs(float(col[0])) if n else 1.0
+            mean[:, j], spread[:, j] = col, self.prior_spread * (sd if sd > 0 else 1.0)
+        return (mean, spread) if k > 1 else (mean[:, 0], spread[:, 0])
 
 
 def expected_hvi(front: np.ndarray, mean: np.ndarray, spread: np.ndarray, reference: np.ndarray,
@@ -158,7 +208,8 @@ class PredictorStrategy(Strategy):
 
     Args:
         space: the search space.
-        models: one :class:`ObjectiveModel` per objective, in the searcher's metric order.
+        models: :class:`ObjectiveModel` s covering the objectives in the searcher's metric order
+            (one each, or one estimating several: its ``outputs`` consecutive objectives).
         signs: per objective ``+1`` (metric minimised) or ``-1`` (maximised): objectives arrive
             minimised and are multiplied by the sign before reaching the models.
         acquisition: an :class:`~raynas.strategies.parts.Acquisition` (or its kind, ``"ehvi"`` by
@@ -190,15 +241,15 @@ class PredictorStrategy(Strategy):
         models = list(models)
         if not models:
             raise InvalidConfigError("PredictorStrategy needs at least one ObjectiveModel")
-        super().__init__(space, seed, len(models))
+        super().__init__(space, seed, sum(m.outputs for m in models))
         self.nondominated = acquisition == "nondominated"
         if not self.nondominated:
             if isinstance(acquisition, str) and acquisition not in CHOICES:
                 raise InvalidConfigError(f"acquisition must be one of {CHOICES + ('nondominated',)}, got {acquisition!r}")
             self.acquisition = as_part(Acquisition, acquisition, "acquisition")
-        signs = [1.0] * len(models) if signs is None else [float(s) for s in signs]
-        if len(signs) != len(models) or any(s not in (1.0, -1.0) for s in signs):
-            raise InvalidConfigError(f"signs must be {len(models)} values of +1/-1, got {signs}")
+        signs = [1.0] * self.n_objectives if signs is None else [float(s) for s in signs]
+        if len(signs) != self.n_objectives or any(s not in (1.0, -1.0) for s in signs):
+            raise InvalidConfigError(f"signs must be {self.n_objectives} values of +1/-1, got {signs}")
         if pool_size < 1:
             raise InvalidConfigError(f"pool_size must be >= 1, got {pool_size}")
         if isinstance(refine, bool) or not isinstance(refine, (int, np.integer)) or refine < 0:
@@ -213,8 +264,11 @@ class PredictorStrategy(Strategy):
 
     # --- derived state ----------------------------------------------------------------------------
     def _observe(self, arch: Arch, values: tuple[float, ...]) -> None:
-        for m, s, v in zip(self.models, self.signs, values):
-            m.update(arch, s * v)
+        own = np.asarray(values, dtype=float) * self.signs
+        start = 0
+        for m in self.models:
+            m.update(arch, own[start:start + m.outputs])
+            start += m.outputs
 
     def _reset_derived(self) -> None:
         for m in self.models:
@@ -238,6 +292,25 @@ class PredictorStrategy(Strategy):
                     pool.append(child)
         return unseen(pool, self.seen)
 
+    def _ready_part(self, pool: list[Arch]) -> list[Arch]:
+        """The candidates whose features are in (the others start computing in the background, for a
+        later ask); none while nothing is in yet."""
+        features = list({id(m.features): m.features for m in self.models}.values())
+
+        def ready():
+            ok = np.ones(len(pool), dtype=bool)
+            for f in features:
+                ok &= f.ready(pool)
+            return ok
+
+        ok = ready()
+        if ok.all():
+            return pool
+        for f in features:
+            f.prefetch([a for a, r in zip(pool, ok) if not r])
+        ok = ready()  # what a prefetch computed at once (no background) is in now
+        return [a for a, r in zip(pool, ok) if r]
+
     def _told_front(self) -> tuple[list[Arch], np.ndarray]:
         if len(self.history) == 0:
             return [], np.zeros((0, self.n_objectives))
@@ -246,12 +319,17 @@ class PredictorStrategy(Strategy):
     def estimates(self, archs: Sequence[Arch]) -> tuple[np.ndarray, np.ndarray]:
         """Minimised ``(mean, spread)`` matrices ``[n, n_objectives]`` of the current models."""
         means, spreads = zip(*(m.predict(archs) for m in self.models))
-        return np.stack(means, 1) * self.signs, np.stack(spreads, 1)
+        n = len(archs)
+        return (np.hstack([np.reshape(m, (n, -1)) for m in means]) * self.signs,
+                np.hstack([np.reshape(s, (n, -1)) for s in spreads]))
 
     def _propose(self) -> Arch:
-        pool = self._pool()
-        if not pool:  # everything seen: fall back to random (the space permitting)
+        drawn = self._pool()
+        if not drawn:  # everything seen: fall back to random (the space permitting)
             return self.space.sample(self.rng)
+        pool = self._ready_part(drawn)
+        if not pool:  # no features in yet (they are computed in the background): a random candidate
+            return drawn[0]
         mu, sd = self.estimates(pool)
         ranks = moo.nondominated_ranks(mu, until=1 if self.nondominated else self.shortlist)  # only the best are read
         if self.nondominated:
@@ -284,8 +362,8 @@ class PredictorStrategy(Strategy):
 
 
 def default_models(space, objectives: Sequence, scores, regressor=None, min_fit: int = 5,
-                   n_boot: int | None = None) -> list[ObjectiveModel]:
-    """One :class:`ObjectiveModel` per objective for any space: features are the configuration's
+                   n_boot: int | None = None, joint: bool | None = None) -> list[ObjectiveModel]:
+    """The :class:`ObjectiveModel` s of any space's objectives: features are the configuration's
     encoding and its zero-cost scores (a :class:`~raynas.strategies.parts.ZeroCostScores`: the
     ZCP encoding of Multi-Predict), the prior until ``min_fit`` results the objective's zero-cost
     estimate (proxies for quality, cost proxies for costs; none for ``other``).
@@ -293,7 +371,12 @@ def default_models(space, objectives: Sequence, scores, regressor=None, min_fit:
     The default regressor is a :class:`raynas.predictors.ForestPredictor` (its trees give the
     spread from one fit; ``n_boot`` 1, as for any regressor with ``predict_members``). Another
     regressor (e.g. ``TreePredictor()``, gradient boosting) gets ``n_boot`` bootstrap refits
-    (default 5) for its spread: seconds per suggestion where the forest takes tens of milliseconds."""
+    (default 5) for its spread: seconds per suggestion where the forest takes tens of milliseconds.
+
+    ``joint``: one model for every objective (a regressor taking several target columns, as the
+    forest does: one fit per suggestion instead of one per objective) or one per objective;
+    ``None``: joint when the regressor says it takes several columns (scikit-learn's
+    ``multi_output`` tag)."""
     from raynas.predictors import ForestPredictor
     from raynas.spaces.params import encode_all
 
@@ -301,6 +384,8 @@ def default_models(space, objectives: Sequence, scores, regressor=None, min_fit:
         regressor = ForestPredictor()
     if n_boot is None:
         n_boot = 1 if hasattr(regressor, "predict_members") else 5
+    if joint is None:
+        joint = len(objectives) > 1 and _multi_output(regressor)
 
     checked = []
 
@@ -316,15 +401,26 @@ def default_models(space, objectives: Sequence, scores, regressor=None, min_fit:
         sc = checked_scores(archs)
         return np.hstack([enc, np.where(np.isfinite(sc), sc, 0.0)])
 
-    shared = CachedFeatures(features)
-    models = []
-    for j, o in enumerate(objectives):
-        prior = None
-        if o.role != "other":
-            def prior(archs, j=j, sign=o.sign):
-                return sign * scores.static(checked_scores(archs))[:, j]
-        models.append(ObjectiveModel(shared, regressor, prior=prior, min_fit=min_fit, n_boot=n_boot, seed=j))
-    return models
+    shared = CachedFeatures(features, ready=scores.ready, prefetch=scores.prefetch)
+    signs = np.array([o.sign for o in objectives], dtype=float)
+    known = np.array([o.role != "other" for o in objectives])
+
+    def prior(archs, cols=slice(None)):  # the zero-cost estimates in the metrics' own sign; NaN: none
+        est = scores.static(checked_scores(archs)) * signs
+        return np.where(known, est, np.nan)[:, cols]
+
+    if joint:
+        return [ObjectiveModel(shared, regressor, prior=prior, min_fit=min_fit, n_boot=n_boot,
+                               outputs=len(objectives))]
+    return [ObjectiveModel(shared, regressor, prior=functools.partial(prior, cols=j) if known[j] else None,
+                           min_fit=min_fit, n_boot=n_boot, seed=j) for j in range(len(objectives))]
+
+
+def _multi_output(regressor) -> bool:
+    try:
+        return bool(regressor.__sklearn_tags__().target_tags.multi_output)
+    except AttributeError:
+        return False
 
 
 def transferred_latency_model(table, target: str | None = None, samples: dict | None = None,
