@@ -1,6 +1,7 @@
 """Predictor-guided multi-objective search (Multi-Predict's predictors used inside a search).
 
-:class:`PredictorStrategy` keeps one :class:`ObjectiveModel` per objective. Each model starts from a
+:class:`PredictorStrategy` keeps :class:`ObjectiveModel` s covering its objectives (one per
+objective, or one estimating several at once: one fit for all). Each model starts from a
 *transferred* prediction (``prior``: e.g. a latency predictor transferred from source devices with
 a few target samples, or a zero-cost-proxy accuracy estimate) and, once ``min_fit`` results are
 told, is refitted on the told architectures (a bootstrap ensemble gives a mean and a spread). Every
