@@ -92,6 +92,7 @@ class PredictorSearch(StrategySearcher):
         table = ProxyScores(space, list(dict.fromkeys(s["proxies"] + costs)), inline_s=0)
         if s["proxy_workers"]:
             table.executor = RayScoring.for_scores(table, s["proxy_workers"], s["proxy_where"])
+        self.scores = table
         proxy = next(p for p in s["proxies"] if p not in ("params", "flops"))
         scores = ZeroCostScores([table.scorer(n, "log" if n == "synflow" else "none")
                                  for n in [proxy] + [p for p in s["proxies"] if p != proxy]],

@@ -77,6 +77,10 @@ class StrategySearcher(Searcher):
             (:class:`~raynas.spaces.ParamSpace`); needed by proxies and hardware costs only.
     """
 
+    #: the :class:`~raynas.strategies.scorers.ProxyScores` a subclass's strategy reads (if any): saved
+    #: with the searcher's state, so a restored search does not compute its networks again
+    scores = None
+
     def __init__(self, strategy=None, space=None, metric: Sequence[str] | str | None = None,
                  mode: Sequence[str] | str | None = None, points_to_evaluate: Sequence[Mapping] | None = None, *,
                  evaluated_rewards: Sequence | None = None, roles: Mapping[str, str] | None = None,
@@ -367,7 +371,8 @@ class StrategySearcher(Searcher):
     def get_state(self) -> dict[str, Any]:
         if self.strategy is None:
             raise InvalidConfigError(f"{type(self).__name__} has nothing to save before its space and metrics are known")
-        return {"searcher": type(self).__name__, "strategy": self.strategy.state_dict(), "live": dict(self.live),
+        state = {} if self.scores is None else {"proxy_scores": self.scores.state_dict()}
+        return {**state, "searcher": type(self).__name__, "strategy": self.strategy.state_dict(), "live": dict(self.live),
                 "completed": self.completed, "stopped_early": self.stopped_early,
                 "objectives": [(o.metric, o.mode, o.role) for o in self.objectives], "max_t": self.max_t,
                 "points": list(self._points), "asked": [list(a) for a in self._asked],
@@ -385,6 +390,8 @@ class StrategySearcher(Searcher):
         if self.strategy is None:  # the space arrives with set_search_properties
             self._pending_state = state
             return
+        if self.scores is not None and "proxy_scores" in state:
+            self.scores.load_state_dict(state["proxy_scores"])  # before the strategy replays its history
         self.strategy.load_state_dict(state["strategy"])
         self.live = {k: tuple(v) for k, v in state["live"].items()}
         self.completed = state["completed"]

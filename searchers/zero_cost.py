@@ -339,18 +339,5 @@ class ZeroCostSearch(StrategySearcher):
         """Networks whose proxies (and hardware costs) were computed so far: the proxy budget."""
         return self.strategy.estimate_evaluations
 
-    def get_state(self) -> dict:
-        state = super().get_state()
-        if self.scores is not None:
-            state["proxy_scores"] = self.scores.state_dict()
-        return state
-
-    def set_state(self, state: dict) -> None:
-        if self.scores is None and self.strategy is None:
-            self._maybe_build()
-        if self.scores is not None and "proxy_scores" in state:
-            self.scores.load_state_dict(state["proxy_scores"])  # before the strategy replays its history
-        super().set_state(state)
-
 
 __all__ = ["ZeroCostSearch", "make_engine", "RayScoring"]

@@ -192,6 +192,27 @@ def _ask_and_tell(searcher, n: int) -> list[dict]:
     return configs
 
 
+@pytest.mark.parametrize("make", ["zero_cost", "predictor"])
+def test_a_restored_searcher_keeps_its_networks_scores_and_continues_the_same_search(make, tmp_path):
+    """Tune restores a searcher into a fresh instance: the zero-cost scores travel with its state,
+    so no network is computed again, and the next suggestion is the one the original would make."""
+    def build():
+        kw = dict(model_fn=build_cnn, example_inputs=(1, 8, 8), seed=0, proxy_workers=0)
+        if make == "predictor":
+            return PredictorSearch(param_space(), METRIC, MODE, pool_size=32, **kw)
+        return ZeroCostSearch(param_space(), METRIC, MODE, **SMALL_ZC, **kw)
+
+    s = build()
+    _ask_and_tell(s, 8)
+    computed = s.scores.evaluations
+    assert computed > 0
+    s.save(str(tmp_path / "searcher.pkl"))
+    other = build()  # the same search, nothing scored yet
+    other.restore(str(tmp_path / "searcher.pkl"))
+    assert other.suggest("t-next") == s.suggest("t-next")
+    assert other.scores.evaluations == s.scores.evaluations  # no network computed twice: they came with the state
+
+
 def test_example_inputs_of_the_wrong_shape_stop_the_search_with_the_reason():
     """A batch dimension given in an input shape makes every network fail: said at the warm-up, not
     as a search steered by NaN."""
