@@ -372,8 +372,8 @@ class StrategySearcher(Searcher):
         if self.strategy is None:
             raise InvalidConfigError(f"{type(self).__name__} has nothing to save before its space and metrics are known")
         state = {} if self.scores is None else {"proxy_scores": self.scores.state_dict()}
-        return {**state, "searcher": type(self).__name__, "strategy": self.strategy.state_dict(), "live": dict(self.live),
-                "completed": self.completed, "stopped_early": self.stopped_early,
+        return {**state, "searcher": type(self).__name__, "strategy": self.strategy.state_dict(),
+                "live": dict(self.live), "completed": self.completed, "stopped_early": self.stopped_early,
                 "objectives": [(o.metric, o.mode, o.role) for o in self.objectives], "max_t": self.max_t,
                 "points": list(self._points), "asked": [list(a) for a in self._asked],
                 "fidelity": {"last_t": dict(self._last_t), "max_continued": self._max_continued,
