@@ -58,9 +58,9 @@ class CachedFeatures:
 
     def ready(self, archs: Sequence[Arch]) -> np.ndarray:
         """Which of ``archs`` have their features (or can have them without computing a network now)."""
-        out = np.array([tuple(a) in self.cache for a in archs], dtype=bool)
         if self._ready is None:
-            return np.ones(len(out), dtype=bool)
+            return np.ones(len(archs), dtype=bool)
+        out = np.array([tuple(a) in self.cache for a in archs], dtype=bool)
         todo = np.flatnonzero(~out)
         if len(todo):
             out[todo] = np.asarray(self._ready([tuple(archs[i]) for i in todo]), dtype=bool)
