@@ -472,25 +472,18 @@ class ProxyScores:
             handles = [self.executor.submit(c) for c in chunks]
             done = dict(self.executor.wait(handles))
             return pd.concat([done[h] for h in handles])
+        from contextlib import nullcontext
+
+        from raynas.logs import Progress
         from raynas.parallel import torch_threads
 
-        if progress is not None:
-            with torch_threads(1):
-                return score_architectures(self.space, archs, self.names, self.load_batch(),
-                                           num_classes=self.num_classes, seed=self.init_seed,
-                                           input_shape=self.input_shape, progress=lambda i, n: progress.advance())
-        if len(archs) < PROGRESS_FROM:
-            with torch_threads(1):
-                return score_architectures(self.space, archs, self.names, self.load_batch(),
-                                           num_classes=self.num_classes, seed=self.init_seed,
-                                           input_shape=self.input_shape)
-        from raynas.logs import Progress
-
-        with Progress(len(archs), f"zero-cost scores of {len(archs)} networks ({', '.join(self.names)})",
-                      unit="networks") as bar, torch_threads(1):
+        own = progress is None and len(archs) >= PROGRESS_FROM  # a bar of their own, closed when done
+        shown = Progress(len(archs), f"zero-cost scores of {len(archs)} networks ({', '.join(self.names)})",
+                         unit="networks") if own else nullcontext(progress)
+        with shown as bar, torch_threads(1):
+            tick = None if bar is None else (lambda i, n: bar.update()) if own else (lambda i, n: bar.advance())
             return score_architectures(self.space, archs, self.names, self.load_batch(), num_classes=self.num_classes,
-                                       seed=self.init_seed, input_shape=self.input_shape,
-                                       progress=lambda i, n: bar.update())
+                                       seed=self.init_seed, input_shape=self.input_shape, progress=tick)
 
     def load_batch(self):
         """The data proxies see (``None`` when every proxy is data-free)."""
