@@ -36,7 +36,7 @@ from raynas.errors import InvalidConfigError
 from raynas.strategies.parts import ZeroCostScores
 from raynas.strategies.predictor import ObjectiveModel, PredictorStrategy, default_models
 from searchers.strategy_searcher import StrategySearcher
-from searchers.zero_cost import RayScoring, check_scoring
+from searchers.zero_cost import PROXY_WORKERS, RayScoring, check_scoring
 
 #: how the default predictors' zero-cost features are computed (as ``ZeroCostSearch``'s arguments)
 SCORING_KEYS = ("proxy_workers", "proxy_where")
@@ -72,7 +72,8 @@ class PredictorSearch(StrategySearcher):
         searcher_keys = ("roles", "max_t", "time_attr", "evaluated_rewards")
         _check_options(options, searcher_keys + SCORING_KEYS)
         searcher_kwargs = {k: options.pop(k) for k in searcher_keys if k in options}
-        scoring = {"proxy_workers": options.pop("proxy_workers", 2), "proxy_where": options.pop("proxy_where", "auto")}
+        scoring = {"proxy_workers": options.pop("proxy_workers", PROXY_WORKERS),
+                   "proxy_where": options.pop("proxy_where", "auto")}
         check_scoring(**scoring)
         self._settings = dict(proxies=list(proxies), regressor=regressor, seed=seed, options=options, **scoring)
         super().__init__(strategy, space, metric, mode, points_to_evaluate, model_fn=model_fn,

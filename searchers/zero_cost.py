@@ -61,6 +61,8 @@ def _score_chunk(space, archs, names, batch, num_classes, init_seed, input_shape
 
 
 WHERE = ("auto", "ray", "thread")
+#: chunks of zero-cost scores a searcher computes in the background at a time, by default
+PROXY_WORKERS = 2
 
 
 class RayScoring:
@@ -263,8 +265,8 @@ class ZeroCostSearch(StrategySearcher):
                  proxy: Any = ("path_params", "synflow"), cost: Any = None, engine: Any = "evolution",
                  warmup: Warmup | None = None, moves: Moves | None = None, model: Model | str | None = None,
                  acquisition: Acquisition | str | None = None, proxy_batch=None, proxy_cache_dir=None,
-                 proxy_workers: int = 2, proxy_chunk: int = 25, proxy_where: str = "auto", num_classes: int = 10,
-                 data_dir=None,
+                 proxy_workers: int = PROXY_WORKERS, proxy_chunk: int = 25, proxy_where: str = "auto",
+                 num_classes: int = 10, data_dir=None,
                  evaluated_rewards: Sequence | None = None, max_t: float | None = None,
                  time_attr: str = "training_iteration"):
         check_scoring(proxy_workers, proxy_where)
