@@ -284,6 +284,28 @@ def hypervolume_contributions(points, reference) -> np.ndarray:
     return out
 
 
+def greedy_hypervolume_subset(points, size: int, reference) -> np.ndarray:
+    """Indices of up to ``size`` rows of ``points`` (minimisation), in the order a greedy pick
+    takes them: each adds the most hypervolume (bounded by ``reference``) to the rows taken before.
+    The knee of a front comes first, then the largest gaps; a row that adds nothing is never taken.
+
+    Example::
+
+        >>> greedy_hypervolume_subset([[0, 1], [0.5, 0.5], [1, 0]], 2, [1.1, 1.1])
+        array([1, 0])
+    """
+    y = _as_points(points)
+    taken: list[int] = []
+    for _ in range(min(int(size), len(y))):
+        gain = hypervolume_improvement(y[taken], y, reference)
+        gain[taken] = 0.0
+        best = int(np.argmax(gain))
+        if gain[best] <= 0:
+            break
+        taken.append(best)
+    return np.asarray(taken, dtype=int)
+
+
 def hypervolume_improvement(front, candidates, reference) -> np.ndarray:
     """Hypervolume each candidate row would add to ``front`` on its own (minimisation, bounded by
     ``reference``): ``HV(front + {c}) - HV(front)``. Vectorised exactly in 2-D (the staircase of the
@@ -563,7 +585,8 @@ def chebyshev(points, weights, ideal=None) -> np.ndarray:
 __all__ = [
     "MODES", "validate_metric_mode", "minimisation_signs", "to_minimisation", "dominates", "pareto_mask",
     "nondominated_ranks", "nondominated_sort", "crowding_distance", "rank_and_crowding", "nsga2_order",
-    "hypervolume", "hypervolume_contributions", "hypervolume_improvement", "expected_hypervolume_improvement",
+    "hypervolume", "hypervolume_contributions", "hypervolume_improvement", "greedy_hypervolume_subset",
+    "expected_hypervolume_improvement",
     "Normaliser", "normalised_hypervolume", "hv_trajectory",
     "simplex_grid", "das_dennis", "quarter_circle_preferences", "sample_preferences", "dirichlet_preferences",
     "weighted_sum", "chebyshev",

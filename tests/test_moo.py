@@ -209,6 +209,26 @@ def _gaussian_ehvi(front, mean, std, ref):
     return np.array(out)
 
 
+def test_greedy_hypervolume_subset_takes_the_knee_first_and_never_a_row_adding_nothing():
+    # a convex front: the knee adds most alone; the ends add least once it is taken
+    front = np.array([[0.0, 1.0], [0.1, 0.5], [0.3, 0.3], [0.5, 0.1], [1.0, 0.0]])
+    ref = [1.1, 1.1]
+    got = moo.greedy_hypervolume_subset(front, 3, ref)
+    assert got[0] == 2
+    # each pick adds the most hypervolume to those before it (checked by brute force)
+    for i in range(1, len(got)):
+        before = front[got[:i]]
+        gains = [moo.hypervolume(np.vstack([before, r]), ref) - moo.hypervolume(before, ref) for r in front]
+        assert gains[got[i]] == pytest.approx(max(gains))
+    # duplicates, dominated rows and rows beyond the reference are never taken
+    rows = np.array([[0.2, 0.2], [0.2, 0.2], [0.5, 0.5], [2.0, 0.0]])
+    assert moo.greedy_hypervolume_subset(rows, 4, [1, 1]).tolist() == [0]
+    assert moo.greedy_hypervolume_subset(np.zeros((0, 2)), 3, [1, 1]).tolist() == []
+    # three objectives
+    cube = np.array([[0.1, 0.9, 0.9], [0.5, 0.5, 0.5], [0.9, 0.9, 0.1]])
+    assert moo.greedy_hypervolume_subset(cube, 1, [1, 1, 1]).tolist() == [1]
+
+
 def test_expected_hypervolume_improvement_is_exact_for_gaussians_and_point_masses():
     from scipy.special import ndtr
 

@@ -165,6 +165,28 @@ def test_zero_cost_warmup_scores_few_networks_and_predicts_the_rest():
     assert sum(np.any(np.all(front <= e - 0.5, 1)) for e in rand) >= 3
 
 
+def test_zero_cost_warmup_spread_by_hypervolume_asks_the_knee_first():
+    """``Warmup(spread="hypervolume")`` takes the estimated front greedily by hypervolume (ranks of
+    the estimates): the first ask is the knee, not the cheapest network as ``"even"`` asks first,
+    and every warm-up ask is still non-dominated among the estimates."""
+    cost = CachedScorer(lambda a: float(np.sum(np.asarray(a) != 0)))
+    kw = dict(warmup=Warmup(len(SPACE), 5, networks=None), seed=0)
+    even = ZeroCostStrategy(SPACE, CachedScorer(conv_params), cost, **kw)
+    greedy = ZeroCostStrategy(SPACE, CachedScorer(conv_params), cost,
+                              warmup=Warmup(len(SPACE), 5, networks=None, spread="hypervolume"), seed=0)
+    asks = {name: [s.ask() for _ in range(5)] for name, s in (("even", even), ("greedy", greedy))}
+    allc = static(even, [tuple(a) for a in SPACE.enumerate()])
+    front = np.unique(allc[moo.pareto_mask(allc)], axis=0)
+    e_even, e_greedy = static(even, asks["even"]), static(greedy, asks["greedy"])
+    assert e_even[0, 1] == front[:, 1].min()  # "even" starts at the cheapest end
+    assert front[:, 1].min() < e_greedy[0, 1] < front[:, 1].max()  # the knee, not an end
+    for e in e_greedy:
+        assert not np.any(np.all(front <= e, 1) & np.any(front < e, 1))
+    assert sorted(map(tuple, e_greedy)) != sorted(map(tuple, e_even))
+    with pytest.raises(InvalidConfigError, match="warmup spread.*'knee'"):
+        Warmup(spread="knee")
+
+
 def test_zero_cost_rejects_bad_model_settings():
     with pytest.raises(InvalidConfigError, match="warmup networks"):
         Warmup(networks=1)

@@ -69,6 +69,10 @@ class Warmup:
         size: architectures asked first, spread along the candidates' estimated non-dominated set.
         networks: candidates scored on their real networks; the others' scores are predicted from
             their encoding by a ridge fitted on those (``None``: score them all, as the paper does).
+        spread: how the ``size`` are chosen from that set (:func:`spread_choice`): ``"even"``
+            spaced evenly along the cost objective, cheapest first, both ends included;
+            ``"hypervolume"`` (experimental) one at a time, each adding the most hypervolume of the
+            estimates (rank-scaled) to those chosen before, the knee first.
 
     Measured on NB201 (20 devices x 10 seeds, trials to 99% of the true front's HV): all 3,000
     candidates scored 46, 500 (default) 47, 200 54 (``benchmarks/out/search_quality.md``).
@@ -77,11 +81,17 @@ class Warmup:
     candidates: int = 3000
     size: int = 10
     networks: int | None = 500
+    spread: str = "even"
 
     def __post_init__(self):
         _check_int("warmup candidates", self.candidates, 1)
         _check_int("warmup size", self.size, 0)
         _check_int("warmup networks", self.networks, 2, allow_none=True)
+        if self.spread not in SPREADS:
+            raise InvalidConfigError(f"warmup spread must be one of {', '.join(SPREADS)}, got {self.spread!r}")
+
+
+SPREADS = ("even", "hypervolume")
 
 
 ENGINES = ("evolution", "random")
@@ -246,11 +256,17 @@ def preference_choice(est: np.ndarray, rng: np.random.Generator) -> int:
     return int(np.argmin(key))
 
 
-def spread_choice(est: np.ndarray, size: int, cost_column: int | None) -> list[int]:
+def spread_choice(est: np.ndarray, size: int, cost_column: int | None, how: str = "even") -> list[int]:
     """Indices of up to ``size`` candidates: the estimated non-dominated set first, one per distinct
-    estimate, spread evenly along ``cost_column`` (by crowding distance without one), then the next
-    fronts while room remains."""
+    estimate, then the next fronts while room remains. Within a front too large to take whole,
+    ``how="even"`` spreads them evenly along ``cost_column`` (by crowding distance without one);
+    ``how="hypervolume"`` takes them greedily by the hypervolume each adds
+    (:func:`raynas.moo.greedy_hypervolume_subset`), every column scaled to its ranks among ``est``."""
     est = np.where(np.isfinite(est), est, np.inf)  # a failed estimate ranks last
+    if how == "hypervolume":
+        from scipy.stats import rankdata
+
+        scaled = np.column_stack([rankdata(c) / len(c) for c in est.T]) if len(est) else est
     chosen: list[int] = []
     remaining = np.arange(len(est))
     while remaining.size:  # peel the fronts one at a time, only as many as are needed
@@ -260,7 +276,9 @@ def spread_choice(est: np.ndarray, size: int, cost_column: int | None) -> list[i
         idx = idx[np.sort(first)]
         need = size - len(chosen)
         if len(idx) > need:
-            if cost_column is not None:
+            if how == "hypervolume":
+                idx = idx[moo.greedy_hypervolume_subset(scaled[idx], need, np.full(est.shape[1], 1.0 + 1e-3))]
+            elif cost_column is not None:
                 order = idx[np.argsort(est[idx, cost_column], kind="stable")]
                 idx = order[np.unique(np.round(np.linspace(0, len(order) - 1, need)).astype(int))]
             else:
@@ -477,4 +495,4 @@ class ZeroCostScores:
 
 
 __all__ = ["Warmup", "Moves", "Model", "Acquisition", "ZeroCostScores", "as_part", "preference_choice", "spread_choice",
-           "free_dimensions", "refine", "roles_of", "ENGINES", "MODELS", "CHOICES"]
+           "free_dimensions", "refine", "roles_of", "ENGINES", "SPREADS", "MODELS", "CHOICES"]

@@ -334,7 +334,7 @@ class ZeroCostStrategy(Strategy):
                 guess[:, alive] = ridge.predict(x)
             guess[pick] = real
             est = self.scores.static(guess)
-        chosen = spread_choice(est, self.warmup.size, self._spread_column(est))
+        chosen = spread_choice(est, self.warmup.size, self._spread_column(est), self.warmup.spread)
         self._candidates = self._scored = None
         return [cands[i] for i in chosen]
 
@@ -351,7 +351,8 @@ class ZeroCostStrategy(Strategy):
         if ready:
             if self._interim_order is None or self._interim_order[0] != len(ready):  # new scores arrived
                 est = self.scores.static(self.scores.scores([cands[i] for i in ready]))
-                chosen = spread_choice(est, min(len(ready), self.warmup.size), self._spread_column(est))
+                chosen = spread_choice(est, min(len(ready), self.warmup.size), self._spread_column(est),
+                                       self.warmup.spread)
                 self._interim_order = (len(ready), [ready[i] for i in chosen])
             for i in self._interim_order[1]:
                 if not self.seen(cands[i]):
