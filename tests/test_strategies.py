@@ -170,10 +170,9 @@ def test_zero_cost_warmup_spread_by_hypervolume_asks_the_knee_first():
     the estimates): the first ask is the knee, not the cheapest network as ``"even"`` asks first,
     and every warm-up ask is still non-dominated among the estimates."""
     cost = CachedScorer(lambda a: float(np.sum(np.asarray(a) != 0)))
-    kw = dict(warmup=Warmup(len(SPACE), 5, networks=None), seed=0)
-    even = ZeroCostStrategy(SPACE, CachedScorer(conv_params), cost, **kw)
-    greedy = ZeroCostStrategy(SPACE, CachedScorer(conv_params), cost,
-                              warmup=Warmup(len(SPACE), 5, networks=None, spread="hypervolume"), seed=0)
+    even, greedy = (ZeroCostStrategy(SPACE, CachedScorer(conv_params), cost, seed=0,
+                                     warmup=Warmup(len(SPACE), 5, networks=None, spread=spread))
+                    for spread in ("even", "hypervolume"))
     asks = {name: [s.ask() for _ in range(5)] for name, s in (("even", even), ("greedy", greedy))}
     allc = static(even, [tuple(a) for a in SPACE.enumerate()])
     front = np.unique(allc[moo.pareto_mask(allc)], axis=0)
